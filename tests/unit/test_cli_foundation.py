@@ -1,0 +1,113 @@
+"""The CLI skeleton: init, config check, exit codes, errors, start-up imports."""
+
+import subprocess
+import sys
+
+from travelsync.exitcodes import ExitStatus
+
+
+def test_init_then_check(cli, tmp_path):
+    target = tmp_path / "ts.yaml"
+    assert cli("init", "--path", target).exit_code == 0
+    assert target.stat().st_mode & 0o777 == 0o600
+    result = cli("--config", target, "config", "check")
+    assert result.exit_code == 0, result.stderr
+    assert "repository: /srv/backup/travelsync" in result.stdout
+    again = cli("init", "--path", target)
+    assert again.exit_code == ExitStatus.USAGE and "--force" in again.stderr
+
+
+def test_config_check_json_masks_secrets(cli, tmp_path):
+    target = tmp_path / "c.yaml"
+    target.write_text("repository: /r\nsources: [{name: h, path: /h}]\n"
+                      "notify: {url: 'https://hc-ping.com/1234-secret-uuid'}\n")
+    result = cli("--json", "--config", target, "config", "check")
+    assert result.exit_code == 0
+    data = result.json
+    assert data["repository"] == "/r" and data["sources"][0]["name"] == "h"
+    assert "secret" not in result.stdout and data["notify"]["url"] == "https://hc-ping.com/****"
+
+
+def test_invalid_config_exit_2_every_problem_on_stderr(cli, tmp_path):
+    target = tmp_path / "bad.yaml"
+    target.write_text("sources:\n  - name: h\n    path: rel\nretension: 3\n")
+    result = cli("--config", target, "config", "check")
+    assert result.exit_code == ExitStatus.USAGE
+    assert f"{target}:1:1: repository: missing required key" in result.stderr
+    assert f"{target}:3:11: sources[0].path" in result.stderr
+    assert f"{target}:4:1: retension" in result.stderr and "did you mean 'retention'" in result.stderr
+    assert result.stdout == ""
+
+
+def test_missing_config_file_is_a_usage_error(cli, tmp_path):
+    result = cli("--config", tmp_path / "nope.yaml", "config", "check")
+    assert result.exit_code == ExitStatus.USAGE
+    assert "nope.yaml: no configuration file here" in result.stderr
+
+
+def test_config_found_through_environment(cli, tmp_path, monkeypatch):
+    target = tmp_path / "env.yaml"
+    target.write_text("repository: /r\nsources: [{name: h, path: /h}]\n")
+    monkeypatch.setenv("TRAVELSYNC_CONFIG", str(target))
+    assert cli("config", "check").exit_code == 0
+    monkeypatch.delenv("TRAVELSYNC_CONFIG")
+    xdg = tmp_path / "xdg"
+    (xdg / "travelsync").mkdir(parents=True)
+    (xdg / "travelsync" / "config.yaml").write_text(target.read_text())
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(xdg))
+    assert cli("config", "check").exit_code == 0
+
+
+def test_help_lists_every_command_and_exit_codes(cli):
+    from travelsync.cli import COMMANDS
+
+    result = cli("--help")
+    assert result.exit_code == 0
+    for name in COMMANDS:
+        assert f"  {name} " in result.stdout
+    for code in ExitStatus:
+        assert f"  {int(code):<3} " in result.stdout
+
+
+def test_every_command_has_help(cli):
+    from travelsync.cli import COMMANDS
+
+    for name in COMMANDS:
+        result = cli(name, "--help")
+        assert result.exit_code == 0, name
+        assert "Usage:" in result.stdout
+
+
+def test_internal_error_is_one_line_with_hint(cli, monkeypatch, tmp_path):
+    import travelsync.config.load as load
+
+    def boom(path):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(load, "load_config", boom)
+    monkeypatch.setattr("travelsync.config.load_config", boom)
+    result = cli("--config", tmp_path / "x", "config", "check")
+    assert result.exit_code == ExitStatus.FAILURE
+    assert result.stderr.strip().splitlines() == ["travelsync: internal error: RuntimeError: kaboom",
+                                                  "hint: rerun with -v for the traceback"]
+
+
+def test_startup_does_not_import_heavy_modules(tmp_path):
+    """--help and config check must not import sh, APScheduler or dnspython."""
+    config = tmp_path / "c.yaml"
+    config.write_text("repository: /r\nsources: [{name: h, path: /h}]\n")
+    for args in (["--help"], ["--config", str(config), "config", "check"]):
+        done = subprocess.run([sys.executable, "-X", "importtime", "-m", "travelsync", *args],
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        imported = {line.split("|")[-1].strip().split(".")[0] for line in done.stderr.splitlines()
+                    if line.startswith("import time:")}
+        assert "click" in imported  # the measurement itself works
+        assert not imported & {"sh", "apscheduler", "dns"}, imported & {"sh", "apscheduler", "dns"}
+
+
+def test_version(cli):
+    from travelsync import __version__
+
+    result = cli("--version")
+    assert result.exit_code == 0 and __version__ in result.stdout

@@ -1,0 +1,127 @@
+"""Configuration validation: every problem reported, each with file, line and key."""
+
+import textwrap
+
+import pytest
+
+from travelsync.config import parse_config
+from travelsync.errors import ConfigError
+from travelsync.exitcodes import ExitStatus
+
+VALID = textwrap.dedent("""\
+    repository: /srv/backup
+    sources:
+      - name: home
+        path: /home/marc
+    laptop:
+      paths: [home/Mail]
+""")
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(textwrap.dedent(text), "cfg.yaml")
+    assert caught.value.exit_status == ExitStatus.USAGE
+    return caught.value.problems or [caught.value.message]
+
+
+def test_minimal_config_fills_defaults():
+    config = parse_config(VALID, "cfg.yaml")
+    assert str(config.repository) == "/srv/backup"
+    assert config.sources[0].path.as_posix() == "/home/marc"
+    assert config.retention.full == 4
+    assert config.schedule.full.days == ("sun",)
+    assert config.schedule.incremental.days == ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    assert config.laptop.host is None and config.laptop.root == "/"
+    source, inside = config.split_laptop_path("home/Mail")
+    assert source.name == "home" and str(inside) == "Mail"
+
+
+def test_yaml_syntax_error_names_file_and_line():
+    found = problems("repository: /srv\nsources: [\n  - name: x\n")
+    assert len(found) == 1 and found[0].startswith("cfg.yaml:") and "YAML syntax error" in found[0]
+
+
+def test_unknown_key_suggests_the_right_one():
+    [found] = problems(VALID + "retension:\n  full: 3\n")
+    assert found.startswith("cfg.yaml:7:1: retension:") and "did you mean 'retention'" in found
+
+
+def test_string_where_number_belongs():
+    [found] = problems(VALID + "retention:\n  full: four\n")
+    assert found.startswith("cfg.yaml:8:9: retention.full:")
+    assert "expected an integer ≥ 1, found the string 'four'" in found
+
+
+def test_missing_repository():
+    [found] = problems("sources:\n  - name: home\n    path: /home/marc\n")
+    assert found.startswith("cfg.yaml:1:1: repository: missing required key 'repository'")
+
+
+def test_relative_source_path():
+    [found] = problems("repository: /srv\nsources:\n  - name: home\n    path: home/marc\n")
+    assert found.startswith("cfg.yaml:4:11: sources[0].path:") and "relative path 'home/marc'" in found
+
+
+def test_two_problems_reported_at_once_in_file_order():
+    found = problems("sources:\n  - name: home\n    path: rel\nretension: {full: 2}\n")
+    assert len(found) == 3  # missing repository, relative path, unknown key
+    assert [f.split(":")[1] for f in found] == ["1", "3", "4"]
+    assert any("did you mean 'retention'" in f for f in found)
+    assert any("missing required key 'repository'" in f for f in found)
+
+
+def test_duplicate_source_names_and_unknown_laptop_source():
+    found = problems("""\
+        repository: /srv
+        sources:
+          - {name: home, path: /home/a}
+          - {name: home, path: /home/b}
+        laptop:
+          paths: [hom/Mail, home/../etc]
+    """)
+    text = "\n".join(found)
+    assert "duplicate source name 'home'" in text
+    assert "'hom/Mail' names no source; did you mean 'home'?" in text
+    assert "climbs out" in text
+
+
+def test_tilde_and_variables_are_expanded(monkeypatch):
+    monkeypatch.setenv("HOME", "/home/traveller")
+    monkeypatch.setenv("BACKUPS", "/mnt/nas")
+    config = parse_config("repository: $BACKUPS/ts\nsources:\n  - {name: home, path: ~/}\n")
+    assert str(config.repository) == "/mnt/nas/ts"
+    assert str(config.sources[0].path) == "/home/traveller"
+
+
+def test_remote_repository_and_laptop_host():
+    config = parse_config("repository: marc@nas:/srv/ts\nsources: [{name: h, path: /h}]\n"
+                          "laptop: {host: me@laptop, root: /}\n")
+    assert config.repository.is_remote and config.repository.host == "nas" and config.repository.user == "marc"
+    assert config.laptop.host == "laptop" and config.laptop.user == "me"
+
+
+def test_bad_schedule_timezone_and_choice():
+    found = "\n".join(problems(VALID + "schedule:\n  full: sunday 2am\n  timezone: Mars/Olympus\n"
+                                       "mailer:\n  - kind: fetchmial\n"))
+    assert "schedule.full: expected a weekday name" in found
+    assert "schedule.timezone: expected an IANA time zone name" in found
+    assert "mailer[0].kind:" in found and "did you mean 'fetchmail'" in found
+
+
+def test_duplicate_key_is_reported():
+    [found] = problems(VALID + "retention: {full: 2}\nretention: {full: 3}\n")
+    assert "retention: key given twice" in found
+
+
+def test_empty_and_non_mapping_files():
+    assert "the file is empty" in problems("")[0]
+    assert "expected a mapping" in problems("- a\n- b\n")[0]
+
+
+def test_example_config_is_valid():
+    from travelsync.resources import example_config
+
+    config = parse_config(example_config(), "example.yaml")
+    assert config.mailer[0].kind == "fetchmail"
+    assert "home/Mail" in config.laptop.paths

@@ -1,0 +1,3 @@
+from travelsync.cli.pending import pending
+
+preflight = pending("preflight", "Check IPv6, tunnel and NAT64 before leaving.", 6)

@@ -1,0 +1,3 @@
+from travelsync.cli.pending import pending
+
+restore = pending("restore", "Copy paths from a snapshot onto the laptop.", 4)

@@ -1,0 +1,123 @@
+"""Read a configuration file into a `Config`, or raise ConfigError listing every problem."""
+
+from pathlib import Path
+
+import yaml
+
+from travelsync.config.model import (Config, Ipv6Check, Laptop, MailerEntry, Nat64Check, Notify, Preflight,
+                                     Retention, RsyncSettings, Schedule, Source, SshConfig, TunnelCheck)
+from travelsync.config.schema import INVALID, validate
+from travelsync.errors import ConfigError
+from travelsync.location import parse_host, parse_location
+
+
+def load_config(path) -> Config:
+    """Given a path, return the validated Config. Raise ConfigError (exit 2) naming file and line."""
+    path = Path(path)
+    try:
+        text = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no configuration file here", hint="create one with `travelsync init`")
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a configuration file")
+    except PermissionError:
+        raise ConfigError(f"{path}: cannot read it (permission denied)")
+    return parse_config(text, str(path))
+
+
+def parse_config(text: bytes | str, filename: str = "<config>") -> Config:
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise ConfigError(f"{filename}: not UTF-8 text (byte {error.start})")
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        what = " ".join(p for p in (error.context, error.problem) if p)
+        raise ConfigError(f"{filename}:{line}:{column}: YAML syntax error: {what}")
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{filename}: YAML error: {error}")
+    values, ctx = validate(root)
+    if ctx.problems:
+        lines = [p.format(filename) for p in sorted(ctx.problems, key=lambda p: (p.line, p.column))]
+        count = len(lines)
+        head = lines[0] if count == 1 else f"{filename}: {count} problems"
+        raise ConfigError(head if count == 1 else head + "\n" + "\n".join(lines), problems=lines)
+    config = build(values)
+    return Config(**{**config.__dict__, "source_file": Path(filename)})
+
+
+def build(v: dict) -> Config:
+    """Turn validated plain values into the immutable model (no checks left to do here)."""
+    assert all(x is not INVALID for x in v.values())
+    ssh = SshConfig(v["ssh"]["port"], Path(v["ssh"]["identity"]) if v["ssh"]["identity"] else None,
+                    tuple(v["ssh"]["options"]))
+    sources = tuple(Source(s["name"], Path(s["path"]), tuple(s["exclude"]), s["one_file_system"]) for s in v["sources"])
+    sched = v["schedule"]
+    laptop = v["laptop"]
+    host, user = parse_host(laptop["host"])
+    root = laptop["root"]
+    if host is None:
+        root = parse_location(root).path
+    pre = v["preflight"]
+    return Config(
+        repository=parse_location(v["repository"]),
+        sources=sources,
+        ssh=ssh,
+        schedule=Schedule(sched["full"], sched["incremental"], sched["timezone"]),
+        retention=Retention(v["retention"]["full"]),
+        laptop=Laptop(host, user, root, tuple(p.strip("/") for p in laptop["paths"]), laptop["displaced"]),
+        mailer=tuple(MailerEntry(m["kind"], m["file"], tuple(m["accounts"])) for m in v["mailer"]),
+        preflight=Preflight(Ipv6Check(**pre["ipv6"]), TunnelCheck(**pre["tunnel"]),
+                            Nat64Check(**{**pre["nat64"], "trusted_domains": tuple(pre["nat64"]["trusted_domains"])}),
+                            pre["timeout"]),
+        rsync=RsyncSettings(v["rsync"]["program"], v["rsync"]["retries"], v["rsync"]["retry_delay"],
+                            tuple(v["rsync"]["extra_args"])),
+        notify=Notify(**v["notify"]),
+    )
+
+
+def resolved(config: Config) -> dict:
+    """The configuration as plain data for `config check` (secrets masked)."""
+    from dataclasses import asdict, is_dataclass
+
+    def plain(value):
+        if is_dataclass(value):
+            return {k: plain(x) for k, x in asdict(value).items()}
+        if isinstance(value, dict):
+            return {k: plain(x) for k, x in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(x) for x in value]
+        if isinstance(value, Path):
+            return str(value)
+        return value
+
+    data = {
+        "file": str(config.source_file) if config.source_file else None,
+        "repository": str(config.repository),
+        "ssh": plain(config.ssh),
+        "sources": plain(config.sources),
+        "schedule": {"full": config.schedule.full.text, "incremental": config.schedule.incremental.text,
+                     "timezone": config.schedule.timezone},
+        "retention": plain(config.retention),
+        "laptop": {"host": (f"{config.laptop.user}@" if config.laptop.user else "") + (config.laptop.host or "local"),
+                   "root": config.laptop.root, "paths": list(config.laptop.paths),
+                   "displaced": config.laptop.displaced},
+        "mailer": plain(config.mailer),
+        "preflight": plain(config.preflight),
+        "rsync": plain(config.rsync),
+        "notify": plain(config.notify),
+    }
+    if data["notify"]["url"]:
+        data["notify"]["url"] = mask_url(data["notify"]["url"])
+    return data
+
+
+def mask_url(url: str) -> str:
+    """Keep scheme and host; the path of a ping URL is its secret."""
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+    return f"{scheme}://{host}/****"

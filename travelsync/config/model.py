@@ -1,0 +1,147 @@
+"""The validated configuration: typed, immutable, every default filled in.
+
+Built only by `travelsync.config.load`; the rest of travelsync reads these objects and never
+the YAML.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from travelsync.location import Location
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class SshConfig:
+    port: int = 22
+    identity: Path | None = None
+    options: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    path: Path
+    exclude: tuple[str, ...] = ()
+    one_file_system: bool = False
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """`sun 02:30` → days=("sun",); `daily 02:30` → all seven days."""
+
+    days: tuple[str, ...]
+    hour: int
+    minute: int
+
+    @property
+    def text(self) -> str:
+        day = "daily" if len(self.days) == 7 else ",".join(self.days)
+        return f"{day} {self.hour:02d}:{self.minute:02d}"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    full: ScheduleSpec = ScheduleSpec(("sun",), 2, 30)
+    incremental: ScheduleSpec = ScheduleSpec(WEEKDAYS, 2, 30)
+    timezone: str | None = None  # None: the machine's local zone
+
+
+@dataclass(frozen=True)
+class Retention:
+    full: int = 4
+
+
+@dataclass(frozen=True)
+class Laptop:
+    host: str | None = None  # None: this machine ("local")
+    user: str | None = None
+    root: str = "/"
+    paths: tuple[str, ...] = ()
+    displaced: str = ".travelsync-displaced"
+
+    @property
+    def location(self) -> Location:
+        return Location(self.root, self.host, self.user)
+
+
+@dataclass(frozen=True)
+class MailerEntry:
+    kind: str
+    file: str | None = None  # a local path or [user@]host:/path; None: the usual places
+    accounts: tuple[str, ...] = ()  # empty: every POP account in the file
+
+
+@dataclass(frozen=True)
+class Ipv6Check:
+    probe: str | None = None  # host:port reached over IPv6
+    expiry_warning: int = 600  # seconds: an RA route closer to expiry than this warns
+    timeout: float = 5.0
+    interface: str | None = None  # None: every interface with a default route
+
+
+@dataclass(frozen=True)
+class TunnelCheck:
+    kind: str | None = None  # gogoc | 6in4 | teredo | wireguard | tun | None
+    interface: str | None = None
+    start: str | None = None  # command offered by --fix when the tunnel is down
+
+
+@dataclass(frozen=True)
+class Nat64Check:
+    nameserver: str | None = None  # None: the system's resolvers
+    domain: str = "ipv4only.arpa"
+    check_server: str | None = None
+    trusted_domains: tuple[str, ...] = ()
+    timeout: float = 3.0
+
+
+@dataclass(frozen=True)
+class Preflight:
+    ipv6: Ipv6Check = Ipv6Check()
+    tunnel: TunnelCheck = TunnelCheck()
+    nat64: Nat64Check = Nat64Check()
+    timeout: float = 15.0
+
+
+@dataclass(frozen=True)
+class RsyncSettings:
+    program: str = "rsync"
+    retries: int = 3  # transport failures (10, 12, 30, 35, 255) retried this often
+    retry_delay: float = 5.0  # seconds, doubled after each failed try
+    extra_args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Notify:
+    command: str | None = None
+    on_success: bool = False
+    url: str | None = None  # Healthchecks-style: pinged at start, /fail, success
+    mail_to: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    repository: Location
+    sources: tuple[Source, ...]
+    ssh: SshConfig = SshConfig()
+    schedule: Schedule = Schedule()
+    retention: Retention = Retention()
+    laptop: Laptop = Laptop()
+    mailer: tuple[MailerEntry, ...] = ()
+    preflight: Preflight = Preflight()
+    rsync: RsyncSettings = RsyncSettings()
+    notify: Notify = Notify()
+    source_file: Path | None = field(default=None, compare=False)
+
+    def source(self, name: str) -> Source:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(name)
+
+    def split_laptop_path(self, laptop_path: str) -> tuple[Source, PurePosixPath]:
+        """`home/Mail` → (the source named home, Path('Mail')). Validated at load time."""
+        name, _, rest = laptop_path.strip("/").partition("/")
+        return self.source(name), PurePosixPath(rest)

@@ -1,0 +1,95 @@
+"""Places travelsync reads and writes: a local path, or `[user@]host:/path` reached over ssh.
+
+Pure parsing and argument building; running ssh is the caller's job (through process.run).
+"""
+
+import os
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+# Like rsync: a colon before the first slash makes it remote ("host:/p", "user@host:/p").
+_REMOTE = re.compile(r"^(?:(?P<user>[^@/:\s]+)@)?(?P<host>\[[0-9A-Fa-f:.%\w]+\]|[^@/:\s\[\]]+):(?P<path>.*)$")
+
+
+@dataclass(frozen=True)
+class Location:
+    path: str
+    host: str | None = None  # None: this machine
+    user: str | None = None
+
+    @property
+    def is_remote(self) -> bool:
+        return self.host is not None
+
+    @property
+    def ssh_target(self) -> str:
+        """`user@host` for ssh (brackets of an IPv6 literal removed)."""
+        host = (self.host or "").strip("[]")
+        return f"{self.user}@{host}" if self.user else host
+
+    def rsync_spec(self, subpath: str = "", *, trailing_slash: bool = False) -> str:
+        """The argument rsync understands: `path` locally, `user@host:path` remotely."""
+        full = str(PurePosixPath(self.path) / subpath) if subpath else self.path
+        if trailing_slash and not full.endswith("/"):
+            full += "/"
+        return f"{self.ssh_target_for_rsync}:{full}" if self.is_remote else full
+
+    @property
+    def ssh_target_for_rsync(self) -> str:
+        return f"{self.user}@{self.host}" if self.user else str(self.host)
+
+    def child(self, *parts: str) -> "Location":
+        return Location(str(PurePosixPath(self.path, *parts)), self.host, self.user)
+
+    def __str__(self) -> str:
+        return f"{self.ssh_target_for_rsync}:{self.path}" if self.is_remote else self.path
+
+
+def parse_location(text: str) -> Location:
+    """`/srv/backup` → local; `marc@nas:/srv/backup` or `nas:/srv/backup` → remote.
+
+    `~` and `$VARS` are expanded in local paths only (a remote `~` is the remote user's).
+    """
+    match = _REMOTE.match(text)
+    if match and not text.startswith(("/", "./", "~")):
+        return Location(match.group("path"), match.group("host"), match.group("user"))
+    return Location(os.path.expandvars(os.path.expanduser(text)))
+
+
+def parse_host(text: str) -> tuple[str | None, str | None]:
+    """`local` → (None, None); `[user@]host` → (host, user)."""
+    if text in ("local", "localhost-direct", ""):
+        return None, None
+    user, _, host = text.rpartition("@")
+    return host, (user or None)
+
+
+def ssh_argv(ssh, target: str | None = None) -> list[str]:
+    """The ssh command line for the `ssh:` configuration (port, identity, extra options).
+
+    Host keys stay checked: travelsync never adds StrictHostKeyChecking=no. BatchMode keeps
+    cron from hanging on a password prompt.
+    """
+    argv = ["ssh", "-o", "BatchMode=yes"]
+    if ssh is not None:
+        if ssh.port and ssh.port != 22:
+            argv += ["-p", str(ssh.port)]
+        if ssh.identity:
+            argv += ["-i", str(ssh.identity)]
+        argv += [os.path.expanduser(o) if o.startswith("~") or "=~" in o else o for o in ssh.options]
+        argv = [a.replace("=~/", "=" + os.path.expanduser("~/")) for a in argv]
+    if target:
+        argv.append(target)
+    return argv
+
+
+def rsync_rsh(ssh) -> str:
+    """The `-e` value for rsync: the same ssh command, quoted for rsync's own splitting."""
+    return " ".join(shlex.quote(a) for a in ssh_argv(ssh))
+
+
+def remote_shell_command(*argv: str) -> str:
+    """A command for the remote shell, every argument quoted (names with spaces, `-`, `:`)."""
+    return " ".join(shlex.quote(a) for a in argv)
