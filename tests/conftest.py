@@ -15,6 +15,11 @@ from pathlib import Path
 import pytest
 
 IN_CI = os.environ.get("CI") == "true"
+
+# Every module in tests/fixtures/ is a plugin: fixtures for real servers (sshd, dovecot,
+# DNS servers, network namespaces) are written there, one module per server.
+pytest_plugins = sorted(f"tests.fixtures.{p.stem}" for p in (Path(__file__).parent / "fixtures").glob("*.py")
+                        if p.stem != "__init__")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 

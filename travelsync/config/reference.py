@@ -25,6 +25,8 @@ def _field_rows(field: Field, prefix: str):
 def _show(value):
     if isinstance(value, tuple):
         return "[" + ", ".join(map(str, value)) + "]"
+    if hasattr(value, "text"):
+        return value.text
     if isinstance(value, bool):
         return str(value).lower()
     return value

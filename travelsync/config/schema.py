@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from travelsync.config.model import WEEKDAYS
+from travelsync.config.model import WEEKDAYS, ScheduleSpec
 
 INVALID = object()  # a value that failed validation (its problem is already recorded)
 
@@ -154,6 +154,12 @@ class AbsPath(Str):
 
     def __init__(self, expected="an absolute path"):
         super().__init__(expected)
+
+    def check(self, node, ctx, path):
+        if isinstance(node, yaml.ScalarNode) and node.value == "~" and node.style is None:
+            return ctx.problem(node, path, "expected an absolute path, found ~, which YAML reads as null "
+                                           "(write \"~\" in quotes, or ~/)")
+        return super().check(node, ctx, path)
 
     def convert(self, value, node, ctx, path):
         expanded = expand(value)
@@ -325,8 +331,8 @@ SCHEMA = Mapping(
         Field("one_file_system", Bool(), "Do not cross mount points (rsync -x).", False),
     )), "What home backs up.", required=True),
     Field("schedule", Mapping(
-        Field("full", ScheduleText(), "When the weekly full backup is due.", "sun 02:30"),
-        Field("incremental", ScheduleText(), "When the other (incremental) backups are due.", "daily 02:30"),
+        Field("full", ScheduleText(), "When the weekly full backup is due.", ScheduleSpec(("sun",), 2, 30)),
+        Field("incremental", ScheduleText(), "When the other (incremental) backups are due.", ScheduleSpec(WEEKDAYS, 2, 30)),
         Field("timezone", Nullable(TimeZone()), "Zone the times are in; default: the machine's local zone.", None),
     ), "When backups are due (one rule for cron, systemd and the daemon)."),
     Field("retention", Mapping(
