@@ -237,7 +237,7 @@ class ListOf(Kind):
     def __init__(self, item: Kind, *, allow_scalar: bool = False):
         self.item = item
         self.allow_scalar = allow_scalar
-        self.expected = f"a list of {item.expected}" if not isinstance(item, Mapping) else "a list of mappings"
+        self.expected = f"a list, each {item.expected}" if not isinstance(item, Mapping) else "a list of mappings"
 
     def check(self, node, ctx, path):
         if isinstance(node, yaml.ScalarNode) and scalar_value(node) is None:
