@@ -1,0 +1,1 @@
+"""Notifications after a backup: a command, a Healthchecks-style ping URL, local mail."""
