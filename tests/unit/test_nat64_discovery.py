@@ -1,0 +1,124 @@
+"""RFC 7050 discovery rules on given answers (no network): outcomes, order, traps."""
+
+import random
+from ipaddress import IPv4Address, IPv6Network
+
+import pytest
+
+from travelsync.nat64 import discovery, rfc6052
+from travelsync.nat64.discovery import Answer
+from travelsync.nat64.resolver import Nameserver, parse_nameserver
+from travelsync.errors import UsageError
+
+
+def synthetic(prefix: str, wka: str = "192.0.0.170") -> str:
+    return str(rfc6052.embed(IPv6Network(prefix), IPv4Address(wka)))
+
+
+def test_every_answer_examined_first_seen_order():
+    records = (synthetic("2001:db8:122::/48"), synthetic("64:ff9b::/96"),
+               synthetic("2001:db8:122::/48", "192.0.0.171"), synthetic("64:ff9b::/96", "192.0.0.171"))
+    result = discovery.decide(Answer(discovery.ANSWER, records, 300, "127.0.0.1:53"))
+    assert result.outcome == discovery.FOUND
+    assert result.prefixes == (IPv6Network("2001:db8:122::/48"), IPv6Network("64:ff9b::/96"))
+    assert result.ttl == 300
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_shuffled_answers_keep_first_seen_order(seed):
+    prefixes = ["2001:db8::/32", "2001:db8:100::/40", "2001:db8:122:300::/56", "64:ff9b::/96"]
+    owners = {synthetic(p, w): p for p in prefixes for w in ("192.0.0.170", "192.0.0.171")}
+    records = list(owners)
+    random.Random(seed).shuffle(records)
+    expected = []
+    for record in records:
+        owner = owners[record]
+        if owner not in expected:
+            expected.append(owner)
+    result = discovery.decide(Answer(discovery.ANSWER, tuple(records), 60))
+    assert [str(p) for p in result.prefixes] == expected
+
+
+def test_prefix_holding_the_well_known_bit_pattern_is_found():
+    # bytes 4-7 of this /96 prefix are c0 00 00 aa: a shortest-first search would say /32
+    record = synthetic("2001:db8:c000:aa::/96")
+    result = discovery.decide(Answer(discovery.ANSWER, (record,), 30))
+    assert result.prefixes == (IPv6Network("2001:db8:c000:aa::/96"),)
+    assert any("more than once" in note for note in result.notes)
+
+
+def test_only_192_0_0_171_answered():
+    result = discovery.decide(Answer(discovery.ANSWER, (synthetic("2001:db8:122:344::/64", "192.0.0.171"),), 10))
+    assert result.outcome == discovery.FOUND
+    assert result.prefixes == (IPv6Network("2001:db8:122:344::/64"),)
+
+
+def test_non_standard_when_no_well_known_address_at_a_position():
+    # 192.0.0.170 at bytes 10-13: no RFC 6052 position; and a plain address
+    result = discovery.decide(Answer(discovery.ANSWER, ("2001:db8:122:0:0:c000:aa:0", "2001:db8::1"), 120))
+    assert result.outcome == discovery.NON_STANDARD
+    assert result.prefixes == ()
+    assert result.ttl == 120
+    assert discovery.exit_code_for(result.outcome) == 1
+
+
+def test_non_zero_u_octet_is_not_a_match():
+    # 192.0.0.170 at the /48 position, but byte 8 is 0x01
+    result = discovery.decide(Answer(discovery.ANSWER, ("2001:db8:122:c000:100:aa00::",), 120))
+    assert result.outcome == discovery.NON_STANDARD
+
+
+def test_not_dns64_when_a_records_are_the_well_known_addresses():
+    result = discovery.decide(Answer(discovery.NODATA, (), 300, "s"),
+                              Answer(discovery.ANSWER, ("192.0.0.170", "192.0.0.171"), 300, "s"))
+    assert result.outcome == discovery.NOT_DNS64
+    assert result.ttl == 300
+
+
+@pytest.mark.parametrize("aaaa_status", [discovery.NXDOMAIN, discovery.NODATA])
+def test_no_nat64_with_negative_ttl(aaaa_status):
+    result = discovery.decide(Answer(aaaa_status, (), 900, "s"), Answer(aaaa_status, (), 900, "s"))
+    assert result.outcome == discovery.NO_NAT64
+    assert result.ttl == 900
+    assert discovery.exit_code_for(result.outcome) == 1
+
+
+@pytest.mark.parametrize("status", [discovery.TIMEOUT, discovery.SERVFAIL, discovery.REFUSED])
+def test_no_answer(status):
+    result = discovery.decide(Answer(status, server="s"))
+    assert result.outcome == discovery.NO_ANSWER
+    assert result.ttl is None
+    assert discovery.exit_code_for(result.outcome) == 75
+
+
+def test_found_exits_zero_and_json_shape():
+    result = discovery.decide(Answer(discovery.ANSWER, (synthetic("64:ff9b::/96"),), 42))
+    assert discovery.exit_code_for(result.outcome) == 0
+    data = result.as_json()
+    assert (data["outcome"], data["prefixes"], data["ttl"]) == ("found", ["64:ff9b::/96"], 42)
+
+
+def test_pref64_discovery_deduplicates():
+    result = discovery.from_pref64([IPv6Network("64:ff9b::/96")] * 2, 1800, "eth0")
+    assert (result.outcome, result.prefixes, result.source) == ("found", (IPv6Network("64:ff9b::/96"),), "ra")
+    assert discovery.from_pref64([], None, "eth0").outcome == discovery.NO_NAT64
+
+
+@pytest.mark.parametrize("text, host, port", [
+    ("192.0.2.53", "192.0.2.53", 53),
+    ("127.0.0.1:5353", "127.0.0.1", 5353),
+    ("2001:db8::53", "2001:db8::53", 53),
+    ("[::1]:5353", "::1", 5353),
+    ("[2001:db8::1]", "2001:db8::1", 53),
+    ("fe80::1%eth0", "fe80::1%eth0", 53),
+    ("[fe80::1%wlan0]:53", "fe80::1%wlan0", 53),
+])
+def test_parse_nameserver(text, host, port):
+    assert parse_nameserver(text) == Nameserver(host, port)
+
+
+@pytest.mark.parametrize("text", ["dns.example", "127.0.0.1:0", "127.0.0.1:99999", "[::1", "[::1]x", "fe80::1%",
+                                  "127.0.0.1:dns"])
+def test_parse_nameserver_rejects(text):
+    with pytest.raises(UsageError, match="nameserver"):
+        parse_nameserver(text)

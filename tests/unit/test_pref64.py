@@ -1,0 +1,80 @@
+"""RFC 8781 PREF64 option decoding, on bytes written out by hand."""
+
+import struct
+from ipaddress import IPv6Network
+
+import pytest
+
+from travelsync.nat64 import pref64
+
+
+def option(word: int, prefix_bytes: bytes, length_units: int = 2, kind: int = 38) -> bytes:
+    return struct.pack("!BBH", kind, length_units, word) + prefix_bytes
+
+
+def ra(*options: bytes) -> bytes:
+    return struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 1800, 0, 0) + b"".join(options)
+
+
+WKP = bytes.fromhex("0064ff9b0000000000000000")  # 64:ff9b:: top 96 bits
+
+
+@pytest.mark.parametrize("code, length, prefix_hex, expected", [
+    (0, 96, "0064ff9b0000000000000000", "64:ff9b::/96"),
+    (1, 64, "20010db80122034400000000", "2001:db8:122:344::/64"),
+    (2, 56, "20010db80122030000000000", "2001:db8:122:300::/56"),
+    (3, 48, "20010db80122000000000000", "2001:db8:122::/48"),
+    (4, 40, "20010db80100000000000000", "2001:db8:100::/40"),
+    (5, 32, "20010db80000000000000000", "2001:db8::/32"),
+])
+def test_every_length_code(code, length, prefix_hex, expected):
+    scaled = 225  # 1800 s
+    decoded = pref64.decode_option(option(scaled << 3 | code, bytes.fromhex(prefix_hex)))
+    assert decoded == pref64.Pref64(IPv6Network(expected), 1800)
+    assert decoded.prefix.prefixlen == length
+
+
+def test_lifetime_is_scaled_by_eight_and_zero_withdraws():
+    assert pref64.decode_option(option(8191 << 3, WKP)).lifetime == 65528
+    assert pref64.decode_option(option(0 << 3, WKP)).lifetime == 0
+
+
+def test_bits_past_the_length_are_ignored():
+    decoded = pref64.decode_option(option(10 << 3 | 5, bytes.fromhex("20010db8ffffffffffffffff")))
+    assert decoded.prefix == IPv6Network("2001:db8::/32")
+
+
+@pytest.mark.parametrize("raw", [
+    option(1 << 3 | 6, WKP),  # length code 6: ignore
+    option(1 << 3 | 7, WKP),
+    option(1 << 3, WKP, length_units=3) + bytes(8),  # length field not 2
+    option(1 << 3, WKP, kind=25),  # RDNSS, not PREF64
+    option(1 << 3, WKP)[:10],  # truncated
+])
+def test_invalid_options_are_ignored(raw):
+    assert pref64.decode_option(raw) is None
+
+
+def test_router_advertisement_with_other_options():
+    source_link_layer = bytes([1, 1]) + bytes.fromhex("020000000001")
+    mtu = struct.pack("!BBHI", 5, 1, 0, 1500)
+    packet = ra(source_link_layer, option(225 << 3 | 3, bytes.fromhex("20010db80122000000000000")), mtu,
+                option(100 << 3, WKP))
+    assert pref64.decode_router_advertisement(packet) == [
+        pref64.Pref64(IPv6Network("2001:db8:122::/48"), 1800),
+        pref64.Pref64(IPv6Network("64:ff9b::/96"), 800),
+    ]
+
+
+def test_not_a_router_advertisement_or_malformed():
+    packet = ra(option(225 << 3, WKP))
+    assert pref64.decode_router_advertisement(b"\x85" + packet[1:]) == []  # type 133, not an RA
+    assert pref64.decode_router_advertisement(packet[:8]) == []
+    zero_length = ra(bytes([38, 0]) + bytes(14), option(225 << 3, WKP))
+    assert pref64.decode_router_advertisement(zero_length) == []  # RFC 4861: stop at length 0
+    overrun = ra(bytes([38, 4]) + bytes(14))
+    assert pref64.decode_router_advertisement(overrun) == []
+
+
+def test_router_solicitation_bytes():
+    assert pref64.router_solicitation() == bytes([133, 0, 0, 0, 0, 0, 0, 0])
