@@ -1,3 +1,214 @@
-from travelsync.cli.pending import pending
+"""`travelsync schedule show | run | install`: when backups run, and the three front ends."""
 
-schedule = pending("schedule", "Next runs, the scheduler daemon, cron/systemd files.", 8)
+import click
+
+from travelsync.exitcodes import ExitStatus
+
+
+@click.group("schedule")
+def schedule():
+    """When backups run: next fire times, the scheduler daemon, cron/systemd files.
+
+    \b
+    One rule decides for every front end (docs/scheduling.md): the most recent
+    scheduled slot (full slots on the full days, incremental slots on the others)
+    is due when no run started at or after it; a missed full day makes the next run
+    a full; a machine that was off for ten days makes one run, not ten.
+
+    \b
+    Front ends (choose one):
+      cron       `schedule install --cron`: @hourly and @reboot `backup --if-due`
+      systemd    `schedule install --systemd [--user]`: a timer with Persistent=true
+      daemon     `schedule run`: an APScheduler process (foreground; for containers
+                 or machines without cron/systemd)
+    """
+
+
+def _describe_zone(zone) -> str:
+    return getattr(zone, "key", None) or str(zone)
+
+
+def schedule_report(config, now, repository_runs=None, problem=None) -> dict:
+    """The data of `schedule show` (also reusable by `status`)."""
+    from travelsync.schedule.due import decide
+    from travelsync.schedule.slots import next_runs, zone_for
+
+    zone = zone_for(config.schedule)
+    upcoming = next_runs(config.schedule, now, zone)
+    data = {
+        "timezone": _describe_zone(zone),
+        "now": now.astimezone(zone).isoformat(),
+        "full": {"schedule": config.schedule.full.text,
+                 "next": upcoming["full"].isoformat() if upcoming["full"] else None},
+        "incremental": {"schedule": config.schedule.incremental.text,
+                        "next": upcoming["incremental"].isoformat() if upcoming["incremental"] else None},
+        "due": None, "reason": problem, "last_run": None, "last_full": None,
+    }
+    if repository_runs is not None:
+        decision = decide(config.schedule, repository_runs, now, zone)
+        data.update(due=decision.kind, reason=decision.reason,
+                    last_run=decision.last_run.isoformat() if decision.last_run else None,
+                    last_full=decision.last_full.isoformat() if decision.last_full else None)
+        if decision.ignored_future_runs:
+            data["ignored_future_runs"] = decision.ignored_future_runs
+    return data
+
+
+def _human_show(data) -> str:
+    from datetime import datetime
+
+    def when(text):
+        if not text:
+            return "never"
+        instant = datetime.fromisoformat(text)
+        try:
+            from zoneinfo import ZoneInfo
+
+            instant = instant.astimezone(ZoneInfo(data["timezone"]))
+        except Exception:  # a zone read from /etc/localtime without a name: keep the offset
+            pass
+        delta = instant - datetime.fromisoformat(data["now"])
+        hours = int(delta.total_seconds() // 3600)
+        ahead = f"in {hours // 24} d {hours % 24} h" if hours >= 24 else f"in {hours} h {int(delta.total_seconds() // 60) % 60} min"
+        return f"{instant:%a %Y-%m-%d %H:%M %Z} ({ahead})"
+
+    due = data["due"] or "nothing"
+    lines = [
+        f"zone         {data['timezone']}",
+        f"full         {data['full']['schedule']:<12} next {when(data['full']['next'])}",
+        f"incremental  {data['incremental']['schedule']:<12} next {when(data['incremental']['next'])}",
+        f"due now      {due}" + (f": {data['reason']}" if data["reason"] else ""),
+    ]
+    return "\n".join(lines)
+
+
+@schedule.command("show")
+@click.pass_obj
+def show(app):
+    """Next full and incremental run (in the schedule's zone) and what is due now.
+
+    \b
+    "Due now" reads the repository's own record (complete snapshots and recorded
+    no-change runs); an unreachable repository still shows the next runs.
+    With --json: {timezone, now, full: {schedule, next}, incremental: {schedule, next},
+    due: full|incremental|null, reason, last_run, last_full}.
+    """
+    from travelsync.errors import TravelsyncError
+
+    config = app.config
+    now = app.now()
+    runs, problem = None, None
+    try:
+        from travelsync.repository import open_repository
+
+        runs = open_repository(config, app.environ).successful_runs()
+    except TravelsyncError as error:
+        problem = f"unknown: {error.message}"
+    app.emit(schedule_report(config, now, runs, problem), _human_show)
+    return ExitStatus.SUCCESS if runs is not None else ExitStatus.WARNINGS
+
+
+@schedule.command("run")
+@click.option("--heartbeat", type=click.FloatRange(min=0.5), default=300.0, show_default=True, metavar="SECONDS",
+              help="How often (running time) to look for a slot missed during a suspend.")
+@click.option("--every", type=click.FloatRange(min=0.5), default=None, hidden=True,
+              help="Testing only: also run `backup --auto` every SECONDS.")
+@click.pass_obj
+def run(app, heartbeat, every):
+    """Run the scheduler daemon in the foreground until SIGTERM or Ctrl-C.
+
+    \b
+    At start, and at every full and incremental slot (APScheduler CronTrigger jobs,
+    weekday names, coalesced, one at a time), it runs `travelsync backup --if-due` as a
+    child process; a heartbeat catches slots that passed while the machine slept. A
+    repository that missed a slot while the daemon was down gets exactly one catch-up
+    run at start. SIGTERM stops a running backup at a safe point (its partial snapshot
+    resumes next time), then the daemon exits 0. Logs go to stderr.
+    Under systemd prefer `schedule install --systemd`; this is for machines without it.
+    """
+    import sys
+    from datetime import timezone
+
+    from travelsync.schedule.daemon import Daemon, child_command
+
+    config = app.config  # fail now (exit 2) on a bad configuration, not at the first slot
+    config_path = app.config_path.absolute()
+
+    def log(message):
+        stamp = app.now().astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        print(f"{stamp} travelsync schedule: {message}", file=app.stderr, flush=True)
+
+    daemon = Daemon(config.schedule, child_command(config_path), log=log, heartbeat=heartbeat,
+                    every=every, every_argv=child_command(config_path, "--auto"), now=app.now)
+    sys.stdout.flush()
+    return daemon.run()
+
+
+@schedule.command("install")
+@click.option("--cron", "front", flag_value="cron", help="Add @hourly and @reboot lines to your crontab.")
+@click.option("--systemd", "front", flag_value="systemd", help="Write travelsync-backup.service and .timer.")
+@click.option("--user", is_flag=True, help="With --systemd: your user manager (~/.config/systemd/user), not /etc.")
+@click.option("--dry-run", is_flag=True, help="Print what would be written; change nothing.")
+@click.pass_obj
+def install(app, front, user, dry_run):
+    """Install the cron lines or the systemd units for this machine's paths.
+
+    \b
+    Both call `travelsync --config FILE --quiet backup --if-due` (absolute paths of
+    this installation and configuration): the due-rule decides, so firing hourly,
+    at boot, or twice on the autumn DST night is harmless.
+    --cron     merges a marked block into your crontab (other lines stay as they are).
+    --systemd  writes the units to /etc/systemd/system (root) or, with --user, to
+               ~/.config/systemd/user, then `systemctl [--user] daemon-reload` and
+               `enable --now travelsync-backup.timer`. For --user timers to run while
+               you are logged out: `loginctl enable-linger $USER`.
+    """
+    import shutil
+
+    from travelsync.errors import UsageError
+    from travelsync.schedule import install as render
+
+    if front is None:
+        raise UsageError("say which: `schedule install --cron` or `schedule install --systemd [--user]`")
+    if user and front != "systemd":
+        raise UsageError("--user goes with --systemd")
+    config = app.config
+    invocation = render.this_machine(app.config_path)
+    if front == "cron":
+        block = render.render_cron(invocation)
+        if dry_run:
+            app.emit({"front": "cron", "dry_run": True, "crontab_block": block}, lambda d: d["crontab_block"].rstrip())
+            return ExitStatus.SUCCESS
+        render.install_cron(block)
+        app.emit({"front": "cron", "dry_run": False, "crontab_block": block},
+                 lambda d: "installed in your crontab (`crontab -l` shows it)")
+        return ExitStatus.SUCCESS
+
+    files = render.render_systemd(invocation, config.schedule, shutil.which("systemd-inhibit"))
+    directory = render.systemd_dir(user, app.environ)
+    commands = [" ".join(argv) for argv in render.systemctl_argv(user)]
+    data = {"front": "systemd", "user": user, "dry_run": dry_run, "directory": str(directory),
+            "files": files, "commands": commands, "problems": []}
+
+    def human(d):
+        if d["dry_run"]:
+            parts = [f"# {d['directory']}/{name}\n{text}" for name, text in d["files"].items()]
+            return "\n".join(parts) + "\n# then: " + "; ".join(d["commands"])
+        text = f"wrote {', '.join(d['files'])} to {d['directory']}"
+        if d["problems"]:
+            text += "\nrun yourself: " + "; ".join(d["commands"])
+        return text
+
+    if dry_run:
+        app.emit(data, human)
+        return ExitStatus.SUCCESS
+    if not user:
+        import os
+
+        if os.geteuid() != 0:
+            raise UsageError(f"writing to {directory} needs root", hint="use --user, or run it with sudo")
+    data["problems"] = render.install_systemd(files, directory, user)
+    for problem in data["problems"]:
+        app.warn(problem)
+    app.emit(data, human)
+    return ExitStatus.WARNINGS if data["problems"] else ExitStatus.SUCCESS
