@@ -1,0 +1,348 @@
+"""The side effects of switching a mail client: read, check, replace, remember the original.
+
+A config file is either on this machine or `[user@]host:/path` (read with `ssh cat`, edited
+here, written to a temp file beside it there and renamed there).  Before anything is
+replaced, the edited text is written to a temp file in the same folder and handed to the
+client's own parser; only if that accepts it is the file replaced atomically, with its mode
+and owner, at the symlink's target (the link stays).  Every refusal raises MailRefused and
+leaves the file as it was (same bytes, same mtime).
+"""
+
+import base64
+import difflib
+import hashlib
+import os
+import re
+import secrets
+import stat
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from types import ModuleType
+from typing import Callable
+
+from travelsync import atomic, process
+from travelsync.errors import TravelsyncError
+from travelsync.location import Location, remote_shell_command, ssh_argv
+from travelsync.mail.model import Change, MailConfigError
+
+STATE_FILE = "mailer.json"
+CHECK_TIMEOUT = 60
+
+
+class MailRefused(TravelsyncError):
+    """travelsync will not touch this file; the message names the file (and line) and why."""
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """One client config file as read: where it really is, what it holds."""
+
+    location: Location  # as configured (a symlink stays a symlink)
+    real_path: str  # the file that is read and replaced (the link's target)
+    data: bytes
+    mode: int
+    folder_writable: bool = True
+
+    @property
+    def text(self) -> str:
+        return decode(self.data)
+
+    @property
+    def display(self) -> str:
+        return str(self.location)
+
+    @property
+    def key(self) -> str:
+        """Identifies the file in mailer.json: the real file, so two links to it are one file."""
+        where = Location(self.real_path, self.location.host, self.location.user)
+        return str(where)
+
+    @property
+    def sha256(self) -> str:
+        return sha256(self.data)
+
+
+def decode(data: bytes) -> str:
+    """Bytes → text that encodes back to the very same bytes (undecodable bytes survive)."""
+    return data.decode("utf-8", "surrogateescape")
+
+
+def encode(text: str) -> bytes:
+    return text.encode("utf-8", "surrogateescape")
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def refuse_unwritable(config: ConfigFile) -> None:
+    """A read-only folder (or mount): the temp file cannot be made, so the file is not replaced."""
+    if not config.folder_writable:
+        folder = PurePosixPath(config.real_path).parent
+        raise MailRefused(f"{config.display}: its folder {folder} is read-only (travelsync replaces files "
+                          "through a temp file there); nothing changed")
+
+
+def refused_at(config_file_name: str, error: MailConfigError) -> MailRefused:
+    where = f"{config_file_name}:{error.line}" if error.line else config_file_name
+    return MailRefused(f"{where}: {error.message}; nothing changed")
+
+
+# -- one interface, two places -----------------------------------------------------------
+
+
+class LocalFiles:
+    """Config files on this machine."""
+
+    def __init__(self, run: Callable = process.run):
+        self.run = run
+
+    def read(self, location: Location) -> ConfigFile:
+        path = Path(location.path).expanduser()
+        name = str(location)
+        if not os.path.lexists(path):
+            raise MailRefused(f"{name}: no such file; nothing changed")
+        real = Path(os.path.realpath(path))
+        if not real.exists():
+            raise MailRefused(f"{name}: a symlink to {real}, which does not exist; nothing changed")
+        info = real.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise MailRefused(f"{name}: is a directory, not a mail client's config file; nothing changed")
+        if not stat.S_ISREG(info.st_mode):
+            raise MailRefused(f"{name}: not a regular file; nothing changed")
+        try:
+            data = real.read_bytes()
+        except PermissionError:
+            raise MailRefused(f"{name}: cannot read it (permission denied); nothing changed") from None
+        except OSError as error:
+            raise MailRefused(f"{name}: cannot read it ({error.strerror}); nothing changed") from None
+        folder = real.parent
+        writable = os.access(folder, os.W_OK | os.X_OK) and bool(folder.stat().st_mode & 0o222)
+        return ConfigFile(location, str(real), data, stat.S_IMODE(info.st_mode), writable)
+
+    def check(self, config: ConfigFile, data: bytes, module: ModuleType) -> str | None:
+        """Run the client's own parser on `data` in a temp file beside the config.
+
+        Return None when it accepts it or is not installed here (a note is returned as
+        "not checked: …"), raise MailRefused when it rejects it.
+        """
+        folder = Path(config.real_path).parent
+        handle, temp = tempfile.mkstemp(prefix=f".{Path(config.real_path).name}.", suffix=".travelsync-tmp",
+                                        dir=folder)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+                os.fchmod(out.fileno(), config.mode)
+                _copy_owner(out.fileno(), config.real_path)
+            argv = module.validate_argv(Path(temp))
+            if not argv:
+                return None
+            try:
+                done = self.run(argv, timeout=CHECK_TIMEOUT)
+            except process.ProgramMissing:
+                return f"not checked: {argv[0]} is not installed here"
+            _raise_unless_accepted(done, config, module, temp, argv)
+            return None
+        finally:
+            try:
+                os.unlink(temp)
+            except FileNotFoundError:
+                pass
+
+    def replace(self, config: ConfigFile, data: bytes) -> None:
+        current = Path(config.real_path).read_bytes()
+        if current != config.data:
+            raise MailRefused(f"{config.display}: changed while travelsync was working; nothing changed")
+        atomic.atomic_write(config.real_path, data)
+
+
+def _copy_owner(fd: int, reference: str) -> None:
+    info = os.stat(reference)
+    if (info.st_uid, info.st_gid) != (os.getuid(), os.getgid()):
+        try:
+            os.fchown(fd, info.st_uid, info.st_gid)
+        except PermissionError:
+            pass
+
+
+def _raise_unless_accepted(done, config: ConfigFile, module: ModuleType, temp: str, argv) -> None:
+    if done.ok:
+        return
+    program = argv[0]
+    if getattr(module, "CHECKER_PRINTS_SECRETS", False):
+        # Its output holds passwords: say only where, never what.
+        line = re.search(r":(\d+):", done.stderr.decode("utf-8", "replace"))
+        where = f" at line {line.group(1)}" if line else ""
+        raise MailRefused(f"{config.display}: {program} rejects the edited file{where} "
+                          f"(exit status {done.returncode}); nothing changed")
+    said = done.error_line().replace(temp, config.real_path)
+    raise MailRefused(f"{config.display}: {program} rejects the edited file: {said}; nothing changed")
+
+
+_REMOTE_READ = r"""
+f=$1
+if [ ! -e "$f" ]; then if [ -L "$f" ]; then echo travelsync-dangling; else echo travelsync-missing; fi; exit 0; fi
+r=$(readlink -f -- "$f") || r=$f
+if [ -d "$r" ]; then echo travelsync-directory; exit 0; fi
+if [ ! -f "$r" ]; then echo travelsync-special; exit 0; fi
+if [ ! -r "$r" ]; then echo travelsync-unreadable; exit 0; fi
+d=$(dirname -- "$r")
+w=1; [ -w "$d" ] || w=0
+printf 'travelsync-ok %s %s %s %s\n' "$(stat -c %a -- "$r")" "$(stat -c %a -- "$d")" "$w" "$r"
+exec cat -- "$r"
+"""
+
+_REMOTE_PUT = r"""
+r=$1 t=$2 want=$3; shift 3
+set -C
+cat > "$t" || exit 90
+set +C
+chmod --reference="$r" -- "$t" && { chown --reference="$r" -- "$t" 2>/dev/null || true; } || { rm -f -- "$t"; exit 91; }
+if [ "$#" -gt 0 ]; then
+  if command -v "$1" >/dev/null 2>&1; then "$@" >/dev/null 2>"$t.err"; rc=$?; else rc=127; fi
+  if [ "$rc" != 0 ]; then [ "$rc" = 127 ] || cat -- "$t.err" >&2; rm -f -- "$t" "$t.err"; exit "$rc"; fi
+  rm -f -- "$t.err"
+fi
+if [ "$want" = check ]; then rm -f -- "$t"; exit 0; fi
+if [ "$(sha256sum < "$r" | cut -d' ' -f1)" != "$want" ]; then rm -f -- "$t"; exit 92; fi
+sync -- "$t" 2>/dev/null
+mv -f -- "$t" "$r" || { rm -f -- "$t"; exit 93; }
+"""
+
+
+class RemoteFiles:
+    """Config files on another machine, reached with the `ssh:` settings (host keys checked)."""
+
+    def __init__(self, ssh_config, run: Callable = process.run):
+        self.ssh_config = ssh_config
+        self.run = run
+
+    def _ssh(self, location: Location, script: str, *args: str, input: bytes | None = None):
+        argv = ssh_argv(self.ssh_config, location.ssh_target) + [
+            remote_shell_command("sh", "-c", script, "travelsync", *args)]
+        try:
+            done = self.run(argv, input=input, timeout=CHECK_TIMEOUT)
+        except process.ProgramMissing:
+            raise MailRefused(f"{location}: ssh is not installed here; nothing changed") from None
+        if done.returncode == 255:
+            raise MailRefused(f"{location}: ssh to {location.ssh_target} failed: {done.error_line()}; "
+                              "nothing changed")
+        return done
+
+    def read(self, location: Location) -> ConfigFile:
+        done = self._ssh(location, _REMOTE_READ, location.path)
+        header, _, data = done.stdout.partition(b"\n")
+        words = header.decode("utf-8", "replace").split(" ", 4)
+        problems = {"travelsync-missing": "no such file", "travelsync-dangling": "a symlink to a missing file",
+                    "travelsync-directory": "is a directory, not a mail client's config file",
+                    "travelsync-special": "not a regular file", "travelsync-unreadable": "cannot read it"}
+        if words[0] in problems:
+            raise MailRefused(f"{location}: {problems[words[0]]}; nothing changed")
+        if words[0] != "travelsync-ok" or len(words) != 5 or not done.ok:
+            raise MailRefused(f"{location}: could not read it over ssh ({done.error_line()}); nothing changed")
+        mode, folder_mode, writable, real = int(words[1], 8), int(words[2], 8), words[3] == "1", words[4]
+        return ConfigFile(location, real, data, mode, writable and bool(folder_mode & 0o222))
+
+    def _temp_for(self, config: ConfigFile) -> str:
+        real = PurePosixPath(config.real_path)
+        return str(real.parent / f".{real.name}.{secrets.token_hex(4)}.travelsync-tmp")
+
+    def check(self, config: ConfigFile, data: bytes, module: ModuleType) -> str | None:
+        temp = self._temp_for(config)
+        argv = module.validate_argv(Path(temp)) or []
+        done = self._ssh(config.location, _REMOTE_PUT, config.real_path, temp, "check", *argv, input=data)
+        if done.returncode == 127 and argv:
+            return f"not checked: {argv[0]} is not installed on {config.location.host}"
+        if done.returncode in (90, 91):
+            raise MailRefused(f"{config.display}: cannot write a temp file beside it; nothing changed")
+        _raise_unless_accepted(done, config, module, temp, argv)
+        return None
+
+    def replace(self, config: ConfigFile, data: bytes) -> None:
+        temp = self._temp_for(config)
+        done = self._ssh(config.location, _REMOTE_PUT, config.real_path, temp, config.sha256, input=data)
+        if done.returncode == 92:
+            raise MailRefused(f"{config.display}: changed while travelsync was working; nothing changed")
+        if not done.ok:
+            raise MailRefused(f"{config.display}: could not replace it over ssh ({done.error_line()})")
+
+
+def files_for(location: Location, ssh_config, run: Callable = process.run):
+    return RemoteFiles(ssh_config, run) if location.is_remote else LocalFiles(run)
+
+
+# -- the originals travelsync keeps ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What keep replaced: enough to put the file back byte for byte, or undo only our edits."""
+
+    kind: str
+    display: str
+    original: bytes
+    written_sha256: str
+    changes: tuple[Change, ...]
+    saved_at: str
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "file": self.display,
+                "original_base64": base64.b64encode(self.original).decode(),
+                "original_sha256": sha256(self.original), "written_sha256": self.written_sha256,
+                "changes": [change_to_json(c) for c in self.changes], "saved_at": self.saved_at}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Saved":
+        return cls(data["kind"], data["file"], base64.b64decode(data["original_base64"]), data["written_sha256"],
+                   tuple(Change(**c) for c in data["changes"]), data.get("saved_at", ""))
+
+
+def change_to_json(change: Change) -> dict:
+    return {"account": change.account, "setting": change.setting, "before": change.before, "after": change.after}
+
+
+class Originals:
+    """$XDG_STATE_HOME/travelsync/mailer.json: never beside the client's file."""
+
+    def __init__(self, state_dir: Path):
+        self.path = Path(state_dir) / STATE_FILE
+
+    def _load(self) -> dict:
+        document = atomic.read_json(self.path, {"version": 1, "files": {}})
+        if not isinstance(document, dict) or not isinstance(document.get("files"), dict):
+            raise TravelsyncError(f"{self.path}: not a travelsync mailer state file; move it away")
+        return document
+
+    def get(self, key: str) -> Saved | None:
+        entry = self._load()["files"].get(key)
+        return Saved.from_json(entry) if entry else None
+
+    def all(self) -> dict[str, Saved]:
+        return {k: Saved.from_json(v) for k, v in self._load()["files"].items()}
+
+    def put(self, key: str, saved: Saved) -> None:
+        document = self._load()
+        document["files"][key] = saved.to_json()
+        atomic.atomic_write_json(self.path, document)
+
+    def drop(self, key: str) -> None:
+        document = self._load()
+        if document["files"].pop(key, None) is not None:
+            atomic.atomic_write_json(self.path, document)
+
+
+# -- diffs --------------------------------------------------------------------------------
+
+_SECRET = re.compile(r"(?i)(\b(?:password|pass|passwd)\b[ \t]*[=:]?[ \t]*)(\"(?:[^\"\\]|\\.)*\"|'[^']*'|[^\s\"',;:=]+)")
+
+
+def unified_diff(old: str, new: str, name: str) -> str:
+    """The change as `diff -u` shows it, passwords masked (diffs end up in terminals and logs)."""
+    lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                 fromfile=f"{name} (now)", tofile=f"{name} (after)")
+    out = []
+    for line in lines:
+        line = _SECRET.sub(lambda m: m.group(1) + "********", line)
+        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    return "".join(out)

@@ -1,0 +1,6 @@
+"""One pure module per mail client, found by its `kind` (see travelsync.mail.registry).
+
+Each module defines KIND, AFTER_TRIP_DELETES_KEPT, default_paths, accounts, plan_keep,
+plan_revert, validate_argv and refuse_reason; none of them touches a file or a process
+except refuse_reason (which may look at files beside the config, e.g. a profile lock).
+"""

@@ -1,0 +1,161 @@
+"""getmail6 (`getmailrc`): `[options] delete = true` deletes, `false` or absent keeps.
+
+The file is read line by line the way Python's configparser reads it for getmail
+(sections, `key = value` or `key: value`, `#`/`;` comment lines, no inline comments,
+indented continuation lines, keys case-insensitive, a key or section twice is an error).
+One file is one account; its retriever type says POP or IMAP.  Keep rewrites only the
+value of `delete` (the line is never absent when the mode is delete, as the default keeps).
+"""
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from travelsync.mail.model import DELETE, KEEP, Account, Change, MailConfigError, Plan
+
+KIND = "getmail"
+AFTER_TRIP_DELETES_KEPT = True  # `delete = true` again: the next run deletes everything it kept
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+_SECTION = re.compile(r"\[(?P<name>[^]]+)\]")
+_OPTION = re.compile(r"(?P<key>[^=:\s][^=:]*?)\s*(?P<delimiter>[=:])\s*(?P<value>.*?)\s*$")
+_LINES = re.compile(r"[^\n]*\n|[^\n]+$")
+
+
+@dataclass(frozen=True)
+class Option:
+    section: str
+    key: str  # lowercased, as configparser sees it
+    value: str
+    line: int  # 1-based
+    value_start: int  # offset of the value in the whole text
+    value_end: int
+
+
+def parse(text: str) -> dict[str, dict[str, Option]]:
+    """Sections → options, with the offsets of each value.  Raise MailConfigError like getmail would."""
+    if "\x00" in text:
+        raise MailConfigError("binary data (NUL byte), not a getmailrc", text[: text.index("\x00")].count("\n") + 1)
+    sections: dict[str, dict[str, Option]] = {}
+    current: dict[str, Option] | None = None
+    section_name = ""
+    last_option: Option | None = None
+    offset = 0
+    for number, raw in enumerate(_LINES.findall(text), start=1):
+        line_start, offset = offset, offset + len(raw)
+        body = raw.rstrip("\r\n")
+        stripped = body.strip()
+        if not stripped or stripped[0] in "#;":
+            last_option = None if not stripped else last_option
+            continue
+        indented = body[0] in " \t"
+        if indented and last_option is not None:
+            continue  # a continuation line of a multi-line value
+        header = _SECTION.fullmatch(stripped)
+        if header:
+            section_name = header.group("name")
+            if section_name in sections:
+                raise MailConfigError(f"section [{section_name}] appears twice", number)
+            current = sections[section_name] = {}
+            last_option = None
+            continue
+        if current is None:
+            raise MailConfigError("not a getmailrc: the first setting must come after a [section] header", number)
+        match = _OPTION.match(body.lstrip(" \t"))
+        if not match or not body.replace("\t", " ").isprintable():
+            raise MailConfigError(f"cannot read this line in [{section_name}]", number)
+        key = match.group("key").strip().lower()
+        if key in current:
+            raise MailConfigError(f"`{key}` appears twice in [{section_name}] (getmail refuses that)", number)
+        indent = len(body) - len(body.lstrip(" \t"))
+        start = line_start + indent + match.start("value")
+        option = Option(section_name, key, match.group("value"), number, start, start + len(match.group("value")))
+        current[key] = last_option = option
+    return sections
+
+
+def _protocol(sections) -> str:
+    retriever = sections.get("retriever")
+    if retriever is None or "type" not in retriever:
+        raise MailConfigError("no [retriever] section with a `type`", 0)
+    kind = retriever["type"].value.lower()
+    if "pop3" in kind or "sdps" in kind:
+        return "pop3"
+    if "imap" in kind:
+        return "imap"
+    return kind
+
+
+def _name(sections) -> str:
+    retriever = sections.get("retriever", {})
+    user = retriever.get("username")
+    server = retriever.get("server")
+    if user and server:
+        return f"{user.value}@{server.value}"
+    return "retriever"
+
+
+def _warnings(name: str, options: dict[str, Option]) -> tuple[str, ...]:
+    warnings = []
+    for key in ("delete_after", "delete_bigger_than"):
+        option = options.get(key)
+        if option is not None and option.value not in ("", "0"):
+            warnings.append(f"{name}: `{key} = {option.value}` deletes mail on the server even with `delete = false`")
+    return tuple(warnings)
+
+
+def accounts(text: str) -> list[Account]:
+    sections = parse(text)
+    options = sections.get("options", {})
+    delete = options.get("delete")
+    deletes = delete is not None and delete.value.lower() in TRUE_WORDS
+    name = _name(sections)
+    return [Account(name, _protocol(sections), DELETE if deletes else KEEP, _warnings(name, options))]
+
+
+def default_paths(home: Path, environ: Mapping[str, str]) -> list[Path]:
+    config_home = Path(environ.get("XDG_CONFIG_HOME") or home / ".config")
+    paths = []
+    for folder in (config_home / "getmail", home / ".getmail"):
+        if folder.is_dir():
+            paths.extend(sorted(p for p in folder.glob("getmailrc*") if p.is_file()))
+        else:
+            paths.append(folder / "getmailrc")
+    return paths
+
+
+def plan_keep(text: str, only: frozenset[str] = frozenset()) -> Plan:
+    sections = parse(text)
+    name = _name(sections)
+    if (only and name not in only) or _protocol(sections) != "pop3":
+        return Plan(text)
+    options = sections.get("options", {})
+    warnings = _warnings(name, options)
+    delete = options.get("delete")
+    if delete is None or delete.value.lower() not in TRUE_WORDS:
+        return Plan(text, (), warnings)
+    new_text = text[: delete.value_start] + "false" + text[delete.value_end:]
+    return Plan(new_text, (Change(name, "delete", delete.value, "false"),), warnings)
+
+
+def plan_revert(text: str, changes: Sequence[Change]) -> Plan:
+    options = parse(text).get("options", {})
+    delete = options.get("delete")
+    for change in changes:
+        if change.setting != "delete":
+            continue
+        if delete is None or delete.value != change.after:
+            return Plan(text, (), (f"{change.account}: `delete` is no longer the `{change.after}` travelsync set; "
+                                   "left as it is",))
+        new_text = text[: delete.value_start] + (change.before or "") + text[delete.value_end:]
+        return Plan(new_text, (Change(change.account, "delete", change.after, change.before),))
+    return Plan(text)
+
+
+def validate_argv(path: Path) -> list[str] | None:
+    return ["getmail", "--getmaildir", str(path.parent), "-r", str(path), "--dump"]
+
+
+def refuse_reason(path: Path) -> str | None:
+    return None

@@ -1,0 +1,325 @@
+"""What the CLI and the trip workflow call: status, keep, revert of the configured mail clients.
+
+Keep and revert first read, parse, plan and check every configured file; only when all of
+them are fine is anything replaced (a refusal anywhere changes nothing anywhere).  Results
+are plain objects with `to_json()`.
+"""
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Callable, Mapping
+
+from travelsync import clock, process
+from travelsync.location import Location, parse_location
+from travelsync.mail import registry
+from travelsync.mail.apply import (ConfigFile, MailRefused, Originals, Saved, change_to_json, encode, files_for,
+                                   refuse_unwritable, refused_at, sha256, unified_diff)
+from travelsync.mail.model import DELETE, KEEP, MIXED, UNKNOWN, Account, Change, MailConfigError, Plan
+
+
+@dataclass
+class FileReport:
+    """One configured mail client file: its accounts, and what an action did (or would do) to it."""
+
+    kind: str
+    file: str
+    action: str  # status | keep | revert
+    mode: str = UNKNOWN  # of the POP accounts, after the action (for status and dry runs: as it is / would be)
+    mode_before: str = UNKNOWN
+    accounts: list[Account] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    changed: bool = False
+    dry_run: bool = False
+    held: bool = False  # travelsync holds this file's original (a keep is in force)
+    diff: str = ""
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "file": self.file, "action": self.action, "mode": self.mode,
+                "mode_before": self.mode_before, "changed": self.changed, "dry_run": self.dry_run,
+                "held": self.held,
+                "accounts": [{"name": a.name, "protocol": a.protocol, "mode": a.mode, "warnings": list(a.warnings)}
+                             for a in self.accounts],
+                "changes": [change_to_json(c) for c in self.changes], "diff": self.diff,
+                "warnings": list(self.warnings), "notes": list(self.notes), "error": self.error}
+
+
+def is_pop(account: Account) -> bool:
+    return account.protocol.startswith("pop") or account.protocol in ("apop", "rpop", "kpop", "sdps", "auto")
+
+
+def mode_of_accounts(accounts: list[Account]) -> str:
+    modes = {a.mode for a in accounts if is_pop(a)}
+    if not modes:
+        return UNKNOWN
+    return modes.pop() if len(modes) == 1 else MIXED
+
+
+def mode_of_text(kind: str, text: str) -> str:
+    """KEEP, DELETE, MIXED (or UNKNOWN: no POP account) for a config file's text.
+
+    Raise MailConfigError when it does not parse.  finalize uses it on the laptop's copy.
+    """
+    return mode_of_accounts(registry.client(kind).accounts(text))
+
+
+# -- finding and opening the configured files -----------------------------------------------
+
+
+@dataclass
+class Opened:
+    entry: object  # config.model.MailerEntry
+    module: ModuleType
+    files: object  # LocalFiles | RemoteFiles
+    config_file: ConfigFile
+    accounts: list[Account]
+
+
+def locate(entry, environ: Mapping[str, str], home: Path) -> Location:
+    """The entry's `file`, or the first of the client's usual places that exists."""
+    if entry.file:
+        return parse_location(str(entry.file))
+    module = registry.client(entry.kind)
+    candidates = module.default_paths(home, environ)
+    for candidate in candidates:
+        if candidate.is_file():
+            return Location(str(candidate))
+    looked = ", ".join(str(c) for c in candidates[:4]) or "nowhere"
+    raise MailRefused(f"{entry.kind}: no configuration file found (looked at {looked}); "
+                      "set `file:` in the mailer entry")
+
+
+def open_entry(entry, config, environ, home, run) -> Opened:
+    module = registry.client(entry.kind)
+    location = locate(entry, environ, home)
+    files = files_for(location, config.ssh, run)
+    config_file = files.read(location)
+    if not location.is_remote:
+        reason = module.refuse_reason(Path(config_file.real_path))
+        if reason:
+            raise MailRefused(f"{config_file.display}: {reason}; nothing changed")
+    if not config_file.data.strip():
+        raise MailRefused(f"{config_file.display}: the file is empty; nothing changed")
+    try:
+        accounts = module.accounts(config_file.text)
+    except MailConfigError as error:
+        raise refused_at(config_file.display, error) from None
+    return Opened(entry, module, files, config_file, accounts)
+
+
+def _only(opened: Opened) -> frozenset[str]:
+    """The entry's `accounts:`, each checked against the file's account names."""
+    wanted = frozenset(opened.entry.accounts)
+    for name in wanted:
+        if not any(name == a.name or name in a.name.split() for a in opened.accounts):
+            names = ", ".join(a.name for a in opened.accounts) or "none"
+            raise MailRefused(f"{opened.config_file.display}: no account {name!r} (accounts: {names}); "
+                              "nothing changed")
+    return wanted
+
+
+def _defaults(environ, home):
+    environ = os.environ if environ is None else environ
+    home = Path(environ.get("HOME") or Path.home()) if home is None else home
+    return environ, home
+
+
+def _pop_warnings(accounts: list[Account]) -> list[str]:
+    return [w for a in accounts if is_pop(a) for w in a.warnings]
+
+
+# -- the three actions ---------------------------------------------------------------------
+
+
+def status(config, state_dir, *, environ=None, home=None, run: Callable = process.run) -> list[FileReport]:
+    """Every configured client's accounts and mode; problems are reported, not raised."""
+    environ, home = _defaults(environ, home)
+    originals = Originals(state_dir)
+    reports = []
+    for entry in config.mailer:
+        report = FileReport(entry.kind, str(entry.file or "(usual places)"), "status")
+        try:
+            opened = open_entry(entry, config, environ, home, run)
+        except (MailRefused, MailConfigError) as error:
+            report.error = getattr(error, "message", str(error))
+            reports.append(report)
+            continue
+        report.file = opened.config_file.display
+        report.accounts = opened.accounts
+        report.mode = report.mode_before = mode_of_accounts(opened.accounts)
+        report.held = originals.get(opened.config_file.key) is not None
+        report.warnings = _pop_warnings(opened.accounts)
+        if report.mode == UNKNOWN:
+            report.notes.append("no POP account in this file")
+        reports.append(report)
+    return reports
+
+
+@dataclass
+class _Step:
+    opened: Opened
+    report: FileReport
+    new_data: bytes
+    saved: Saved | None  # what to record (keep) or None
+    drop: bool = False  # revert: forget the saved original afterwards
+
+
+def keep(config, state_dir, *, dry_run: bool = False, environ=None, home=None,
+         run: Callable = process.run) -> list[FileReport]:
+    """Switch every configured POP account to keep-on-server.  Raise MailRefused, changing nothing."""
+    environ, home = _defaults(environ, home)
+    originals = Originals(state_dir)
+    steps = []
+    for entry in config.mailer:
+        opened = open_entry(entry, config, environ, home, run)
+        config_file = opened.config_file
+        only = _only(opened)
+        if mode_of_accounts([a for a in opened.accounts if not only or _selected(a, only)]) == UNKNOWN:
+            raise MailRefused(f"{config_file.display}: no POP account to switch to keep-on-server; nothing changed")
+        try:
+            plan = opened.module.plan_keep(config_file.text, only)
+            new_accounts = opened.module.accounts(plan.new_text)
+        except MailConfigError as error:
+            raise refused_at(config_file.display, error) from None
+        report = _report(opened, "keep", plan.new_text, new_accounts, dry_run)
+        report.changes = list(plan.changes)
+        report.warnings = list(plan.warnings)
+        report.held = originals.get(config_file.key) is not None
+        new_data = encode(plan.new_text)
+        saved = None
+        if plan.changed:
+            refuse_unwritable(config_file)
+            _note(report, opened.files.check(config_file, new_data, opened.module))
+            saved = _to_save(opened, plan, new_data, originals.get(config_file.key), environ)
+        else:
+            report.notes.append("already keeps mail on the server; nothing to change")
+        steps.append(_Step(opened, report, new_data, saved))
+    return _carry_out(steps, originals, dry_run)
+
+
+def _selected(account: Account, only: frozenset[str]) -> bool:
+    return any(name == account.name or name in account.name.split() for name in only)
+
+
+def _to_save(opened: Opened, plan: Plan, new_data: bytes, existing: Saved | None, environ) -> Saved:
+    """The original to record; a second keep on a file keeps the first original."""
+    config_file = opened.config_file
+    original, changes = config_file.data, plan.changes
+    if existing is not None:
+        if existing.written_sha256 == config_file.sha256:
+            original, changes = existing.original, existing.changes + plan.changes
+        else:  # edited since the first keep: the original is today's file without travelsync's edits
+            undone = opened.module.plan_revert(config_file.text, existing.changes)
+            original, changes = encode(undone.new_text), existing.changes + plan.changes
+    stamp = clock.utc_stamp(clock.now(environ))
+    return Saved(opened.entry.kind, config_file.display, original, sha256(new_data), tuple(changes), stamp)
+
+
+def revert(config, state_dir, *, dry_run: bool = False, environ=None, home=None,
+           run: Callable = process.run) -> list[FileReport]:
+    """Put back what keep changed: the original bytes when the file is as keep left it, else undo
+    only travelsync's settings (and say so).  Raise MailRefused, changing nothing."""
+    environ, home = _defaults(environ, home)
+    originals = Originals(state_dir)
+    steps = []
+    for entry in config.mailer:
+        opened = open_entry(entry, config, environ, home, run)
+        config_file = opened.config_file
+        saved = originals.get(config_file.key)
+        if saved is None:
+            report = _report(opened, "revert", config_file.text, opened.accounts, dry_run)
+            report.notes.append("travelsync holds no original for this file (no keep in force); nothing to revert")
+            steps.append(_Step(opened, report, config_file.data, None))
+            continue
+        # A revert needs no POP account check: it only undoes what keep recorded.
+        plan_warnings: tuple[str, ...] = ()
+        changes = list(saved.changes)
+        if config_file.sha256 == saved.written_sha256:
+            new_data, how = saved.original, "put back the original bytes"
+        elif config_file.data == saved.original:
+            new_data, how, changes = saved.original, "already the original", []
+        else:
+            try:
+                plan = opened.module.plan_revert(config_file.text, saved.changes)
+            except MailConfigError as error:
+                raise refused_at(config_file.display, error) from None
+            new_data, plan_warnings, changes = encode(plan.new_text), plan.warnings, list(plan.changes)
+            how = (f"the file was edited since keep: reverted only the {len(plan.changes)} setting(s) "
+                   "travelsync changed")
+        new_text = new_data.decode("utf-8", "surrogateescape")
+        try:
+            new_accounts = opened.module.accounts(new_text)
+        except MailConfigError:
+            new_accounts = []
+        report = _report(opened, "revert", new_text, new_accounts, dry_run)
+        report.changes = [Change(c.account, c.setting, c.after, c.before) for c in saved.changes] \
+            if how == "put back the original bytes" else changes
+        report.notes.append(how)
+        report.warnings.extend(plan_warnings)
+        report.held = True  # until the revert is carried out
+        if new_data != config_file.data:
+            refuse_unwritable(config_file)
+            if how != "put back the original bytes":
+                _note(report, opened.files.check(config_file, new_data, opened.module))
+        steps.append(_Step(opened, report, new_data, None, drop=True))
+    return _carry_out(steps, originals, dry_run)
+
+
+def _report(opened: Opened, action: str, new_text: str, new_accounts, dry_run: bool) -> FileReport:
+    config_file = opened.config_file
+    report = FileReport(opened.entry.kind, config_file.display, action, dry_run=dry_run)
+    report.mode_before = mode_of_accounts(opened.accounts)
+    report.mode = mode_of_accounts(new_accounts)
+    report.accounts = new_accounts
+    report.diff = unified_diff(config_file.text, new_text, config_file.display)
+    report.changed = encode(new_text) != config_file.data
+    return report
+
+
+def _note(report: FileReport, note: str | None) -> None:
+    if note:
+        report.notes.append(note)
+
+
+def _carry_out(steps: list[_Step], originals: Originals, dry_run: bool) -> list[FileReport]:
+    """Phase two: every file was read, parsed and checked; now record originals and replace."""
+    if dry_run:
+        return [step.report for step in steps]
+    for step in steps:
+        config_file = step.opened.config_file
+        key = config_file.key
+        if step.report.changed:
+            previous = originals.get(key)
+            if step.saved is not None:
+                originals.put(key, step.saved)  # before the replace: a crash never loses the original
+            try:
+                step.opened.files.replace(config_file, step.new_data)
+            except BaseException:
+                if step.saved is not None:
+                    originals.put(key, previous) if previous else originals.drop(key)
+                raise
+        if step.drop:
+            originals.drop(key)
+        step.report.held = originals.get(key) is not None
+    return [step.report for step in steps]
+
+
+def revert_order_warning(config, *, where: str = "home") -> list[str]:
+    """Warnings about the order after a trip, for clients that delete what they kept once switched back."""
+    warnings = []
+    for entry in config.mailer:
+        try:
+            module = registry.client(entry.kind)
+        except Exception:
+            continue
+        if module.AFTER_TRIP_DELETES_KEPT:
+            place = entry.file or f"{entry.kind}'s usual file"
+            warnings.append(
+                f"{entry.kind} ({place}) deletes the messages it kept on the server as soon as it is switched back: "
+                f"revert it on {where} only after {where} has fetched all of the trip's mail, and leave the "
+                "laptop's copy on keep (or stop it) so that it never deletes mail home has not fetched yet")
+    return warnings
