@@ -1,0 +1,241 @@
+"""KMail: `leaveOnServer` of an Akonadi POP3 resource (~/.config/akonadi_pop3_resource_<N>rc).
+
+One KConfig file per POP account; its `[General]` group holds `leaveOnServer=true` (keep)
+or `false` / no line at all (delete, the default).  KConfig writes a group's keys sorted,
+so a missing line is inserted in sorted position.  `leaveOnServerDays`, `…Count` and
+`…Size` still delete mail beyond those limits in keep mode.  The running resource
+rewrites its file from memory, so nothing is edited while it runs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from travelsync.mail.model import DELETE, KEEP, Account, Change, MailConfigError, Plan
+
+KIND = "kmail"
+AFTER_TRIP_DELETES_KEPT = True  # leaveOnServer=false again: the next check deletes what was kept
+
+SETTING = "leaveOnServer"
+GROUP = "General"
+_TRUE = {"true", "on", "yes", "1"}
+_LIMITS = {"leaveOnServerDays": "days", "leaveOnServerCount": "messages", "leaveOnServerSize": "MB"}
+
+
+@dataclass(frozen=True)
+class _Entry:
+    group: str | None
+    key: str  # without [$i] / [locale] suffixes
+    value: str
+    line: int  # 0-based
+    value_column: int
+
+
+# --- lines: every edit keeps the bytes around it -------------------------------------------
+
+def _lines(text: str) -> list[str]:
+    parts = text.split("\n")
+    return [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
+def _body(line: str) -> tuple[str, str]:
+    content = line.rstrip("\n").removesuffix("\r")
+    return content, line[len(content):]
+
+
+def _eol(lines: list[str]) -> str:
+    return next((_body(line)[1] for line in lines if line.endswith("\n")), "\n")
+
+
+def _apply(lines: list[str], replace: Mapping[int, str], insert: Mapping[int, Sequence[str]]) -> str:
+    """Replace line contents (endings kept) and insert lines before index j (j == len: at end)."""
+    eol, out = _eol(lines), []
+    for j in range(len(lines) + 1):
+        for new in insert.get(j, ()):
+            if j == len(lines) and out and not out[-1].endswith("\n"):
+                out[-1] += eol
+                out.append(new)
+            else:
+                out.append(new + eol)
+        if j < len(lines):
+            content, ending = _body(lines[j])
+            out.append(replace.get(j, content) + ending)
+    return "".join(out)
+
+
+def _remove(lines: list[str], k: int) -> None:
+    if k == len(lines) - 1 and not lines[k].endswith("\n") and k > 0:
+        lines[k - 1] = _body(lines[k - 1])[0]
+    del lines[k]
+
+
+# --- parsing ---------------------------------------------------------------------------------
+
+def _parse(text: str) -> tuple[list[_Entry], list[str | None]]:
+    """KConfig entries and the group of every line; raise MailConfigError(line) on garbage."""
+    if not text.strip():
+        raise MailConfigError("line 1: the file is empty", 1)
+    entries, owner, group = [], [], None
+    for index, line in enumerate(_lines(text)):
+        content = _body(line)[0]
+        if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", content):
+            raise MailConfigError(f"line {index + 1}: binary data (not a KConfig file?)", index + 1)
+        stripped = content.strip()
+        if stripped.startswith("["):
+            if not stripped.endswith("]"):
+                raise MailConfigError(f"line {index + 1}: unterminated group name {stripped[:40]!r}", index + 1)
+            group = stripped[1:-1]
+        elif stripped and not stripped.startswith("#"):
+            if "=" not in content or not content.split("=", 1)[0].strip():
+                raise MailConfigError(f"line {index + 1}: neither [group] nor key=value: {stripped[:40]!r}",
+                                      index + 1)
+            raw_key, value = content.split("=", 1)
+            column = len(raw_key) + 1 + (len(value) - len(value.lstrip()))
+            entries.append(_Entry(group, raw_key.strip().split("[", 1)[0], value.strip(), index, column))
+        owner.append(group)
+    if not any(entry.group == GROUP for entry in entries):
+        raise MailConfigError(f"line 1: no [{GROUP}] group with settings (not a POP3 resource file?)", 1)
+    return entries, owner
+
+
+def _general(entries: list[_Entry]) -> dict[str, list[_Entry]]:
+    settings: dict[str, list[_Entry]] = {}
+    for entry in entries:
+        if entry.group == GROUP:
+            settings.setdefault(entry.key, []).append(entry)
+    return settings
+
+
+def _last(settings: dict[str, list[_Entry]], key: str) -> str | None:
+    return settings[key][-1].value if settings.get(key) else None
+
+
+def _name(settings: dict[str, list[_Entry]]) -> str:
+    login, host = _last(settings, "login"), _last(settings, "host")
+    if host:
+        return f"{login}@{host}" if login else host
+    return GROUP
+
+
+def _warnings(name: str, settings: dict[str, list[_Entry]]) -> tuple[str, ...]:
+    warnings = []
+    for key, unit in _LIMITS.items():
+        match = re.fullmatch(r"[+-]?\d+", _last(settings, key) or "")
+        if match and int(match.group()) > 0:
+            warnings.append(f"{name}: {key}={int(match.group())}: keep mode still deletes mail beyond "
+                            f"{int(match.group())} {unit}")
+    return tuple(warnings)
+
+
+def accounts(text: str) -> list[Account]:
+    """The one POP account of this resource file, with its mode."""
+    settings = _general(_parse(text)[0])
+    name = _name(settings)
+    mode = KEEP if (_last(settings, SETTING) or "").lower() in _TRUE else DELETE
+    return [Account(name, "pop3", mode, _warnings(name, settings))]
+
+
+def plan_keep(text: str, only: frozenset[str] = frozenset()) -> Plan:
+    """Set leaveOnServer=true (unless `only` names other accounts)."""
+    entries = _parse(text)[0]
+    settings, lines = _general(entries), _lines(text)
+    name = _name(settings)
+    if only and not ({name, _last(settings, "host") or name} & only):
+        return Plan(text)
+    warnings = _warnings(name, settings)
+    own = settings.get(SETTING, [])
+    if own and own[-1].value.lower() in _TRUE:
+        return Plan(text, (), warnings)
+    replace: dict[int, str] = {}
+    insert: dict[int, list[str]] = {}
+    changes = []
+    last_keep = max((n for n, entry in enumerate(own) if entry.value.lower() in _TRUE), default=-1)
+    for entry in own[last_keep + 1:]:  # the lines that make it delete (the last one wins)
+        content = _body(lines[entry.line])[0]
+        new = content[:entry.value_column] + "true" + content[entry.value_column + len(entry.value):]
+        replace[entry.line] = new
+        changes.append(Change(name, SETTING, content, new))
+    if not own:
+        group_entries = [e for e in entries if e.group == GROUP]
+        before = [e.line for e in group_entries if e.key < SETTING]
+        at = max(before) + 1 if before else group_entries[0].line
+        insert[at] = [f"{SETTING}=true"]
+        changes.append(Change(name, SETTING, None, f"{SETTING}=true"))
+    return Plan(_apply(lines, replace, insert), tuple(changes), warnings)
+
+
+def plan_revert(text: str, changes: Sequence[Change]) -> Plan:
+    """Undo exactly these changes, found in [General] by the line keep wrote."""
+    owner = _parse(text)[1]
+    lines, done, warnings = _lines(text), [], []
+    limit = len(lines)
+    for change in reversed(changes):
+        found = next((k for k in range(min(limit, len(lines)) - 1, -1, -1)
+                      if owner[k] == GROUP and _body(lines[k])[0] == change.after), None)
+        if change.after is None or found is None:
+            warnings.append(f"{change.account}: {change.setting} no longer reads {change.after!r} "
+                            "(changed since keep); left as is")
+            continue
+        if change.before is None:
+            _remove(lines, found)
+        else:
+            lines[found] = change.before + _body(lines[found])[1]
+        limit = found
+        done.append(Change(change.account, change.setting, change.after, change.before))
+    return Plan("".join(lines), tuple(reversed(done)), tuple(reversed(warnings)))
+
+
+def validate_argv(path: Path) -> list[str] | None:
+    return None  # no command-line checker for Akonadi resource files
+
+
+def _number(path: Path) -> int:
+    match = re.search(r"_(\d+)rc$", path.name)
+    return int(match.group(1)) if match else 1 << 30
+
+
+def default_paths(home: Path, environ: Mapping[str, str]) -> list[Path]:
+    """Every akonadi_pop3_resource_<N>rc, native then Flatpak, in resource order."""
+    config = Path(environ.get("XDG_CONFIG_HOME") or home / ".config")
+    found = []
+    for folder in (config, home / ".var/app/org.kde.kmail2/config"):
+        if folder.is_dir():
+            found += sorted(folder.glob("akonadi_pop3_resource_*rc"), key=_number)
+    return found
+
+
+def _running_processes(names: set[str], uid: int) -> list[tuple[int, list[str]]]:
+    """Processes of `uid` whose argv[0] (or comm) is one of `names`, with their argv."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if entry.stat().st_uid != uid:
+                continue
+            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+            comm = (entry / "comm").read_text().strip()
+        except OSError:
+            continue
+        if os.path.basename(argv[0]) in names or comm in names:
+            found.append((int(entry.name), argv))
+    return found
+
+
+def refuse_reason(path: Path) -> str | None:
+    """Refuse while this resource's akonadi_pop3_resource process runs (it rewrites the file)."""
+    identifier = path.name.removesuffix("rc")
+    try:
+        uid = path.stat().st_uid
+    except OSError:
+        uid = os.getuid()
+    for pid, argv in _running_processes({"akonadi_pop3_resource", "akonadi_pop3_re"}, uid):
+        named = argv[argv.index("--identifier") + 1] if "--identifier" in argv[:-1] else None
+        if named in (None, identifier):
+            return (f"the Akonadi resource {identifier} is running (pid {pid}) and rewrites {path.name}; "
+                    "stop it first: akonadictl stop")
+    return None
