@@ -1,6 +1,207 @@
-from travelsync.cli.pending import pending
+"""`backup`, `snapshots`, `verify`, `prune`: the repository commands (a thin layer over
+travelsync.backup, travelsync.repository and travelsync.verify)."""
 
-backup = pending("backup", "Take a full or incremental snapshot of the sources.", 3)
-snapshots = pending("snapshots", "List the repository's snapshots.", 3)
-verify = pending("verify", "Compare a snapshot against its checksum manifest.", 3)
-prune = pending("prune", "Delete snapshots that the retention policy lets go.", 3)
+import click
+
+from travelsync.errors import NotYetAvailable, TravelsyncError
+from travelsync.exitcodes import ExitStatus
+
+EXIT_HELP = ("\b\nExit codes: 0 done; 1 failure (e.g. no space left on the repository); 2 usage or\n"
+             "configuration error; 3 done with warnings (files vanished or unreadable);\n"
+             "75 repository locked or unreachable (try again later).")
+
+
+@click.command("backup", epilog=EXIT_HELP)
+@click.option("--full", "kind", flag_value="full", help="An independent copy (no hard links to older snapshots).")
+@click.option("--incremental", "kind", flag_value="incremental",
+              help="Hard-link unchanged files to the latest snapshot (rsync --link-dest).")
+@click.option("--auto", "kind", flag_value="auto", default=True,
+              help="Full on the configured day, when none exists or the last is too old; else incremental "
+                   "(the default).")
+@click.option("--if-due", is_flag=True,
+              help="Only when the schedule says a backup is due (for cron/systemd: run hourly).")
+@click.option("--dry-run", is_flag=True, help="Show what would be transferred; write nothing.")
+@click.pass_obj
+def backup(app, kind, if_due, dry_run):
+    """Take a snapshot of the configured sources into the repository.
+
+    Each source is copied with rsync -aHAX --numeric-ids into partial/<id>/data/<source>,
+    a checksum manifest is written, then the snapshot is committed atomically (renamed
+    into snapshots/, `latest` swapped). An interrupted run is resumed by the next one.
+    When an incremental would change nothing, no snapshot is made and the run is recorded.
+    On a terminal a progress bar shows bytes, rate and ETA; at the end a summary.
+    SIGTERM stops rsync at once and keeps the partial snapshot (exit 75).
+    """
+    import signal
+    import threading
+
+    from travelsync.backup.engine import run_backup
+    from travelsync.rsync.progress import ProgressBar, human_bytes, summary_line
+
+    config = app.config
+    if if_due:
+        kind = _due_kind(app, config)
+        if kind is None:
+            app.detail("no backup is due")
+            if app.json:
+                app.emit({"snapshot": None, "files_transferred": 0, "bytes_transferred": 0, "seconds": 0,
+                          "warnings": [], "due": None})
+            return ExitStatus.SUCCESS
+    bar = ProgressBar(app.stderr, "backup ") if app.interactive else None
+    on_item = (lambda code, name: app.detail(f"{code} {name}")) if app.verbosity > 0 else None
+    cancel = threading.Event()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, lambda *_: cancel.set())
+    try:
+        report = run_backup(app, kind=kind, dry_run=dry_run, on_item=on_item,
+                            on_progress=bar.update if bar else None, notice=app.info, cancel=cancel)
+    finally:
+        if bar:
+            bar.finish()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    for warning in report.warnings:
+        app.warn(warning)
+
+    def human(r):
+        if r.no_change:
+            return f"no change since {r.snapshot}: no new snapshot"
+        head = "dry run: would transfer" if r.dry_run else f"snapshot {r.snapshot} ({r.kind}, {r.status}):"
+        return f"{head} {summary_line(r.files_transferred, r.bytes_transferred, r.total_size, r.seconds)}"
+
+    if app.json:
+        app.emit(report.to_json())
+    else:
+        app.emit(report, human)
+    return report.exit_status
+
+
+def _due_kind(app, config):
+    try:
+        from travelsync.schedule.due import is_due
+    except ImportError:
+        raise NotYetAvailable("`backup --if-due` needs the scheduling module (travelsync.schedule.due), "
+                              "not available in this version yet")
+    from travelsync.repository import open_repository
+
+    repository = open_repository(config, app.environ)
+    try:
+        repository.check_format()
+        runs = repository.successful_runs()
+    except TravelsyncError as error:
+        if error.exit_status == ExitStatus.TEMPORARY:
+            raise
+        runs = []
+    return is_due(config.schedule, runs, app.now())
+
+
+@click.command("snapshots", epilog=EXIT_HELP)
+@click.pass_obj
+def snapshots(app):
+    """List the repository's snapshots, oldest first: id, kind, started, duration, files,
+    bytes, status. With --json: a list of {id, kind, status, started, finished, files, bytes}."""
+    from travelsync.repository import open_repository
+    from travelsync.rsync.progress import human_bytes
+
+    repository = open_repository(app.config, app.environ)
+    repository.check_format()
+    found = repository.snapshots()
+    for problem in repository.problems:
+        app.warn(problem)
+    latest = repository.latest()
+
+    def human(items):
+        if not items:
+            return f"no snapshots in {repository.location}"
+        rows = [("ID", "KIND", "STARTED", "DURATION", "FILES", "BYTES", "STATUS")]
+        for s in items:
+            mark = " (latest)" if latest and s.id == latest.id else ""
+            rows.append((s.id, s.kind, s.started.isoformat(timespec="seconds"), f"{s.seconds:.0f}s",
+                         str(s.files), human_bytes(s.bytes), s.status + mark))
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
+
+    if app.json:
+        app.emit([s.listing() for s in found])
+    else:
+        app.emit(found, human)
+    return ExitStatus.WARNINGS if repository.problems else ExitStatus.SUCCESS
+
+
+@click.command("verify", epilog=EXIT_HELP)
+@click.argument("snapshot_id", metavar="[ID]", required=False, default="latest")
+@click.pass_obj
+def verify(app, snapshot_id):
+    """Hash every file of a snapshot (default: latest; also `last-full`) and compare with the
+    checksum manifest written at backup time. Reports files whose contents changed, files
+    missing and files that appeared. Exit 1 when anything differs."""
+    from travelsync.repository import layout, open_repository
+    from travelsync.verify.check import compare
+
+    repository = open_repository(app.config, app.environ)
+    repository.check_format()
+    snapshot = repository.get(snapshot_id)
+    base = f"{layout.SNAPSHOTS}/{snapshot.id}"
+    manifest = repository.store.read(f"{base}/{layout.MANIFEST_FILE}")
+    if manifest is None:
+        raise TravelsyncError(f"snapshot {snapshot.id} has no manifest ({layout.MANIFEST_FILE}); nothing to verify")
+    report = compare(snapshot.id, manifest, repository.store.file_hashes(f"{base}/{layout.DATA}"))
+
+    def human(r):
+        lines = [f"snapshot {r['snapshot']}: {r['checked']} files checked, "
+                 + ("all match the manifest" if r["ok"] else "DIFFERENCES FOUND")]
+        for key, label in (("corrupted", "changed"), ("missing", "missing"), ("extra", "extra")):
+            lines += [f"  {label}: {path}" for path in r[key]]
+        return "\n".join(lines)
+
+    app.emit(report.to_json(), human)
+    return ExitStatus.SUCCESS if report.ok else ExitStatus.FAILURE
+
+
+@click.command("prune", epilog=EXIT_HELP)
+@click.option("--dry-run", is_flag=True, help="Show what would be deleted and why the rest is kept.")
+@click.pass_obj
+def prune(app, dry_run):
+    """Delete snapshots the retention policy lets go: keep the last `retention.full` fulls and
+    every snapshot newer than the oldest kept full; never the latest, the last full, or a
+    snapshot the trip state protects. Also removes partial snapshots of interrupted runs.
+    Snapshots are renamed away under the lock and deleted after it is released."""
+    from travelsync.repository import layout, open_repository
+    from travelsync.repository.retention import plan_retention
+
+    repository = open_repository(app.config, app.environ)
+    repository.check_format()
+    doomed_partials = []
+    if dry_run:
+        plan = plan_retention(repository.snapshots(), app.config.retention.full, repository.protected_ids,
+                              getattr(repository.latest(), "id", None))
+        doomed_partials = [p for p in repository.partials()]
+    else:
+        retired = []
+        with repository.lock("prune", app.info):
+            plan = plan_retention(repository.snapshots(), app.config.retention.full, repository.protected_ids,
+                                  getattr(repository.latest(), "id", None))
+            for snapshot_id in plan.delete:
+                retired.append(repository.retire(snapshot_id))
+            for name in repository.partials():
+                doomed_partials.append(name)
+                if not name.endswith(layout.DELETING_SUFFIX):
+                    target = f"{layout.PARTIAL}/{name}{layout.DELETING_SUFFIX}"
+                    repository.store.rename(f"{layout.PARTIAL}/{name}", target)
+                    retired.append(target)
+                else:
+                    retired.append(f"{layout.PARTIAL}/{name}")
+        for rel in retired:  # outside the lock: a backup may start meanwhile
+            repository.remove(rel)
+    data = {"dry_run": dry_run, "deleted": list(plan.delete), "kept": list(plan.keep),
+            "reasons": plan.reasons, "partials_removed": doomed_partials}
+
+    def human(d):
+        verb = "would delete" if dry_run else "deleted"
+        lines = [f"{verb}: {i}" for i in d["deleted"]] + [f"kept:    {i} ({d['reasons'][i]})" for i in d["kept"]]
+        lines += [f"{verb} partial: {p}" for p in d["partials_removed"]]
+        return "\n".join(lines) or "nothing to prune"
+
+    app.emit(data, human)
+    return ExitStatus.SUCCESS

@@ -1,0 +1,232 @@
+"""Take one snapshot: lock, choose the kind, rsync each source into partial/<id>, write the
+manifest, commit (snapshot.json last, rename, swap `latest`).
+
+    report = run_backup(config, kind="auto")
+
+A crash at any point leaves `latest` and every listed snapshot as they were; the next run
+renames the leftover partial to its own id and rsync sends only what is missing.
+"""
+
+import errno
+import os
+import threading
+import time
+
+from travelsync import clock
+from travelsync.errors import TemporaryError, TravelsyncError
+from travelsync.exitcodes import ExitStatus
+from travelsync.repository import layout, open_repository
+from travelsync.repository.snapshot import SnapshotInfo
+from travelsync.backup.outcome import Outcome, classify, retry_delays
+from travelsync.backup.plan import choose_kind
+from travelsync.backup.report import BackupReport
+from travelsync.rsync.stats import Stats
+
+
+class Stopped(TemporaryError):
+    """The run was asked to stop (SIGTERM): rsync terminated, the partial kept for resume."""
+
+
+def run_backup(app_or_config, *, kind: str = "auto", dry_run: bool = False, environ=None,
+               on_item=None, on_progress=None, notice=None, cancel: threading.Event | None = None,
+               sleep=time.sleep, check_changes: bool = True) -> BackupReport:
+    """Back up every configured source; return a BackupReport (exit_status 0 or 3).
+
+    app_or_config: a cli App (its config and environment are used) or a Config.
+    kind: "full" | "incremental" | "auto" (design §3). dry_run: rsync --dry-run, nothing written.
+    on_item(code, name) / on_progress(Progress): rsync's itemized lines and progress, streamed.
+    notice(message): one-line messages for the user (lock taken over, partial resumed…).
+    cancel: set it (e.g. from a SIGTERM handler) to stop at a safe point: rsync is terminated,
+    the partial kept, and Stopped (exit 75) raised.
+    Raises TemporaryError (75) when locked or unreachable, TravelsyncError (1) on failure,
+    with "no space left on <repository>" when the repository is full.
+    """
+    config = getattr(app_or_config, "config", app_or_config)
+    environ = environ if environ is not None else getattr(app_or_config, "environ", None)
+    notice = notice or (lambda message: None)
+    repository = open_repository(config, environ)
+    started = clock.now(environ)
+    _check_sources(config)
+    if dry_run:
+        return _dry_run(config, repository, kind, started, on_item, on_progress)
+    with repository.lock("backup", notice):
+        try:
+            return _backup(config, repository, kind, started, environ, on_item, on_progress, notice, cancel,
+                           sleep, check_changes)
+        except OSError as error:
+            if error.errno == errno.ENOSPC:
+                raise _no_space(repository)
+            raise
+
+
+def _check_sources(config) -> None:
+    for source in config.sources:
+        if not os.path.isdir(source.path):
+            raise TravelsyncError(f"source {source.name}: {source.path} is not a folder (or does not exist)")
+
+
+def _no_space(repository) -> TravelsyncError:
+    return TravelsyncError(f"no space left on {repository.location}",
+                           hint="the partial snapshot is kept for the next run; free space or run "
+                                "`travelsync prune` (which also removes partial snapshots)")
+
+
+def _dry_run(config, repository, kind, started, on_item, on_progress) -> BackupReport:
+    from travelsync.rsync.args import backup_args
+    from travelsync.rsync.run import run_rsync
+
+    try:
+        repository.check_format()
+        snapshots = repository.snapshots()
+    except TravelsyncError:
+        snapshots = []  # a repository the first real run will create
+    chosen = choose_kind(kind, config.schedule, snapshots, started)
+    parent = repository.latest() if chosen == "incremental" and snapshots else None
+    total, seconds, warnings = Stats(), 0.0, []
+    for source in config.sources:
+        destination = repository.location.child(layout.PARTIAL, "dry-run", layout.DATA, source.name)
+        link_dest = _link_dest(repository, parent, source)
+        result = run_rsync(backup_args(config.rsync, config.ssh, source, destination, link_dest=link_dest,
+                                       dry_run=True), on_item=on_item, on_progress=on_progress)
+        outcome = classify(result)
+        if outcome in (Outcome.FAILED, Outcome.TRANSPORT, Outcome.KILLED):
+            raise TravelsyncError(f"rsync dry run of source {source.name} failed: {result.error_summary()}")
+        total, seconds = total.add(result.stats), seconds + result.seconds
+    return BackupReport(None, chosen if parent or chosen == "full" else "full", total.files_transferred,
+                        total.literal_data or total.transferred_size, total.total_size, seconds, warnings,
+                        dry_run=True)
+
+
+def _link_dest(repository, parent, source) -> str | None:
+    if parent is None or (parent.sources and source.name not in parent.sources):
+        return None
+    return repository.store.absolute(f"{layout.SNAPSHOTS}/{parent.id}/{layout.DATA}/{source.name}")
+
+
+def _backup(config, repository, kind, started, environ, on_item, on_progress, notice, cancel, sleep,
+            check_changes) -> BackupReport:
+    repository.check_format(create_at=started)
+    snapshots = repository.snapshots()
+    chosen = choose_kind(kind, config.schedule, snapshots, started)
+    parent = repository.latest() if chosen == "incremental" else None
+    if chosen == "incremental" and parent is None:
+        notice("no snapshot yet: taking a full backup")
+        chosen = "full"
+    if parent is not None and check_changes:
+        from travelsync.backup.changes import unchanged_since
+
+        if unchanged_since(config, repository, parent):
+            finished = clock.now(environ)
+            repository.record_no_change("incremental", started, finished, parent.id)
+            return BackupReport(parent.id, "incremental", seconds=(finished - started).total_seconds(),
+                                no_change=True)
+    snapshot_id, resumed = _prepare_partial(repository, chosen, started, {s.id for s in snapshots}, notice)
+    partial = repository.partial_path(snapshot_id)
+    total, warnings, failed, status = Stats(), [], [], "complete"
+    exit_status = ExitStatus.SUCCESS
+    for source in config.sources:
+        result = _transfer(config, repository, source, partial, parent, on_item, on_progress, cancel, sleep,
+                           notice)
+        outcome = classify(result)
+        total = total.add(result.stats)
+        if outcome is Outcome.VANISHED:
+            exit_status = ExitStatus.WARNINGS
+            warnings.append(f"{source.name}: {result.vanished_count} file(s) vanished during the backup: "
+                            + ", ".join(result.vanished_files[:10]))
+        elif outcome is Outcome.PARTIAL:
+            exit_status, status = ExitStatus.WARNINGS, "incomplete"
+            failed += [f"{source.name}: {name}" for name in result.failed_files]
+            warnings.append(f"{source.name}: {max(result.failed_count, 1)} file(s) could not be backed up: "
+                            + (", ".join(result.failed_files[:10]) or result.error_summary()))
+    hashed = _write_manifest(config, repository, partial, parent if chosen == "incremental" else None)
+    finished = clock.now(environ)
+    info = SnapshotInfo(snapshot_id, chosen, parent.id if parent else None, started, finished, status,
+                        total.files, total.total_size, tuple(warnings), tuple(s.name for s in config.sources),
+                        {k: getattr(total, k) for k in total.__dataclass_fields__}, tuple(failed))
+    repository.commit(info)
+    return BackupReport(snapshot_id, chosen, total.files_transferred, total.literal_data, total.total_size,
+                        (finished - started).total_seconds(), warnings, exit_status, status, resumed=resumed,
+                        hashed=hashed)
+
+
+def _prepare_partial(repository, kind, started, taken, notice) -> tuple[str, bool]:
+    """A fresh partial/<id>, or the leftover of an interrupted run of the same kind renamed to
+    this run's id (resume). Leftovers of the other kind are removed: a full must not inherit
+    an incremental's hard links."""
+    snapshot_id = layout.snapshot_id(started, kind, taken)
+    leftovers = [n for n in repository.partials() if layout.is_snapshot_id(n)]
+    reusable = [n for n in leftovers if layout.kind_of(n) == kind]
+    resumed = False
+    for name in leftovers:
+        if reusable and name == reusable[-1]:
+            if name != snapshot_id:
+                repository.store.rename(repository.partial_path(name), repository.partial_path(snapshot_id))
+            notice(f"resuming the interrupted snapshot {name} as {snapshot_id}")
+            resumed = True
+        else:
+            repository.remove(repository.partial_path(name))
+    repository.store.makedirs(f"{repository.partial_path(snapshot_id)}/{layout.DATA}")
+    return snapshot_id, resumed
+
+
+def _transfer(config, repository, source, partial, parent, on_item, on_progress, cancel, sleep, notice):
+    """rsync one source into the partial snapshot, retrying transport failures with backoff."""
+    from travelsync.rsync.args import backup_args
+    from travelsync.rsync.run import run_rsync
+
+    destination = repository.location.child(partial, layout.DATA, source.name)
+    argv = backup_args(config.rsync, config.ssh, source, destination,
+                       link_dest=_link_dest(repository, parent, source))
+    delays = retry_delays(config.rsync.retries, config.rsync.retry_delay)
+    for attempt in range(len(delays) + 1):
+        result = run_rsync(argv, on_item=on_item, on_progress=on_progress, cancel=cancel)
+        if cancel is not None and cancel.is_set():
+            raise Stopped("backup stopped on request; the partial snapshot is kept and the next run resumes it")
+        outcome = classify(result)
+        if outcome is Outcome.NO_SPACE:
+            raise _no_space(repository)
+        if outcome is Outcome.KILLED:
+            raise TravelsyncError(f"rsync was killed by signal {result.signal} while backing up {source.name}; "
+                                  "the partial snapshot is kept and the next run resumes it")
+        if outcome is Outcome.FAILED:
+            raise TravelsyncError(f"rsync failed on source {source.name} (exit {result.exit_code}): "
+                                  f"{result.error_summary()}")
+        if outcome is not Outcome.TRANSPORT:
+            return result
+        if attempt < len(delays):
+            notice(f"rsync transport failure (exit {result.exit_code}: {result.error_summary()}); "
+                   f"retrying in {delays[attempt]:g} s")
+            sleep(delays[attempt])
+    raise TemporaryError(f"repository {repository.location} unreachable: rsync exit {result.exit_code}: "
+                         f"{result.error_summary()} (after {len(delays)} retries; previous snapshots untouched)")
+
+
+def _write_manifest(config, repository, partial, parent) -> int:
+    """manifest.tsv.zst beside data/: hash new and changed files, inherit the rest from the parent."""
+    from travelsync.verify.build import build_manifest
+    from travelsync.verify.manifest import read_entries
+    from travelsync.verify.tree import sha256_file
+
+    store = repository.store
+    data = f"{partial}/{layout.DATA}"
+    parent_entries = ()
+    if parent is not None:
+        parent_manifest = store.read(f"{layout.SNAPSHOTS}/{parent.id}/{layout.MANIFEST_FILE}")
+        parent_entries = read_entries(parent_manifest) if parent_manifest else ()
+    if repository.location.is_remote:
+        roots = {source.name.encode(): os.fsencode(source.path) for source in config.sources}
+
+        def hash_file(path: bytes) -> str:  # the local source file rsync just sent
+            name, _, rest = path.partition(b"/")
+            return sha256_file(os.path.join(roots[name], rest))
+    else:
+        base = os.fsencode(store.absolute(data))
+
+        def hash_file(path: bytes) -> str:
+            return sha256_file(os.path.join(base, path))
+
+    temporary = f"{partial}/{layout.MANIFEST_FILE}.tmp"
+    with store.open_for_writing(temporary) as handle:
+        hashed, _inherited = build_manifest(store.file_stats(data), parent_entries, hash_file, handle)
+    store.rename(temporary, f"{partial}/{layout.MANIFEST_FILE}")
+    return hashed

@@ -1,0 +1,73 @@
+"""Repository format 1 (design §3): names, snapshot ids and the `travelsync.repo` file (pure).
+
+    REPO/travelsync.repo     format: 1, created, source_host (YAML)
+    REPO/lock                flock(2) target; "pid host command started" of the holder inside
+    REPO/snapshots/<id>/     data/<source>/…, snapshot.json (written last), manifest.tsv.zst
+    REPO/partial/<id>/       being written; never listed; reused by the next run (resume)
+    REPO/latest              symlink -> snapshots/<id>, swapped by rename
+    REPO/runs.json           travelsync's addition: incrementals that found nothing changed
+"""
+
+import re
+from datetime import datetime
+
+from travelsync.clock import utc_stamp
+from travelsync.errors import TravelsyncError
+
+FORMAT = 1
+REPO_FILE = "travelsync.repo"
+LOCK_FILE = "lock"
+SNAPSHOTS = "snapshots"
+PARTIAL = "partial"
+LATEST = "latest"
+RUNS_FILE = "runs.json"
+SNAPSHOT_FILE = "snapshot.json"
+MANIFEST_FILE = "manifest.tsv.zst"
+DATA = "data"
+DELETING_SUFFIX = ".deleting"  # partial/<id>.deleting: renamed away by prune, removed outside the lock
+
+KIND_SUFFIX = {"full": "full", "incremental": "incr"}
+_ID = re.compile(r"^(?P<stamp>\d{8}T\d{6}Z)-(?P<kind>full|incr)(?:\.(?P<n>\d+))?$")
+
+
+def snapshot_id(started: datetime, kind: str, taken: set[str] = frozenset()) -> str:
+    """`20261122T023000Z-full`; `.2`, `.3`… appended when that id is already taken."""
+    base = f"{utc_stamp(started)}-{KIND_SUFFIX[kind]}"
+    candidate, counter = base, 1
+    while candidate in taken:
+        counter += 1
+        candidate = f"{base}.{counter}"
+    return candidate
+
+
+def is_snapshot_id(name: str) -> bool:
+    return _ID.match(name) is not None
+
+
+def kind_of(snapshot_id_text: str) -> str | None:
+    match = _ID.match(snapshot_id_text)
+    if not match:
+        return None
+    return "full" if match.group("kind") == "full" else "incremental"
+
+
+def repo_file_text(created: datetime, source_host: str) -> str:
+    return (f"# travelsync repository: see docs/backup.md\nformat: {FORMAT}\n"
+            f"created: {created.isoformat()}\nsource_host: {source_host}\n")
+
+
+def check_repo_file(text: str, where: str) -> dict:
+    """Parse `travelsync.repo`; raise TravelsyncError for a format this version cannot read."""
+    import yaml
+
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise TravelsyncError(f"{where}/{REPO_FILE}: not valid YAML ({error.__class__.__name__})")
+    if not isinstance(document, dict) or not isinstance(document.get("format"), int):
+        raise TravelsyncError(f"{where}/{REPO_FILE}: no `format:` number; not a travelsync repository?")
+    if document["format"] > FORMAT:
+        raise TravelsyncError(
+            f"{where}: repository format {document['format']} is newer than this travelsync understands "
+            f"(format {FORMAT})", hint="upgrade travelsync on this machine")
+    return document

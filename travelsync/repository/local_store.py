@@ -1,0 +1,90 @@
+"""Repository storage on this machine's file system (a local disk or a mounted NAS)."""
+
+import os
+import shutil
+from pathlib import Path
+
+from travelsync.atomic import atomic_write, fsync_dir
+from travelsync.location import Location
+from travelsync.repository.lock import local_lock
+
+
+class LocalStore:
+    """File operations on REPO, by paths relative to it; every rename is followed by an fsync
+    of the folders involved so a commit survives a power cut."""
+
+    def __init__(self, location: Location):
+        self.location = location
+        self.root = Path(location.path)
+
+    def absolute(self, rel: str) -> str:
+        return str(self.root / rel)
+
+    def read(self, rel: str) -> bytes | None:
+        try:
+            return (self.root / rel).read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def write_atomic(self, rel: str, data: bytes) -> None:
+        atomic_write(self.root / rel, data, mode=0o644)
+
+    def makedirs(self, rel: str = "") -> None:
+        (self.root / rel).mkdir(parents=True, exist_ok=True)
+
+    def is_empty_or_missing(self) -> bool:
+        """True for a folder a new repository may be created in (the lock file just taken aside)."""
+        return not self.root.exists() or (self.root.is_dir() and not [p for p in self.root.iterdir()
+                                                                        if p.name != "lock"])
+
+    def listdir(self, rel: str) -> list[str]:
+        try:
+            return sorted(os.listdir(self.root / rel))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+
+    def snapshot_documents(self, snapshots: str, name: str) -> list[tuple[str, bytes | None]]:
+        return [(entry, self.read(f"{snapshots}/{entry}/{name}")) for entry in self.listdir(snapshots)]
+
+    def rename(self, source: str, target: str) -> None:
+        os.rename(self.root / source, self.root / target)
+        fsync_dir((self.root / source).parent)
+        fsync_dir((self.root / target).parent)
+
+    def swap_symlink(self, name: str, target: str) -> None:
+        temporary = self.root / f".{name}.{os.getpid()}.tmp"
+        if temporary.is_symlink():
+            temporary.unlink()
+        os.symlink(target, temporary)
+        os.replace(temporary, self.root / name)
+        fsync_dir(self.root)
+
+    def readlink(self, name: str) -> str | None:
+        try:
+            return os.readlink(self.root / name)
+        except (FileNotFoundError, OSError):
+            return None
+
+    def remove_tree(self, rel: str) -> None:
+        path = self.root / rel
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+        elif path.exists():
+            shutil.rmtree(path)
+
+    def lock(self, command: str, notice=None):
+        self.makedirs()
+        return local_lock(self.root / "lock", command, str(self.location), notice)
+
+    def file_stats(self, rel: str):
+        from travelsync.verify.tree import walk_files
+
+        return walk_files(self.root / rel)
+
+    def file_hashes(self, rel: str):
+        from travelsync.verify.tree import hash_files
+
+        return hash_files(self.root / rel)
+
+    def open_for_writing(self, rel: str):
+        return open(self.root / rel, "wb")

@@ -1,0 +1,200 @@
+"""Repository storage on another machine, reached with ssh: each operation is one short shell
+command run there (sh, coreutils, find, flock and rsync needed on the remote). Names travel
+quoted (`shlex.quote`), data travels on stdin/stdout; host keys stay checked."""
+
+import shlex
+import subprocess
+
+from travelsync.errors import TemporaryError, TravelsyncError
+from travelsync.location import Location, ssh_argv
+from travelsync.repository.lock import describe_holder, holder_record
+
+SSH_UNREACHABLE = 255
+
+
+class RemoteStore:
+    def __init__(self, location: Location, ssh):
+        self.location = location
+        self.ssh = ssh
+        self.root = location.path.rstrip("/") or "/"
+
+    # -- plumbing
+    def absolute(self, rel: str) -> str:
+        return f"{self.root}/{rel}" if rel else self.root
+
+    def _argv(self, script: str) -> list[str]:
+        return ssh_argv(self.ssh, self.location.ssh_target) + [script]
+
+    def run(self, script: str, *, input: bytes | None = None, check: bool = True, timeout: float = 120):
+        """Run `script` with the remote shell; raise TemporaryError when ssh cannot connect."""
+        from travelsync.process import run
+
+        done = run(self._argv(script), input=input, timeout=timeout)
+        if done.returncode == SSH_UNREACHABLE:
+            raise TemporaryError(f"repository {self.location}: ssh failed: {done.error_line()}",
+                                 hint="check the host, the `ssh:` settings and its known_hosts entry")
+        if check and done.returncode != 0:
+            raise TravelsyncError(f"repository {self.location}: {done.error_line()}")
+        return done
+
+    def q(self, rel: str) -> str:
+        return shlex.quote(self.absolute(rel))
+
+    # -- operations
+    def read(self, rel: str) -> bytes | None:
+        done = self.run(f"if [ -f {self.q(rel)} ]; then printf Y; cat -- {self.q(rel)}; else printf N; fi")
+        return done.stdout[1:] if done.stdout[:1] == b"Y" else None
+
+    def write_atomic(self, rel: str, data: bytes) -> None:
+        target = self.q(rel)
+        temporary = shlex.quote(self.absolute(rel) + ".travelsync-tmp")
+        self.run(f"cat > {temporary} && sync {temporary} && mv -f -- {temporary} {target} && "
+                 f"sync \"$(dirname -- {target})\"", input=data)
+
+    def makedirs(self, rel: str = "") -> None:
+        self.run(f"mkdir -p -- {self.q(rel)}")
+
+    def is_empty_or_missing(self) -> bool:
+        done = self.run(f"[ ! -e {self.q('')} ] || [ -z \"$(ls -A -- {self.q('')} | grep -vx lock)\" ]", check=False)
+        return done.returncode == 0
+
+    def listdir(self, rel: str) -> list[str]:
+        done = self.run(f"[ -d {self.q(rel)} ] && cd -- {self.q(rel)} && for n in * .[!.]*; do "
+                        f"[ -e \"$n\" ] || [ -L \"$n\" ] && printf '%s\\0' \"$n\"; done; true")
+        return sorted(n.decode("utf-8", "surrogateescape") for n in done.stdout.split(b"\0") if n)
+
+    def snapshot_documents(self, snapshots: str, name: str) -> list[tuple[str, bytes | None]]:
+        """Every snapshots/<id>/<name> in one round trip: "<id>\\0<Y|N><content>\\0"."""
+        done = self.run(f"cd -- {self.q(snapshots)} 2>/dev/null || exit 0; for d in *; do [ -d \"$d\" ] || continue; "
+                        f"printf '%s\\0' \"$d\"; if [ -f \"$d/{name}\" ]; then printf Y; cat \"$d/{name}\"; "
+                        f"else printf N; fi; printf '\\0'; done")
+        parts = done.stdout.split(b"\0")
+        result = []
+        for index in range(0, len(parts) - 1, 2):
+            body = parts[index + 1]
+            result.append((parts[index].decode("utf-8", "surrogateescape"), body[1:] if body[:1] == b"Y" else None))
+        return sorted(result)
+
+    def rename(self, source: str, target: str) -> None:
+        self.run(f"mv -T -- {self.q(source)} {self.q(target)} && sync \"$(dirname -- {self.q(source)})\" "
+                 f"\"$(dirname -- {self.q(target)})\"")
+
+    def swap_symlink(self, name: str, target: str) -> None:
+        temporary = shlex.quote(self.absolute(f".{name}.tmp"))
+        self.run(f"rm -f -- {temporary} && ln -s -- {shlex.quote(target)} {temporary} && "
+                 f"mv -T -- {temporary} {self.q(name)} && sync {self.q('')}")
+
+    def readlink(self, name: str) -> str | None:
+        done = self.run(f"readlink -- {self.q(name)}", check=False)
+        return done.stdout.decode("utf-8", "surrogateescape").rstrip("\n") if done.returncode == 0 else None
+
+    def remove_tree(self, rel: str) -> None:
+        self.run(f"rm -rf -- {self.q(rel)}", timeout=3600)
+
+    def lock(self, command: str, notice=None):
+        return RemoteLock(self, command, notice)
+
+    def file_stats(self, rel: str):
+        """(path bytes, size, mtime_ns) of every regular file under rel, in manifest order."""
+        from travelsync.verify.tree import component_key
+
+        done = self.run(f"cd -- {self.q(rel)} && find . -type f -printf '%s\\t%T@\\t%P\\0'", timeout=3600)
+        entries = []
+        for record in done.stdout.split(b"\0"):
+            if not record:
+                continue
+            size, mtime, path = record.split(b"\t", 2)
+            seconds, _, fraction = mtime.decode().partition(".")
+            entries.append((path, int(size), int(seconds) * 10**9 + int((fraction + "000000000")[:9])))
+        entries.sort(key=lambda entry: component_key(entry[0]))
+        return iter(entries)
+
+    def file_hashes(self, rel: str):
+        """(path bytes, sha256 hex) of every regular file under rel, hashed on the remote."""
+        done = self.run(f"cd -- {self.q(rel)} && find . -type f -print0 | xargs -0r sha256sum -z --", timeout=3600)
+        for record in done.stdout.split(b"\0"):
+            if record:
+                digest, path = record.split(b"  ", 1)
+                yield (path[2:] if path.startswith(b"./") else path), digest.decode()
+
+    def open_for_writing(self, rel: str):
+        return _RemoteWriter(self, rel)
+
+
+class _RemoteWriter:
+    """A file-like object whose bytes are sent to the remote file on close (manifests are small)."""
+
+    def __init__(self, store: RemoteStore, rel: str):
+        self.store, self.rel, self.chunks = store, rel, []
+
+    def write(self, data: bytes) -> int:
+        self.chunks.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        if self.chunks is not None:
+            self.store.write_atomic(self.rel, b"".join(self.chunks))
+            self.chunks = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if exc[0] is None:
+            self.close()
+
+
+class RemoteLock:
+    """flock on the remote REPO/lock, held by a remote `flock … sh` that lives as long as this
+    ssh session. A normal release writes `release` on stdin (the record is cleared); a crash
+    just closes stdin, leaving the record, so the next holder says it takes over."""
+
+    SCRIPT = ("exec flock -n -E 75 {lock} sh -c 'old=$(cat \"$2\"); printf \"%s\\n\" \"$1\" > \"$2\"; "
+              "printf \"LOCKED %s\\n\" \"$old\"; read answer; if [ \"$answer\" = release ]; then : > \"$2\"; fi' "
+              "travelsync {record} {lock}")
+
+    def __init__(self, store: RemoteStore, command: str, notice=None):
+        self.store, self.command, self.notice = store, command, notice
+        self.process = None
+
+    def __enter__(self):
+        store = self.store
+        store.makedirs()
+        lock = store.q("lock")
+        script = self.SCRIPT.format(lock=lock, record=shlex.quote(holder_record(self.command).strip()))
+        self.process = subprocess.Popen(store._argv(script), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE)
+        line = self.process.stdout.readline().decode("utf-8", "replace")
+        if not line.startswith("LOCKED"):
+            code = self.process.wait(timeout=60)
+            error = self.process.stderr.read().decode("utf-8", "replace").strip().splitlines()
+            self.process = None
+            if code == 75:
+                record = (store.read("lock") or b"").decode("utf-8", "replace")
+                raise TemporaryError(f"repository {store.location} is locked by {describe_holder(record)}",
+                                     hint="another backup or prune is running; try again later")
+            message = error[-1] if error else f"exit status {code}"
+            if code == SSH_UNREACHABLE:
+                raise TemporaryError(f"repository {store.location}: ssh failed: {message}")
+            raise TravelsyncError(f"repository {store.location}: cannot take the lock: {message}")
+        previous = line[len("LOCKED"):].strip()
+        if previous and self.notice is not None:
+            self.notice(f"took over the lock of {describe_holder(previous)}, which is no longer running")
+        return self
+
+    def __exit__(self, *exc):
+        if self.process is not None:
+            try:
+                self.process.stdin.write(b"release\n")
+                self.process.stdin.close()
+            except OSError:
+                pass
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+            self.process = None
+        return False

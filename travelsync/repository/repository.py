@@ -1,0 +1,172 @@
+"""A travelsync repository (format 1): list, lock, commit, record; local or over ssh alike.
+
+All file operations go through a store (LocalStore or RemoteStore), so the protocol
+(write into partial/, snapshot.json last, rename into snapshots/, swap `latest`) is written
+once and runs the same on a local disk and over ssh.
+"""
+
+import json
+import socket
+from datetime import datetime
+
+from travelsync.errors import TravelsyncError, UsageError
+from travelsync.repository import layout
+from travelsync.repository.protected import protected_snapshot_ids
+from travelsync.repository.snapshot import SnapshotInfo, from_json
+
+MAX_RECORDED_RUNS = 100
+
+
+class Repository:
+    def __init__(self, store, environ=None):
+        self.store = store
+        self.location = store.location
+        self.environ = environ
+        self.problems: list[str] = []  # damaged snapshot.json files met while listing
+        self._cache: list[SnapshotInfo] | None = None
+
+    def __str__(self) -> str:
+        return str(self.location)
+
+    # -- format
+    def check_format(self, *, create_at: datetime | None = None) -> None:
+        """Refuse a folder that is not a format-1 repository; create one when `create_at` is
+        given and the folder is empty or missing."""
+        text = self.store.read(layout.REPO_FILE)
+        if text is not None:
+            layout.check_repo_file(text.decode("utf-8", "replace"), str(self.location))
+            return
+        if create_at is None:
+            raise TravelsyncError(f"{self.location}: no travelsync repository here (no {layout.REPO_FILE})",
+                                  hint="the first `travelsync backup` creates it")
+        if not self.store.is_empty_or_missing():
+            raise TravelsyncError(f"{self.location}: exists, is not empty and is not a travelsync repository",
+                                  hint=f"point `repository:` at an empty folder (or one with {layout.REPO_FILE})")
+        self.store.makedirs(layout.SNAPSHOTS)
+        self.store.makedirs(layout.PARTIAL)
+        self.store.write_atomic(layout.REPO_FILE, layout.repo_file_text(create_at, socket.gethostname()).encode())
+
+    # -- listing
+    def snapshots(self, *, refresh: bool = False) -> list[SnapshotInfo]:
+        """Committed snapshots (status complete or incomplete), oldest first."""
+        if self._cache is not None and not refresh:
+            return list(self._cache)
+        found, self.problems = [], []
+        for name, document in self.store.snapshot_documents(layout.SNAPSHOTS, layout.SNAPSHOT_FILE):
+            if not layout.is_snapshot_id(name) or document is None:
+                continue
+            try:
+                found.append(from_json(json.loads(document)))
+            except (ValueError, KeyError, TypeError) as error:
+                self.problems.append(f"{self.location}/snapshots/{name}/{layout.SNAPSHOT_FILE}: damaged ({error})")
+        found.sort(key=lambda s: (s.started, s.id))
+        self._cache = found
+        return list(found)
+
+    def latest(self) -> SnapshotInfo | None:
+        snapshots = self.snapshots()
+        target = self.store.readlink(layout.LATEST)
+        if target:
+            name = target.rstrip("/").rsplit("/", 1)[-1]
+            for snapshot in snapshots:
+                if snapshot.id == name:
+                    return snapshot
+        return snapshots[-1] if snapshots else None
+
+    def last_full(self) -> SnapshotInfo | None:
+        fulls = [s for s in self.snapshots() if s.kind == "full"]
+        return fulls[-1] if fulls else None
+
+    def get(self, snapshot_id: str) -> SnapshotInfo:
+        """A snapshot by id, or by the names `latest` and `last-full`; UsageError when absent."""
+        if snapshot_id == "latest":
+            found = self.latest()
+        elif snapshot_id == "last-full":
+            found = self.last_full()
+        else:
+            found = next((s for s in self.snapshots() if s.id == snapshot_id), None)
+        if found is None:
+            raise UsageError(f"{self.location}: no snapshot {snapshot_id!r}",
+                             hint="`travelsync snapshots` lists them")
+        return found
+
+    def data_location(self, snapshot_id: str, source_name: str):
+        """Where source `source_name` of a snapshot lives (a Location, local or remote)."""
+        return self.location.child(layout.SNAPSHOTS, snapshot_id, layout.DATA, source_name)
+
+    def snapshot_path(self, snapshot_id: str) -> str:
+        return self.store.absolute(f"{layout.SNAPSHOTS}/{snapshot_id}")
+
+    # -- runs (for scheduling)
+    def no_change_runs(self) -> list[dict]:
+        text = self.store.read(layout.RUNS_FILE)
+        try:
+            document = json.loads(text) if text else {}
+        except ValueError:
+            return []
+        return list(document.get("no_change", [])) if isinstance(document, dict) else []
+
+    def record_no_change(self, kind: str, started: datetime, finished: datetime, same_as: str) -> None:
+        runs = self.no_change_runs()
+        runs.append({"kind": kind, "started": started.isoformat(), "finished": finished.isoformat(),
+                     "same_as": same_as})
+        document = {"no_change": runs[-MAX_RECORDED_RUNS:]}
+        self.store.write_atomic(layout.RUNS_FILE, (json.dumps(document, indent=2) + "\n").encode())
+
+    def successful_runs(self) -> list[tuple[str, datetime]]:
+        """(kind, started) of every committed snapshot and recorded no-change run, oldest first.
+
+        An `incomplete` snapshot (rsync 23: a file could not be read) counts as a run: running
+        again within the hour would not make that file readable.
+        """
+        runs = [(s.kind, s.started) for s in self.snapshots()]
+        for run in self.no_change_runs():
+            try:
+                runs.append((run["kind"], datetime.fromisoformat(run["started"])))
+            except (KeyError, ValueError, TypeError):
+                continue
+        return sorted(runs, key=lambda run: run[1])
+
+    # -- protection
+    @property
+    def protected_ids(self) -> frozenset[str]:
+        """Never deleted: latest, the last full, snapshots the trip state depends on."""
+        ids = set(protected_snapshot_ids(self.environ))
+        for snapshot in (self.latest(), self.last_full()):
+            if snapshot is not None:
+                ids.add(snapshot.id)
+        return frozenset(ids)
+
+    # -- writing (hold the lock)
+    def lock(self, command: str, notice=None):
+        """Context manager: the repository's one-writer lock (TemporaryError, exit 75, if held)."""
+        return self.store.lock(command, notice)
+
+    def partials(self) -> list[str]:
+        return [n for n in self.store.listdir(layout.PARTIAL)]
+
+    def partial_path(self, snapshot_id: str) -> str:
+        return f"{layout.PARTIAL}/{snapshot_id}"
+
+    def commit(self, info: SnapshotInfo) -> None:
+        """snapshot.json (fsync) → rename partial/<id> into snapshots/ → swap `latest`.
+
+        A crash before the rename leaves only a partial; after it, a complete snapshot (and
+        `latest` possibly still on the previous one, which is complete too)."""
+        partial = self.partial_path(info.id)
+        self.store.write_atomic(f"{partial}/{layout.SNAPSHOT_FILE}",
+                                (json.dumps(info.to_json(), indent=2) + "\n").encode())
+        self.store.rename(partial, f"{layout.SNAPSHOTS}/{info.id}")
+        self.store.swap_symlink(layout.LATEST, f"{layout.SNAPSHOTS}/{info.id}")
+        self._cache = None
+
+    def retire(self, snapshot_id: str) -> str:
+        """Take a snapshot out of the listing at once (rename to partial/<id>.deleting); the slow
+        removal (`remove_retired`) can then run without the lock."""
+        target = f"{layout.PARTIAL}/{snapshot_id}{layout.DELETING_SUFFIX}"
+        self.store.rename(f"{layout.SNAPSHOTS}/{snapshot_id}", target)
+        self._cache = None
+        return target
+
+    def remove(self, rel: str) -> None:
+        self.store.remove_tree(rel)

@@ -1,0 +1,205 @@
+"""Run rsync through `sh`, streaming its output line by line; keep counts, never a file list.
+
+    result = run_rsync(argv, on_item=print_item, on_progress=bar.update)
+
+Output is split on both `\n` and `\r` (rsync ends `--info=progress2` lines with `\r`), then
+routed: itemized lines (`>f+++++++++ name`) to `on_item(code, name)`, progress lines to
+`on_progress(Progress)`, `--stats` lines into `RsyncResult.stats`. Memory stays flat however
+many files rsync reports: only counts and at most `MAX_NAMES` failed/vanished names are kept.
+An `on_item` that raises (e.g. `StopTransfer` after the first change) stops rsync, and the
+exception reaches the caller.
+"""
+
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+
+from travelsync.rsync.stats import ITEM, PROGRESS, Stats, failed_name, number, vanished_name
+
+MAX_NAMES = 100  # failed / vanished names kept for the report; the rest are only counted
+NO_SPACE = "No space left on device"
+
+
+class StopTransfer(Exception):
+    """Raised by a callback to stop rsync early (a change check found its first change)."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    bytes: int  # bytes of file data done so far
+    percent: int
+    rate: str  # as rsync prints it, e.g. "12.34MB/s"
+    eta: str
+    transferred: int | None = None  # files sent so far (xfr#)
+    to_check: int | None = None
+    total: int | None = None
+
+
+@dataclass
+class RsyncResult:
+    """What one rsync run did. `bytes_transferred` is rsync's "Literal data": the file data
+    actually sent (the delta algorithm's matched data and protocol overhead excluded);
+    `stats.bytes_sent/bytes_received` are the on-the-wire totals."""
+
+    exit_code: int
+    stats: Stats = field(default_factory=Stats)
+    seconds: float = 0.0
+    items: int = 0  # itemized lines seen (changes), counted, never kept
+    failed_files: list = field(default_factory=list)  # at most MAX_NAMES
+    failed_count: int = 0
+    vanished_files: list = field(default_factory=list)
+    vanished_count: int = 0
+    error_lines: list = field(default_factory=list)  # last stderr lines, at most MAX_NAMES
+    no_space: bool = False  # rsync said "No space left on device"
+    signal: int | None = None  # rsync was killed by this signal
+
+    @property
+    def files_transferred(self) -> int:
+        return self.stats.files_transferred
+
+    @property
+    def bytes_transferred(self) -> int:
+        return self.stats.literal_data
+
+    @property
+    def total_size(self) -> int:
+        return self.stats.total_size
+
+    def error_summary(self) -> str:
+        return self.error_lines[-1] if self.error_lines else f"rsync exit status {self.exit_code}"
+
+
+def _parse_progress(text: str) -> Progress | None:
+    match = PROGRESS.match(text)
+    if not match:
+        return None
+    get = match.group
+    return Progress(number(get("bytes")), int(get("percent")), get("rate"), get("eta"),
+                    int(get("xfr")) if get("xfr") else None, int(get("left")) if get("left") else None,
+                    int(get("total")) if get("total") else None)
+
+
+class _LineSplitter:
+    """Feed raw byte chunks; get whole lines (split on \\n or \\r), decoded leniently."""
+
+    def __init__(self, handle_line):
+        self.pending = b""
+        self.handle_line = handle_line
+
+    def feed(self, chunk: bytes) -> None:
+        data = self.pending + chunk
+        start = 0
+        for index, byte in enumerate(data):
+            if byte in (10, 13):
+                if index > start:
+                    self.handle_line(data[start:index].decode("utf-8", "replace"), byte == 13)
+                start = index + 1
+        self.pending = data[start:]
+
+    def close(self) -> None:
+        if self.pending:
+            self.handle_line(self.pending.decode("utf-8", "replace"), False)
+            self.pending = b""
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM if travelsync dies (rsync then keeps its partial file)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+def run_rsync(argv: list[str], *, on_item=None, on_progress=None, env=None,
+              cancel: threading.Event | None = None) -> RsyncResult:
+    """Run `argv` (argv[0] is the rsync program) to completion; return its RsyncResult.
+
+    Never raises for a non-zero exit: the caller maps `exit_code` (see backup.outcome).
+    `cancel`: when set, rsync gets SIGTERM (it keeps the partial file) and the run returns.
+    Raises what `on_item`/`on_progress` raised, after stopping rsync.
+    """
+    import sh
+
+    result = RsyncResult(exit_code=0)
+    raised: list[BaseException] = []
+    state = {"process": None}
+
+    def stop_rsync():
+        process = state["process"]
+        if process is not None:
+            try:
+                process.terminate()
+            except Exception:
+                pass
+
+    def stdout_line(line: str, carriage_return: bool) -> None:
+        if raised:
+            return
+        try:
+            item = ITEM.match(line)
+            if item:
+                result.items += 1
+                if on_item is not None:
+                    on_item(item.group("code"), item.group("name"))
+                return
+            if result.stats.absorb(line):
+                return
+            progress = _parse_progress(line)
+            if progress is not None and on_progress is not None:
+                on_progress(progress)
+        except BaseException as error:  # from a callback: stop rsync, re-raise in the caller
+            raised.append(error)
+            stop_rsync()
+
+    def stderr_line(line: str, carriage_return: bool) -> None:
+        if NO_SPACE in line:
+            result.no_space = True
+        name = vanished_name(line)
+        if name is not None:
+            result.vanished_count += 1
+            if len(result.vanished_files) < MAX_NAMES:
+                result.vanished_files.append(name)
+            return
+        name = failed_name(line)
+        if name is not None:
+            result.failed_count += 1
+            if len(result.failed_files) < MAX_NAMES:
+                result.failed_files.append(name)
+        result.error_lines.append(line)
+        del result.error_lines[:-MAX_NAMES]
+
+    out, err = _LineSplitter(stdout_line), _LineSplitter(stderr_line)
+    started = time.monotonic()
+    process = sh.Command(argv[0])(
+        *argv[1:], _out=lambda chunk: out.feed(chunk.encode("latin-1")),
+        _err=lambda chunk: err.feed(chunk.encode("latin-1")), _encoding="latin-1", _out_bufsize=0,
+        _err_bufsize=0, _no_out=True, _no_err=True, _bg=True, _bg_exc=False, _ok_code=list(range(256)),
+        _env=env, _preexec_fn=_die_with_parent, _in=None)
+    state["process"] = process
+    try:
+        while True:
+            try:
+                process.wait(timeout=0.2)
+                break
+            except sh.TimeoutException:
+                if cancel is not None and cancel.is_set():
+                    stop_rsync()
+            except sh.SignalException as killed:
+                result.signal = -killed.exit_code if killed.exit_code < 0 else killed.exit_code
+                break
+    except BaseException:
+        stop_rsync()
+        raise
+    out.close()
+    err.close()
+    exit_code = process.process.exit_code
+    if result.signal is None and exit_code is not None and exit_code < 0:
+        result.signal = -exit_code
+    result.exit_code = 128 + result.signal if result.signal else (exit_code or 0)
+    result.seconds = time.monotonic() - started
+    if raised:
+        raise raised[0]
+    return result

@@ -1,0 +1,1 @@
+"""Checksum manifests: written at backup time (manifest.tsv.zst), checked by `verify`."""

@@ -1,0 +1,44 @@
+"""Walk a local tree in manifest order and hash its files, streaming (no list of all files)."""
+
+import hashlib
+import os
+import stat
+
+CHUNK = 1 << 20
+
+
+def component_key(path: bytes) -> tuple[bytes, ...]:
+    """Manifest order: by path components, bytewise (what a sorted depth-first walk yields)."""
+    return tuple(path.split(b"/"))
+
+
+def walk_files(root, prefix: bytes = b""):
+    """Yield (relative path bytes, size, mtime_ns) of every regular file under `root`, in
+    manifest order; symlinks are not followed."""
+    root = os.fsencode(root)
+    try:
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        name = prefix + entry.name
+        info = entry.stat(follow_symlinks=False)
+        if stat.S_ISDIR(info.st_mode):
+            yield from walk_files(entry.path, name + b"/")
+        elif stat.S_ISREG(info.st_mode):
+            yield name, info.st_size, info.st_mtime_ns
+
+
+def sha256_file(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def hash_files(root):
+    """Yield (relative path bytes, sha256 hex) of every regular file under `root`."""
+    root = os.fsencode(root)
+    for path, _size, _mtime in walk_files(root):
+        yield path, sha256_file(os.path.join(root, path))
