@@ -1,3 +1,62 @@
-from travelsync.cli.pending import pending
+"""`travelsync restore`: chosen paths of a snapshot onto the laptop (or --to DIR)."""
 
-restore = pending("restore", "Copy paths from a snapshot onto the laptop.", 4)
+import click
+
+from travelsync.exitcodes import ExitStatus
+
+
+def progress_bar(app, label: str):
+    """A terminal progress bar when a person watches, else None (no output to scripts and cron)."""
+    if not app.interactive:
+        return None
+    from travelsync.rsync.progress import ProgressBar
+
+    return ProgressBar(app.stderr, label)
+
+
+@click.command("restore")
+@click.option("--from", "choice", default="latest", show_default=True, metavar="latest|last-full|ID",
+              help="Which snapshot: the newest, the newest full, or an id from `travelsync snapshots`.")
+@click.option("--path", "paths", multiple=True, metavar="P",
+              help="<source name>/<path inside it>, e.g. home/Mail (repeatable). Default: laptop.paths.")
+@click.option("--to", "to", metavar="DIR",
+              help="Restore under DIR (a folder or [user@]host:/folder) instead of the laptop's root.")
+@click.option("--dry-run", is_flag=True, help="List what would change; write nothing.")
+@click.pass_obj
+def restore(app, choice, paths, to, dry_run):
+    """Copy paths from a snapshot onto the laptop (or --to DIR).
+
+    Each path P is <source name>/<path inside that source>: `home/Mail` of the source `home`
+    (path /home/marc) lands at <root>/home/marc/Mail, where <root> is laptop.root on
+    laptop.host, or DIR with --to.  Paths must exist in the snapshot; `..` and absolute
+    paths are refused.
+
+    Deletions happen only inside the selected paths.  A laptop file that the restore would
+    overwrite or delete, and that differs from the snapshot, is moved aside to
+    <root>/<laptop.displaced>/<timestamp>/ (default .travelsync-displaced), keeping its
+    place under the root, and listed.  Nothing is silently lost.
+
+    \b
+    Exit status: 0 restored; 2 bad path, unknown snapshot or bad configuration;
+    3 restored with warnings; 75 laptop or repository unreachable (run it again);
+    1 rsync failed.  A restore that was interrupted resumes when run again.
+    """
+    from travelsync import clock
+    from travelsync.repository import open_repository
+    from travelsync.restore.report import human
+    from travelsync.restore.runner import plan_restore, run_restore
+
+    config = app.config
+    repository = open_repository(config, app.environ)
+    plan = plan_restore(config, repository, choice, list(paths) or list(config.laptop.paths), to=to,
+                        stamp=clock.utc_stamp(app.now()), dry_run=dry_run)
+    app.info(f"{'checking' if dry_run else 'restoring'} {', '.join(plan.paths)} from {plan.snapshot_id} "
+             f"to {plan.target}")
+    bar = progress_bar(app, "restore ")
+    try:
+        report = run_restore(config, repository, plan, on_progress=bar.update if bar else None)
+    finally:
+        if bar:
+            bar.finish()
+    app.emit(report.to_json(), lambda data: human(report))
+    return ExitStatus.WARNINGS if report.warnings else ExitStatus.SUCCESS

@@ -1,0 +1,164 @@
+"""Small questions about a folder that is local or reached over ssh: exists, list, stat, remove.
+
+Used for the few files a restore looks at besides rsync's own work (selected paths in the
+snapshot, the displaced folder).  Remote folders get one ssh command per question, with
+names passed NUL-separated on stdin so no name can become an option or shell syntax.
+"""
+
+import os
+from pathlib import Path, PurePosixPath
+
+from travelsync import process
+from travelsync.errors import TemporaryError, TravelsyncError
+from travelsync.location import Location, remote_shell_command, ssh_argv
+
+SSH_TIMEOUT = 30.0
+
+
+def _ssh(location: Location, ssh, command: str, *, input: bytes | None = None, timeout: float = SSH_TIMEOUT):
+    done = process.run(ssh_argv(ssh, location.ssh_target) + ["--", command], input=input, timeout=timeout)
+    if done.returncode == 255:
+        raise TemporaryError(f"{location.ssh_target}: cannot reach it over ssh ({done.error_line()})",
+                             hint="check that the machine is on and reachable, then run the command again")
+    return done
+
+
+def check_reachable(location: Location, ssh, timeout: float = 15.0) -> None:
+    """Raise TemporaryError (exit 75) when a remote place does not answer over ssh; local: no-op."""
+    if location.is_remote:
+        try:
+            _ssh(location, ssh, "true", timeout=timeout)
+        except TemporaryError:
+            raise
+        except TravelsyncError as error:
+            raise TemporaryError(f"{location.ssh_target}: {error.message}")
+
+
+def missing(location: Location, relative_paths, ssh) -> list[str]:
+    """The relative paths (of `relative_paths`) that do not exist under `location`."""
+    relative_paths = [str(p) for p in relative_paths]
+    if not location.is_remote:
+        return [p for p in relative_paths if not os.path.lexists(Path(location.path, p))]
+    script = remote_shell_command("cd", location.path) + ' && while IFS= read -r -d "" p; do ' \
+        '[ -e "$p" ] || [ -L "$p" ] || printf "%s\\0" "$p"; done'
+    done = _ssh(location, ssh, f"bash -c {remote_shell_command(script)}",
+                input=b"".join(p.encode() + b"\0" for p in relative_paths))
+    if not done.ok and not done.stdout:
+        if b"No such file" in done.stderr or b"can't cd" in done.stderr:
+            return relative_paths
+        raise TravelsyncError(f"{location}: cannot check paths ({done.error_line()})")
+    return [p for p in done.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
+
+
+def list_files(location: Location, ssh) -> dict[str, tuple[int, int]]:
+    """Every regular file under `location`: relative path → (size, whole-second mtime); {} if absent."""
+    if not location.is_remote:
+        found = {}
+        base = Path(location.path)
+        for folder, _, names in os.walk(base):
+            for name in names:
+                path = Path(folder, name)
+                info = path.lstat()
+                if path.is_file() and not path.is_symlink():
+                    found[str(path.relative_to(base))] = (info.st_size, int(info.st_mtime))
+        return found
+    command = (f"test -d {remote_shell_command(location.path)} || exit 0; "
+               f"find {remote_shell_command(location.path)} -type f -printf '%s %T@ %P\\0'")
+    done = _ssh(location, ssh, command)
+    return _parse_find(done.stdout)
+
+
+def stat_files(location: Location, relative_paths, ssh) -> dict[str, tuple[int, int]]:
+    """Size and mtime of the given regular files under `location` (absent ones are left out)."""
+    relative_paths = [str(p) for p in relative_paths]
+    if not relative_paths:
+        return {}
+    if not location.is_remote:
+        found = {}
+        for rel in relative_paths:
+            path = Path(location.path, rel)
+            try:
+                info = path.lstat()
+            except OSError:
+                continue
+            if path.is_file() and not path.is_symlink():
+                found[rel] = (info.st_size, int(info.st_mtime))
+        return found
+    command = (remote_shell_command("cd", location.path) +
+               " && xargs -0 -r sh -c 'find \"$@\" -maxdepth 0 -type f -printf \"%s %T@ %p\\0\"' find 2>/dev/null;"
+               " exit 0")
+    done = _ssh(location, ssh, command, input=b"".join(p.encode() + b"\0" for p in relative_paths))
+    return _parse_find(done.stdout)
+
+
+def _parse_find(output: bytes) -> dict[str, tuple[int, int]]:
+    found = {}
+    for record in output.decode("utf-8", "surrogateescape").split("\0"):
+        if not record:
+            continue
+        size, mtime, name = record.split(" ", 2)
+        found[name] = (int(size), int(float(mtime)))
+    return found
+
+
+def same_file(left: Location, right: Location, left_stat, right_stat) -> bool:
+    """Two files with the same size and mtime (rsync's quick check); both local: the same bytes too."""
+    if left_stat is None or right_stat is None or left_stat != right_stat:
+        return False
+    if not left.is_remote and not right.is_remote:
+        import filecmp
+
+        return filecmp.cmp(left.path, right.path, shallow=False)
+    return True
+
+
+def remove_files(location: Location, relative_paths, ssh) -> None:
+    """Delete the given files under `location`, then every folder left empty (the folder itself too)."""
+    relative_paths = [str(p) for p in relative_paths]
+    if not location.is_remote:
+        for rel in relative_paths:
+            try:
+                Path(location.path, rel).unlink()
+            except FileNotFoundError:
+                pass
+        _remove_empty_folders(Path(location.path))
+        return
+    command = (remote_shell_command("cd", location.path) + " && xargs -0 -r rm -f -- && cd / && "
+               f"find {remote_shell_command(location.path)} -depth -type d -empty -delete")
+    done = _ssh(location, ssh, command, input=b"".join(p.encode() + b"\0" for p in relative_paths))
+    if not done.ok:
+        raise TravelsyncError(f"{location}: cannot tidy the displaced folder ({done.error_line()})")
+
+
+def _remove_empty_folders(base: Path) -> None:
+    if not base.is_dir():
+        return
+    for folder, _, _ in sorted(os.walk(base), key=lambda entry: -len(entry[0])):
+        try:
+            os.rmdir(folder)
+        except OSError:
+            pass
+
+
+def read_bytes(location: Location, ssh) -> bytes | None:
+    """The content of one file (local or over ssh), None when it does not exist."""
+    if not location.is_remote:
+        try:
+            return Path(location.path).read_bytes()
+        except FileNotFoundError:
+            return None
+    done = _ssh(location, ssh, f"cat -- {remote_shell_command(location.path)}")
+    if not done.ok:
+        if b"No such file" in done.stderr:
+            return None
+        raise TravelsyncError(f"{location}: cannot read it ({done.error_line()})")
+    return done.stdout
+
+
+def relative_to(path: str, base: str) -> str | None:
+    """`path` relative to `base`, or None when it is not inside it."""
+    try:
+        return str(PurePosixPath(path).relative_to(base))
+    except ValueError:
+        return None
+

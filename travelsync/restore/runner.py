@@ -1,0 +1,173 @@
+"""Run a restore: resolve the snapshot, check the paths, rsync each source, tidy what was displaced.
+
+    plan = plan_restore(config, repository, "latest", ["home/Mail"], target=None, stamp=...)
+    report = run_restore(config, repository, plan, on_progress=bar.update)
+
+The side effects live here; argument building and path rules are pure modules beside it.
+"""
+
+import time
+from dataclasses import dataclass
+
+from travelsync.errors import TemporaryError, TravelsyncError, UsageError
+from travelsync.exitcodes import ExitStatus
+from travelsync.location import Location, parse_location
+from travelsync.restore import arguments, displaced, places, selection
+from travelsync.restore.report import MAX_LISTED, RestoreReport
+
+TRANSPORT_FAILURES = frozenset({10, 12, 30, 35, 255})
+
+
+@dataclass(frozen=True)
+class RestorePlan:
+    snapshot_id: str
+    groups: tuple  # SourceGroup
+    paths: tuple[str, ...]  # normalised texts, for reports
+    target: Location  # the root on the laptop (or --to)
+    displaced_folder: str  # absolute, on the target's machine
+    dry_run: bool = False
+
+
+def resolve_snapshot(repository, choice: str | None):
+    """`latest` / `last-full` / an id → the SnapshotInfo; UsageError when there is none."""
+    choice = choice or "latest"
+    if choice == "latest":
+        found = repository.latest()
+        what = "no complete snapshot in the repository yet"
+    elif choice in ("last-full", "last_full"):
+        found = repository.last_full()
+        what = "no complete full snapshot in the repository yet"
+    else:
+        try:
+            found = repository.get(choice)
+        except (KeyError, LookupError, TravelsyncError):
+            found = None
+        what = f"no complete snapshot {choice!r} in the repository"
+    if found is None:
+        raise UsageError(what, hint="`travelsync snapshots` lists them; `travelsync backup` takes one")
+    return found
+
+
+def target_location(config, to: str | None) -> Location:
+    """The laptop root (`laptop.host` + `laptop.root`), or `--to` (a folder or [user@]host:/folder)."""
+    if not to:
+        return config.laptop.location
+    place = parse_location(to)
+    if not place.path.startswith("/"):
+        raise UsageError(f"--to {to!r}: give an absolute folder (cron and ssh have no current folder)")
+    return place
+
+
+def plan_restore(config, repository, choice, paths, *, to=None, stamp: str, dry_run=False,
+                 snapshot_id: str | None = None) -> RestorePlan:
+    """Check everything before anything is written: snapshot, path shapes, paths in the snapshot,
+    one end local, the target reachable.  Raise UsageError (2) or TemporaryError (75)."""
+    groups = selection.select(paths, config)
+    snapshot = repository.get(snapshot_id) if snapshot_id else resolve_snapshot(repository, choice)
+    if snapshot is None:
+        raise UsageError(f"snapshot {snapshot_id} is no longer in the repository")
+    target = target_location(config, to)
+    if target.is_remote and config.repository.is_remote:
+        raise UsageError("the repository and the laptop are both remote: rsync needs one end on this machine",
+                         hint="run travelsync on the laptop (laptop.host: local) or where the repository is")
+    for group in groups:
+        data = repository.data_location(snapshot.id, group.source_name)
+        absent = places.missing(data, [str(i) for i in group.insides], config.ssh)
+        if absent:
+            shown = ", ".join(f"{group.source_name}/{a}".rstrip("/.") for a in absent)
+            raise UsageError(f"not in snapshot {snapshot.id}: {shown}",
+                             hint="paths are <source name>/<path inside that source>, as in the snapshot's data/ folder")
+    folder = selection.displaced_folder(target.path, config.laptop.displaced, stamp)
+    selection.check_displaced_outside(groups, target.path, folder)
+    places.check_reachable(target, config.ssh)
+    texts = tuple(f"{g.source_name}/{i}".removesuffix("/.") for g in groups for i in g.insides)
+    return RestorePlan(snapshot.id, groups, texts, target, folder, dry_run)
+
+
+def restore_commands(config, repository, plan: RestorePlan) -> list[list[str]]:
+    """One rsync argv per source group (pure given the repository's locations)."""
+    from travelsync.rsync.args import common_args
+
+    remote = plan.target.is_remote or config.repository.is_remote
+    # Owners by name, not number: the laptop's marc need not have home's uid.
+    common = [a for a in common_args(config.rsync, config.ssh, remote) if a != "--numeric-ids"]
+    extra_start = len(common) - len(config.rsync.extra_args)
+    common, extra = common[:extra_start], common[extra_start:]
+    commands = []
+    for group in plan.groups:
+        data = repository.data_location(plan.snapshot_id, group.source_name)
+        destination = plan.target.child(group.target_folder("/").lstrip("/"))
+        commands.append(arguments.restore_argv(
+            common, data_spec=data.rsync_spec(), insides=group.insides,
+            destination_spec=destination.rsync_spec(), displaced_folder=plan.displaced_folder,
+            source_path=group.source_path, dry_run=plan.dry_run, extra=extra))
+    return commands
+
+
+def _run_with_retries(config, argv, *, on_item, on_progress, sleep=time.sleep):
+    from travelsync.rsync.run import run_rsync
+
+    delay = config.rsync.retry_delay
+    for attempt in range(config.rsync.retries + 1):
+        result = run_rsync(argv, on_item=on_item, on_progress=on_progress)
+        if result.exit_code not in TRANSPORT_FAILURES or attempt == config.rsync.retries:
+            return result
+        sleep(delay)
+        delay *= 2
+    return result
+
+
+def run_restore(config, repository, plan: RestorePlan, *, on_progress=None, references=(),
+                after_crash: bool = False) -> RestoreReport:
+    """Restore the plan's paths. `references`: snapshot ids whose copies need not stay displaced
+    (the trip's earlier restores); `after_crash`: also clear rsync's temporary leftovers.
+
+    Raise TemporaryError (75) on transport failures, TravelsyncError (1) when rsync fails
+    (23 names the files); exit 24 (vanished) becomes a warning.
+    """
+    report = RestoreReport(snapshot=plan.snapshot_id, target=str(plan.target), paths=list(plan.paths),
+                           dry_run=plan.dry_run, displaced_folder=plan.displaced_folder)
+
+    def on_item(code, name):
+        if code.startswith("*deleting"):
+            report.deleted += 1
+        if plan.dry_run:
+            report.change_count += 1
+            if len(report.changes) < MAX_LISTED:
+                report.changes.append(f"{code.strip()} {name}")
+
+    started = time.monotonic()
+    for argv in restore_commands(config, repository, plan):
+        result = _run_with_retries(config, argv, on_item=on_item, on_progress=on_progress)
+        report.files_transferred += result.files_transferred
+        report.bytes_transferred += result.bytes_transferred
+        report.total_size += result.total_size
+        if result.exit_code in TRANSPORT_FAILURES:
+            raise TemporaryError(f"restore to {plan.target} failed: {result.error_summary()} "
+                                 f"(rsync exit {result.exit_code}); run it again to resume")
+        if result.signal:
+            raise TravelsyncError(f"rsync was stopped by signal {result.signal}; run the command again to resume")
+        if result.exit_code == 24:
+            report.warnings.append(f"{result.vanished_count} files vanished from the snapshot during the restore")
+        elif result.exit_code != 0:
+            names = ", ".join(result.failed_files[:5])
+            detail = f" ({result.failed_count} files failed: {names})" if names else ""
+            hint = "the laptop's disk is full" if result.no_space else None
+            raise TravelsyncError(f"restore to {plan.target} failed: {result.error_summary()}{detail} "
+                                  f"(rsync exit {result.exit_code})", exit_status=ExitStatus.FAILURE, hint=hint)
+    report.seconds = time.monotonic() - started
+    if not plan.dry_run:
+        report.displaced = tidy_displaced(config, repository, plan, references, after_crash)
+        if report.displaced:
+            report.warnings.append(f"{len(report.displaced)} laptop files that the snapshot does not hold were "
+                                   f"moved aside to {plan.displaced_folder}")
+    return report
+
+
+def tidy_displaced(config, repository, plan: RestorePlan, references, after_crash: bool) -> list[str]:
+    """List what the restore moved aside, minus copies identical to a snapshot of `references`."""
+    folder = Location(plan.displaced_folder, plan.target.host, plan.target.user)
+    wanted = list(dict.fromkeys([plan.snapshot_id, *references])) if (references or after_crash) else []
+    refs = [displaced.Reference(g.source_name, str(g.source_path), repository.data_location(sid, g.source_name))
+            for sid in wanted for g in plan.groups]
+    return displaced.tidy(folder, refs, config.ssh, after_crash=after_crash)
