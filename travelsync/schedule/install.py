@@ -27,10 +27,15 @@ class Invocation:
     """How cron and systemd call travelsync here: the program's argv and the config file."""
 
     program: tuple[str, ...]
-    config: Path
+    config: Path | None  # None: the default ($TRAVELSYNC_CONFIG, else ~/.config/travelsync/config.yaml)
 
     def argv(self, *args: str) -> list[str]:
-        return [*self.program, "--config", str(self.config), *args]
+        config = ["--config", str(self.config)] if self.config else []
+        return [*self.program, *config, *args]
+
+
+GENERIC = Invocation(("travelsync",), None)  # the examples in cron/: travelsync on PATH, default config
+GENERIC_INHIBIT = "/usr/bin/systemd-inhibit"
 
 
 def this_machine(config_path) -> Invocation:

@@ -137,7 +137,8 @@ def next_runs(schedule: Schedule, now: datetime, zone: tzinfo | None = None) -> 
     """Next full and next incremental, in the schedule's zone (for `status` and `schedule show`).
 
     An incremental slot that coincides with a full slot is a full, so `incremental` is the next
-    slot that really makes an incremental.
+    slot that really makes an incremental. Compare the values after `.astimezone(timezone.utc)`:
+    PEP 495 makes a time in the repeated autumn hour unequal to any instant in another zone.
     """
     zone = zone_for(schedule) if zone is None else zone
     result = {}

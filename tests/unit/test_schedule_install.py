@@ -1,0 +1,231 @@
+"""cron and systemd files: they parse, name programs that exist, and agree with the due-rule."""
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.conftest import REPO_ROOT, need_programs
+from travelsync.config.model import WEEKDAYS, Schedule, ScheduleSpec
+from travelsync.schedule import install
+from travelsync.schedule.daemon import cron_trigger_args, spec_gap
+from travelsync.schedule.slots import next_runs
+
+CRON_DIR = REPO_ROOT / "cron"
+BERLIN = Schedule(ScheduleSpec(("sun",), 2, 30), ScheduleSpec(WEEKDAYS, 2, 30), "Europe/Berlin")
+
+
+def cron_entries(text):
+    """(schedule, command) of every crontab line that is not a comment."""
+    entries = []
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if line.startswith("@"):
+            when, command = line.split(None, 1)
+        else:
+            fields = line.split(None, 5)
+            when, command = " ".join(fields[:5]), fields[5]
+        entries.append((when, command))
+    return entries
+
+
+def simple_commands(command):
+    """Split a cron command on && / ; into argv lists (cron's % is a newline: unescape \\%)."""
+    words = shlex.split(command.replace("\\%", "%"))
+    parts, current = [], []
+    for word in words:
+        if word in ("&&", ";", "||"):
+            parts.append(current)
+            current = []
+        else:
+            current.append(word)
+    return parts + [current]
+
+
+def strip_wrappers(argv):
+    """nice -n N ionice -c N travelsync ... → travelsync ..."""
+    while argv and argv[0] in ("nice", "ionice"):
+        argv = argv[3:]
+    return argv
+
+
+def check_cron(text, resolve_travelsync):
+    from croniter import croniter
+
+    entries = cron_entries(text)
+    assert [when for when, _ in entries] == ["@hourly", "@reboot"]
+    for when, command in entries:
+        assert when == "@reboot" or croniter.is_valid(when), when
+        for argv in simple_commands(command):
+            program = resolve_travelsync(argv[0]) if argv[0] == "travelsync" else argv[0]
+            assert shutil.which(program), f"{program} named in the cron line does not exist"
+        travelsync = strip_wrappers(simple_commands(command)[-1])
+        assert travelsync[-3:] == ["--quiet", "backup", "--if-due"]
+    return entries
+
+
+def test_repository_cron_file_parses_and_names_existing_programs():
+    check_cron((CRON_DIR / "travelsync.cron").read_text(), lambda _: str(Path(sys.executable).parent / "travelsync"))
+
+
+def test_rendered_cron_uses_this_installation(tmp_path):
+    invocation = install.this_machine(tmp_path / "my config.yaml")
+    entries = check_cron(install.render_cron(invocation), lambda name: name)
+    argv = strip_wrappers(simple_commands(entries[0][1])[-1])
+    assert Path(argv[0]).is_absolute() and os.access(argv[0], os.X_OK)
+    assert argv[1:3] == ["--config", str(tmp_path / "my config.yaml")]
+
+
+def test_cron_line_is_a_valid_travelsync_invocation(cli_process, tmp_path):
+    """The exact arguments of the cron line are accepted by the real program (`--help` proves parsing)."""
+    entries = cron_entries((CRON_DIR / "travelsync.cron").read_text())
+    argv = strip_wrappers(simple_commands(entries[0][1])[-1])
+    result = cli_process(*argv[1:], "--help")
+    assert result.exit_code == 0, result.stderr
+    assert "--if-due" in result.stdout
+
+
+def test_percent_is_escaped_for_cron(tmp_path):
+    text = install.render_cron(install.Invocation(("/opt/t s/travelsync",), Path("/cfg/100%.yaml")))
+    line = cron_entries(text)[0][1]
+    assert "100\\%.yaml" in line and "'/opt/t s/travelsync'" in line
+
+
+def test_merge_crontab_keeps_other_lines_and_replaces_the_block():
+    block = install.render_cron(install.GENERIC)
+    mine = "MAILTO=me\n0 5 * * * /usr/bin/other-job\n"
+    once = install.merge_crontab(mine, block)
+    assert once.startswith(mine) and once.count(install.BEGIN) == 1
+    newer = block.replace("sleep 120", "sleep 60")
+    twice = install.merge_crontab(once + "# after\n", newer)
+    assert twice.count(install.BEGIN) == 1 and "sleep 60" in twice and "sleep 120" not in twice
+    assert twice.startswith(mine) and twice.endswith("# after\n")
+
+
+def test_repository_files_are_the_rendered_examples():
+    """cron/ holds exactly what `schedule install` renders for a generic machine (kept in sync)."""
+    assert (CRON_DIR / "travelsync.cron").read_text() == install.render_cron(install.GENERIC)
+    for name, text in install.render_systemd(install.GENERIC, Schedule(), install.GENERIC_INHIBIT).items():
+        assert (CRON_DIR / name).read_text() == text, name
+
+
+def systemd_verify(folder):
+    done = subprocess.run(["systemd-analyze", "verify", "--man=no", install.TIMER, install.SERVICE],
+                          cwd=folder, capture_output=True, text=True, timeout=60)
+    return done.returncode, done.stderr
+
+
+def test_repository_units_pass_systemd_analyze_verify(tmp_path):
+    need_programs("systemd-analyze")
+    for name in (install.SERVICE, install.TIMER):
+        shutil.copy(CRON_DIR / name, tmp_path / name)
+    assert systemd_verify(tmp_path) == (0, "")
+
+
+@pytest.mark.parametrize("inhibit", [True, False], ids=["with-systemd-inhibit", "without"])
+def test_rendered_units_pass_systemd_analyze_verify(tmp_path, inhibit):
+    need_programs("systemd-analyze", "systemd-inhibit")
+    invocation = install.this_machine(tmp_path / "config.yaml")
+    schedule = Schedule(ScheduleSpec(("sat", "sun"), 4, 5), ScheduleSpec(WEEKDAYS, 23, 45), "America/Los_Angeles")
+    files = install.render_systemd(invocation, schedule, shutil.which("systemd-inhibit") if inhibit else None)
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    assert systemd_verify(tmp_path) == (0, "")
+    service = files[install.SERVICE]
+    assert "Nice=19" in service and "IOSchedulingClass=idle" in service
+    assert ("systemd-inhibit --what=sleep:idle" in service) == inhibit
+    timer = files[install.TIMER]
+    assert "Persistent=true" in timer and "OnCalendar=hourly" in timer
+    assert "OnCalendar=Sat,Sun *-*-* 04:05:00 America/Los_Angeles" in timer
+    assert "OnCalendar=*-*-* 23:45:00 America/Los_Angeles" in timer
+
+
+def systemd_next(calendar, base):
+    done = subprocess.run(["systemd-analyze", "calendar", f"--base-time={base:%Y-%m-%d %H:%M:%S} UTC", calendar],
+                          capture_output=True, text=True, timeout=30, env={**os.environ, "TZ": "UTC"})
+    assert done.returncode == 0, done.stderr
+    line = next(l for l in done.stdout.splitlines() if "Next elapse:" in l)
+    return datetime.strptime(line.split("Next elapse:")[1].strip(), "%a %Y-%m-%d %H:%M:%S UTC").replace(
+        tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("base", [datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc),
+                                  datetime(2026, 10, 24, 12, 0, tzinfo=timezone.utc)],
+                         ids=["ordinary-week", "autumn-dst-night"])
+def test_timer_calendar_agrees_with_the_slots(base):
+    """systemd's OnCalendar and our slot arithmetic name the same instant for the next full."""
+    need_programs("systemd-analyze")
+    timer = install.render_timer(Schedule(ScheduleSpec(("sun",), 2, 30), ScheduleSpec(WEEKDAYS, 4, 0),
+                                          "Europe/Berlin"))
+    calendar = next(l for l in timer.splitlines() if l.startswith("OnCalendar=Sun")).split("=", 1)[1]
+    ours = next_runs(Schedule(ScheduleSpec(("sun",), 2, 30), ScheduleSpec(WEEKDAYS, 4, 0), "Europe/Berlin"), base)
+    # in UTC: PEP 495 makes an ambiguous local time compare unequal to every other zone's
+    assert systemd_next(calendar, base) == ours["full"].astimezone(timezone.utc)
+
+
+def test_systemd_skips_the_missing_spring_time_so_the_timer_also_fires_hourly():
+    """Measured: OnCalendar 02:30 Europe/Berlin has no elapse on 2026-03-29; our slot does (03:00 CEST)."""
+    need_programs("systemd-analyze")
+    base = datetime(2026, 3, 28, 12, 0, tzinfo=timezone.utc)
+    assert systemd_next("*-*-* 02:30:00 Europe/Berlin", base).date().isoformat() == "2026-03-30"
+    ours = next_runs(BERLIN, base)["full"]
+    assert ours.astimezone(ZoneInfo("Europe/Berlin")).isoformat() == "2026-03-29T03:00:00+02:00"
+    assert "OnCalendar=hourly" in install.render_timer(BERLIN)
+
+
+def test_daemon_triggers_use_weekday_names_and_fire_on_sunday():
+    """APScheduler 3.x reads day_of_week=0 as Monday: names avoid it. The full job fires on Sunday."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    args = cron_trigger_args(BERLIN.full)
+    assert args["day_of_week"] == "sun"
+    zone = ZoneInfo("Europe/Berlin")
+    trigger = CronTrigger(timezone=zone, **args)
+    fire = trigger.get_next_fire_time(None, datetime(2026, 11, 25, 12, 0, tzinfo=zone))
+    assert fire == datetime(2026, 11, 29, 2, 30, tzinfo=zone)
+    assert spec_gap(BERLIN.full).days == 7 and spec_gap(BERLIN.incremental).days == 1
+
+
+def write_config(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(f"repository: {tmp_path}/repo\nsources:\n  - name: home\n    path: {tmp_path}\n"
+                    "schedule:\n  timezone: Europe/Berlin\n")
+    return path
+
+
+def test_install_cron_dry_run_prints_the_block(cli, tmp_path):
+    config = write_config(tmp_path)
+    result = cli("--config", config, "schedule", "install", "--cron", "--dry-run")
+    assert result.exit_code == 0
+    assert install.BEGIN in result.stdout and f"--config {config}" in result.stdout
+
+
+def test_install_systemd_user_writes_units(cli, tmp_path, isolated_dirs):
+    """Files land in $XDG_CONFIG_HOME/systemd/user; without a user manager systemctl fails: exit 3, files kept."""
+    need_programs("systemd-analyze")
+    config = write_config(tmp_path)
+    result = cli("--config", config, "--json", "schedule", "install", "--systemd", "--user")
+    folder = isolated_dirs / "config" / "systemd" / "user"
+    assert sorted(p.name for p in folder.iterdir()) == [install.SERVICE, install.TIMER]
+    assert result.json["directory"] == str(folder)
+    assert result.exit_code == (3 if result.json["problems"] else 0)
+    assert systemd_verify(folder) == (0, "")
+
+
+def test_install_needs_a_front_end(cli, tmp_path):
+    config = write_config(tmp_path)
+    assert cli("--config", config, "schedule", "install").exit_code == 2
+    assert cli("--config", config, "schedule", "install", "--cron", "--user").exit_code == 2
+
+
+def test_install_cron_without_crontab_says_so(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    result = cli("--config", write_config(tmp_path), "schedule", "install", "--cron")
+    assert result.exit_code == 1 and "crontab: not installed" in result.stderr
