@@ -196,8 +196,14 @@ def _warnings(key: str, server: dict, default: dict) -> tuple[str, ...]:
     return tuple(warnings)
 
 
+def _display(key: str, server: dict, default: dict) -> str:
+    """"server2 marc@pop.example.org": the pref key, then who and where (either selects it)."""
+    user, host = _value(server, default, "userName"), _value(server, default, "hostname")
+    return f"{key} {user}@{host}" if user and host and " " not in user + host else key
+
+
 def _aliases(key: str, server: dict, default: dict) -> set[str]:
-    names = {key}
+    names = {key, _display(key, server, default)}
     user, host = _value(server, default, "userName"), _value(server, default, "hostname")
     if host:
         names.add(host)
@@ -221,10 +227,10 @@ def accounts(text: str) -> list[Account]:
     for key, server, default in _pop_servers(text):
         protocol = _value(server, default, "type") or "unknown"
         if protocol != "pop3":
-            found.append(Account(key, protocol, UNKNOWN))
+            found.append(Account(_display(key, server, default), protocol, UNKNOWN))
             continue
         mode = KEEP if _value(server, default, SETTING) == "true" else DELETE
-        found.append(Account(key, "pop3", mode, _warnings(key, server, default)))
+        found.append(Account(_display(key, server, default), "pop3", mode, _warnings(key, server, default)))
     return found
 
 
