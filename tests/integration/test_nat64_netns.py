@@ -1,0 +1,97 @@
+"""End to end in network namespaces: discovery, validation and the connectivity check over a
+real NAT64 (tayga), and PREF64 from router advertisements (--ra)."""
+
+import json
+import textwrap
+import time
+
+import pytest
+
+from tests.fixtures.netns_nat64 import PREFIX, python_in, travelsync_in
+
+pytestmark = [pytest.mark.integration, pytest.mark.root]
+
+PREFLIGHT = textwrap.dedent("""
+    import json, types
+    from travelsync.config.model import Nat64Check, Preflight
+    from travelsync.preflight.checks import nat64
+    config = types.SimpleNamespace(preflight=Preflight(nat64=Nat64Check(nameserver="::1", timeout=2.0)))
+    print(json.dumps(nat64.run(config, None).as_json()))
+""")
+
+
+def test_discover_validate_and_check_through_tayga(nat64_lab):
+    done = travelsync_in(nat64_lab.v6host, "--json", "nat64", "discover", "-n", "::1", "--validate",
+                         "--trusted-domain", "rig.example", "--check")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert (data["outcome"], data["prefixes"], data["rejected"]) == ("found", [PREFIX], [])
+    validation = data["validation"][0]
+    assert (validation["status"], validation["fqdn"]) == ("valid", "nat64.rig.example.")
+    assert validation["dnssec"].startswith("not validated")  # BIND here does not validate: said so
+    check = data["connectivity"][0]
+    assert (check["status"], check["server"], check["target"]) == ("ok", "192.0.2.33", "2001:db8:122:c000:2:2100::")
+
+
+def test_list_with_check_prints_like_nat64disc(nat64_lab):
+    done = travelsync_in(nat64_lab.v6host, "nat64", "discover", "-l", "--check", "-n", "[::1]:53")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"Prefix: {PREFIX} (connectivity check: ok)\n"
+
+
+def test_untrusted_domain_is_left_out(nat64_lab):
+    done = travelsync_in(nat64_lab.v6host, "--json", "nat64", "discover", "-n", "::1", "--validate",
+                         "--trusted-domain", "example.net")
+    assert done.returncode == 1
+    data = json.loads(done.stdout)
+    assert data["prefixes"] == []
+    assert data["validation"][0]["status"] == "untrusted"
+
+
+def test_preflight_check_on_ipv6_only_network(nat64_lab):
+    done = python_in(nat64_lab.v6host, PREFLIGHT)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["status"] == "ok", result
+    assert result["summary"] == f"NAT64 prefix {PREFIX} works"
+    assert "native IPv4: no (IPv6-only network)" in result["details"]
+
+
+def test_check_fails_once_tayga_is_stopped(nat64_lab):
+    nat64_lab.stop_tayga()
+    started = time.monotonic()
+    done = travelsync_in(nat64_lab.v6host, "--json", "nat64", "discover", "-n", "::1", "--check")
+    elapsed = time.monotonic() - started
+    assert done.returncode == 1
+    data = json.loads(done.stdout)
+    assert data["outcome"] == "found"
+    assert data["prefixes"] == []  # left out of the usable list, as nat64disc did
+    assert data["rejected"][0]["prefix"] == PREFIX
+    assert data["connectivity"][0]["status"] == "failed"
+    assert f"{PREFIX} left out: connectivity check failed" in done.stderr
+    assert 4.5 < elapsed < 9  # echo at 0, 1, 2 s, then 3 s of waiting
+    preflight = json.loads(python_in(nat64_lab.v6host, PREFLIGHT).stdout)
+    assert preflight["status"] == "fail"
+    assert "connectivity check failed" in preflight["summary"]
+
+
+@pytest.mark.parametrize("prefix", ["2001:db8:122::/48", "64:ff9b::/96", "2001:db8::/32"])
+def test_ra_pref64_is_decoded_and_preferred_over_dns(ra_lab, prefix):
+    ra_lab.advertise(prefix, lifetime=1800)
+    # -n points where nothing listens: the PREF64 answer must win without asking DNS (RFC 9872)
+    done = travelsync_in(ra_lab.client, "--json", "nat64", "discover", "--ra", ra_lab.interface,
+                         "-n", "127.0.0.1:9", "--timeout", "3")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert (data["outcome"], data["source"], data["prefixes"], data["ttl"]) == ("found", "ra", [prefix], 1800)
+    assert data["server"] == ra_lab.interface
+
+
+def test_ra_without_pref64_falls_back_to_dns(ra_lab):
+    ra_lab.advertise(None)
+    done = travelsync_in(ra_lab.client, "--json", "nat64", "discover", "--ra", ra_lab.interface,
+                         "-n", "127.0.0.1:9", "--timeout", "1")
+    assert done.returncode == 75  # then DNS, where nothing answers
+    data = json.loads(done.stdout)
+    assert data["outcome"] == "no-answer"
+    assert any("no PREF64 option on ra0 (routers heard: fe80::64:1)" in n for n in data["notes"])
