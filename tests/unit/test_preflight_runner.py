@@ -1,0 +1,122 @@
+"""The preflight runner with fake checks: concurrency, per-check timeouts, failures kept
+apart, modules found by name, and the CLI's exit codes and JSON shape."""
+
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from travelsync.errors import TravelsyncError, UsageError
+from travelsync.preflight import runner
+from travelsync.preflight.model import FAIL, OK, SKIP, WARN, CheckResult
+
+
+def config(timeout):
+    return SimpleNamespace(preflight=SimpleNamespace(timeout=timeout))
+
+
+def fake(name, seconds=0.0, status=OK, raises=None):
+    def run(config, context):
+        time.sleep(seconds)
+        if raises is not None:
+            raise raises
+        return CheckResult(name, status, f"{name} slept {seconds}", fix=("echo fix",) if status == WARN else ())
+    return SimpleNamespace(NAME=name, run=run)
+
+
+def test_checks_run_concurrently_total_is_the_slowest():
+    checks = {"ipv6": fake("ipv6", 0.6), "tunnel": fake("tunnel", 0.6), "nat64": fake("nat64", 0.6)}
+    started = time.monotonic()
+    results = runner.run_checks(config(5), checks=checks)
+    elapsed = time.monotonic() - started
+    assert [r.status for r in results] == [OK, OK, OK]
+    assert 0.6 <= elapsed < 1.0, elapsed
+
+
+def test_a_check_that_overruns_fails_alone_within_the_timeout():
+    checks = {"ipv6": fake("ipv6", 30), "tunnel": fake("tunnel", 0.1, WARN), "nat64": fake("nat64", 0)}
+    started = time.monotonic()
+    results = runner.run_checks(config(0.5), checks=checks)
+    elapsed = time.monotonic() - started
+    assert elapsed < 0.9, elapsed
+    assert results[0].status == FAIL and results[0].summary == "did not finish within 0.5 s (preflight.timeout)"
+    assert [r.status for r in results[1:]] == [WARN, OK]
+
+
+def test_errors_become_failed_results_and_do_not_hide_others():
+    checks = {"ipv6": fake("ipv6", raises=TravelsyncError("ip: broken", hint="reinstall iproute2")),
+              "tunnel": fake("tunnel", raises=KeyError("boom")), "nat64": fake("nat64")}
+    results = runner.run_checks(config(2), checks=checks)
+    assert (results[0].status, results[0].summary, results[0].details) == (FAIL, "ip: broken", ("reinstall iproute2",))
+    assert results[1].status == FAIL and results[1].summary == "internal error: KeyError: 'boom'"
+    assert results[2].status == OK
+
+
+def test_only_keeps_the_order_asked_for_and_rejects_unknown_names():
+    checks = {"ipv6": fake("ipv6"), "tunnel": fake("tunnel"), "nat64": fake("nat64")}
+    assert [r.name for r in runner.run_checks(config(2), only="tunnel,ipv6", checks=checks)] == ["tunnel", "ipv6"]
+    assert runner.parse_only(["nat64", "nat64"]) == ("nat64",)
+    with pytest.raises(UsageError, match="unknown check dns"):
+        runner.parse_only("ipv6,dns")
+
+
+def test_a_missing_check_module_is_skipped_as_not_available(monkeypatch):
+    monkeypatch.setattr(runner, "load_check", lambda name: None if name == "nat64" else fake(name))
+    results = runner.run_checks(config(2))
+    assert [(r.name, r.status) for r in results] == [("ipv6", OK), ("tunnel", OK), ("nat64", SKIP)]
+    assert results[2].summary == "not available in this version"
+
+
+def test_check_modules_are_found_by_name():
+    assert runner.load_check("ipv6").NAME == "ipv6"
+    assert runner.load_check("tunnel").NAME == "tunnel"
+    assert runner.load_check("no_such_check") is None
+
+
+def test_context_gives_the_remaining_time():
+    seen = {}
+
+    def run(config, context):
+        seen["remaining"] = context.remaining()
+        seen["environ"] = context.environ
+        return CheckResult("ipv6", OK, "fine")
+
+    runner.run_checks(config(3), only="ipv6", environ={"X": "1"}, checks={"ipv6": SimpleNamespace(run=run)})
+    assert 2.5 < seen["remaining"] <= 3 and seen["environ"] == {"X": "1"}
+
+
+@pytest.fixture
+def config_file(tmp_path):
+    path = tmp_path / "travelsync.yaml"
+    path.write_text(f"repository: {tmp_path}/repo\nsources:\n  - name: home\n    path: {tmp_path}\n"
+                    "preflight:\n  timeout: 2\n")
+    return path
+
+
+@pytest.mark.parametrize("statuses, code", [((OK, SKIP, OK), 0), ((OK, WARN, SKIP), 3), ((WARN, FAIL, OK), 1)])
+def test_cli_exit_codes_and_json_shape(cli, config_file, monkeypatch, statuses, code):
+    fakes = dict(zip(("ipv6", "tunnel", "nat64"), statuses))
+    monkeypatch.setattr(runner, "load_check", lambda name: fake(name, status=fakes[name]))
+    result = cli("--config", config_file, "--json", "preflight")
+    assert result.exit_code == code, result.stderr
+    checks = result.json["checks"]
+    assert [(c["name"], c["status"]) for c in checks] == list(fakes.items())
+    assert all(set(c) >= {"name", "status", "summary", "details", "fix"} for c in checks)
+
+
+def test_cli_table_and_dry_run_fix(cli, config_file, monkeypatch):
+    monkeypatch.setattr(runner, "load_check", lambda name: fake(name, status=WARN if name == "tunnel" else OK))
+    table = cli("--config", config_file, "preflight", "--only", "tunnel")
+    assert table.exit_code == 3
+    assert "WARN  tunnel  tunnel slept 0.0" in table.stdout and "fix: echo fix" in table.stdout
+    dry = cli("--config", config_file, "--json", "preflight", "--only", "tunnel", "--fix", "--dry-run")
+    assert dry.json["fixes"] == [{"check": "tunnel", "commands": ["echo fix"], "outcome": "dry-run"}]
+    assert "would run: echo fix" in dry.stderr
+
+
+def test_cli_usage_errors(cli, config_file):
+    assert cli("--config", config_file, "preflight", "--only", "dns").exit_code == 2
+    assert cli("--config", config_file, "preflight", "--fix", "--undo-fix").exit_code == 2
+    assert cli("--config", config_file, "preflight", "--yes").exit_code == 2
+    nothing = cli("--config", config_file, "preflight", "--undo-fix")
+    assert nothing.exit_code == 2 and "no route fix to undo" in nothing.stderr
