@@ -1,14 +1,16 @@
-"""RFC 7050 discovery rules on given answers (no network): outcomes, order, traps."""
+"""RFC 7050 rules on given answers (no network): discovery outcomes, order and traps;
+validation (§3.1.2) with a fake DNS, the connectivity check (§3.2) with a recording runner."""
 
 import random
 from ipaddress import IPv4Address, IPv6Network
 
 import pytest
 
-from travelsync.nat64 import discovery, rfc6052
+from travelsync.errors import UsageError
+from travelsync.nat64 import connectivity, discovery, rfc6052, validate
 from travelsync.nat64.discovery import Answer
 from travelsync.nat64.resolver import Nameserver, parse_nameserver
-from travelsync.errors import UsageError
+from travelsync.process import Completed
 
 
 def synthetic(prefix: str, wka: str = "192.0.0.170") -> str:
@@ -122,3 +124,76 @@ def test_parse_nameserver(text, host, port):
 def test_parse_nameserver_rejects(text):
     with pytest.raises(UsageError, match="nameserver"):
         parse_nameserver(text)
+
+
+# -- validation (RFC 7050 §3.1.2) and connectivity check (§3.2) with a fake DNS and runner --
+
+NSP = IPv6Network("2001:db8:122::/48")
+
+
+def fake_dns(records: dict, authenticated=False):
+    asked = []
+
+    def ask(name, rdtype, dnssec=False):
+        asked.append((name, rdtype, dnssec))
+        found = records.get((name, rdtype))
+        if found is None:
+            return Answer(discovery.NXDOMAIN, ttl=60)
+        return Answer(discovery.ANSWER, tuple(found), 300, "fake", authenticated and dnssec)
+
+    return ask, asked
+
+
+def ptr_records(prefix, fqdn):
+    return {(rfc6052.reverse_pointer(rfc6052.embed(prefix, w)), "PTR"): [fqdn] for w in rfc6052.WELL_KNOWN_IPV4}
+
+
+def test_validation_valid_and_dnssec_reported_honestly():
+    records = {**ptr_records(NSP, "nat64.example.net."),
+               ("nat64.example.net.", "AAAA"): [synthetic(str(NSP))],
+               ("nat64.example.net.", "A"): ["198.51.100.9"]}
+    ask, asked = fake_dns(records)
+    result = validate.validate(NSP, ["example.net"], ask)
+    assert (result.status, result.fqdn, result.check_servers) == ("valid", "nat64.example.net.", ("198.51.100.9",))
+    assert result.dnssec.startswith("not validated")
+    assert ("nat64.example.net.", "AAAA", True) in asked  # asked with DO for the AD bit
+    secure = validate.validate(NSP, ["example.net"], fake_dns(records, authenticated=True)[0])
+    assert secure.dnssec.startswith("secure")
+
+
+def test_validation_rejects_wrong_aaaa_untrusted_domain_and_lookalikes():
+    records = {**ptr_records(NSP, "nat64.evilexample.net."),
+               ("nat64.evilexample.net.", "AAAA"): [synthetic("2001:db8:999::/48")]}
+    assert validate.validate(NSP, ["example.net"], fake_dns(records)[0]).status == "untrusted"
+    assert validate.validate(NSP, ["evilexample.net"], fake_dns(records)[0]).status == "invalid"
+    assert validate.validate(NSP, [], fake_dns({})[0]).status == "unknown"
+    assert validate.validate(rfc6052.WELL_KNOWN_PREFIX, ["example.net"], fake_dns({})[0]).status == "impossible"
+    assert validate.in_trusted_domain("NAT64.Example.NET.", ["example.net."])
+    assert not validate.in_trusted_domain("example.net.evil.org", ["example.net"])
+
+
+def recording_runner(received: int):
+    calls = []
+
+    def run(argv, *, input=None, timeout=None, env=None):
+        calls.append(list(argv))
+        out = f"3 packets transmitted, {received} received, {100 - 33 * received}% packet loss\n"
+        return Completed(tuple(argv), 0 if received else 1, out.encode(), b"")
+
+    return run, calls
+
+
+def test_connectivity_pings_synthesized_check_server_never_the_well_known_address():
+    run, calls = recording_runner(received=2)
+    result = connectivity.check_prefix(NSP, ["192.0.0.170", "198.51.100.9"], run)
+    assert result.status == "ok"
+    assert calls == [["ping", "-6", "-n", "-q", "-c", "3", "-i", "1", "-w", "5", "2001:db8:122:c633:64:900::"]]
+    assert connectivity.check_prefix(NSP, ["192.0.0.171"], run).status == "unknown"
+
+
+def test_connectivity_failure_and_reply_parsing():
+    run, calls = recording_runner(received=0)
+    result = connectivity.check_prefix(NSP, ["198.51.100.9", "203.0.113.1"], run)
+    assert result.status == "failed" and len(calls) == 2
+    assert connectivity.replies("3 packets transmitted, 1 received, +2 errors") == 1
+    assert connectivity.replies("garbage") == 0
