@@ -1,0 +1,144 @@
+"""mutt/neomutt: pop_delete in all its spellings; the last command wins; other bytes stay."""
+
+from pathlib import Path
+
+import pytest
+
+from travelsync.mail.clients import mutt
+from travelsync.mail.model import DELETE, KEEP, Change, MailConfigError
+
+MUTTRC = """\
+# ~/.muttrc: keep or delete? a "#" in a comment is just text
+set realname="Marc # keep; delete"   # a quoted # is not a comment
+set pop_host="pops://marc@pop.example.org"
+set pop_user = 'marc' pop_delete = "yes"  ; set pop_checkinterval=60
+folder-hook . 'set pop_delete=yes'
+source ~/.mutt/accounts
+macro index G "<fetch-mail>" "fetch mail # delete?"
+set sort=threads
+"""
+
+
+def test_whole_file_is_one_pop_account_with_its_warnings():
+    (account,) = mutt.accounts(MUTTRC)
+    assert (account.name, account.protocol, account.mode) == ("muttrc", "pop3", DELETE)
+    assert any("pop_last is unset" in w for w in account.warnings)
+    assert any("line 5: folder-hook sets pop_delete" in w for w in account.warnings)
+    assert any("line 6: sources ~/.mutt/accounts" in w for w in account.warnings)
+
+
+def test_keep_rewrites_only_the_value_token_and_keeps_quotes_and_spacing():
+    plan = mutt.plan_keep(MUTTRC)
+    assert plan.new_text == MUTTRC.replace('pop_delete = "yes"  ;', 'pop_delete = "no"  ;')
+    assert plan.changes == (Change("muttrc", "pop_delete",
+                                   """set pop_user = 'marc' pop_delete = "yes"  ; set pop_checkinterval=60""",
+                                   """set pop_user = 'marc' pop_delete = "no"  ; set pop_checkinterval=60"""),)
+    assert mutt.accounts(plan.new_text)[0].mode == KEEP
+    assert mutt.plan_keep(plan.new_text).changes == ()
+    assert mutt.plan_revert(plan.new_text, plan.changes).new_text == MUTTRC
+
+
+@pytest.mark.parametrize("line, mode, kept", [
+    ("set pop_delete=yes", DELETE, "set pop_delete=no"),
+    ("set pop_delete=YES", DELETE, "set pop_delete=no"),
+    ("set pop_delete", DELETE, "set nopop_delete"),
+    ("set invpop_delete", DELETE, "set nopop_delete"),  # ask-no flipped: ask-yes
+    ("set &pop_delete", DELETE, "set nopop_delete"),
+    ("set pop_delete='ask-yes'", DELETE, "set pop_delete='no'"),
+    ("set pop_delete=ask-no # the default, asks", DELETE, "set pop_delete=no # the default, asks"),
+    ("set pop_delete=no", KEEP, None),
+    ("set nopop_delete", KEEP, None),
+    ("unset pop_delete", KEEP, None),
+    ("set pop_delete=\"no\"", KEEP, None),
+])
+def test_every_spelling(line, mode, kept):
+    text = "set pop_host=pops://pop.example.org\n" + line + "\n"
+    assert mutt.accounts(text)[0].mode == mode
+    plan = mutt.plan_keep(text)
+    assert plan.new_text == ("set pop_host=pops://pop.example.org\n" + kept + "\n" if kept else text)
+    assert mutt.plan_revert(plan.new_text, plan.changes).new_text == text
+
+
+def test_absent_setting_gets_a_line_after_the_last_pop_setting():
+    text = "set pop_host=pops://pop.example.org\nset pop_pass=secret\nset sort=threads"
+    plan = mutt.plan_keep(text)
+    assert plan.new_text == "set pop_host=pops://pop.example.org\nset pop_pass=secret\nset pop_delete=no\nset sort=threads"
+    assert plan.changes == (Change("muttrc", "pop_delete", None, "set pop_delete=no"),)
+    assert mutt.plan_revert(plan.new_text, plan.changes).new_text == text
+
+
+def test_present_twice_the_last_wins_and_only_what_follows_the_last_no_is_rewritten():
+    text = "set pop_host=pops://h\nset pop_delete=no\nset pop_delete=yes\n"
+    assert mutt.accounts(text)[0].mode == DELETE
+    plan = mutt.plan_keep(text)
+    assert plan.new_text == "set pop_host=pops://h\nset pop_delete=no\nset pop_delete=no\n"
+    assert mutt.plan_revert(plan.new_text, plan.changes).new_text == text
+    assert mutt.accounts("set pop_host=pops://h\nset pop_delete=yes\nset pop_delete=no\n")[0].mode == KEEP
+
+
+def test_toggle_and_reset_cannot_be_rewritten_so_a_set_line_follows_them():
+    text = "set pop_host=pops://h\nset pop_delete=no\ntoggle pop_delete\n"
+    plan = mutt.plan_keep(text)
+    assert plan.new_text == text + "set pop_delete=no\n"
+    assert mutt.plan_revert(plan.new_text, plan.changes).new_text == text
+    reset = "set pop_host=pops://h\r\nreset pop_delete\r\nset sort=date\r\n"
+    plan = mutt.plan_keep(reset)
+    assert plan.new_text == "set pop_host=pops://h\r\nreset pop_delete\r\nset pop_delete=no\r\nset sort=date\r\n"
+    assert mutt.plan_revert(plan.new_text, plan.changes).new_text == reset
+
+
+def test_continuation_lines_and_pop_mailboxes_count():
+    text = "mailboxes \\\n  pops://marc@pop.example.org/ =INBOX\nset sort=threads\n"
+    (account,) = mutt.accounts(text)
+    assert account.mode == DELETE
+    assert mutt.plan_keep(text).new_text == "mailboxes \\\n  pops://marc@pop.example.org/ =INBOX\nset pop_delete=no\nset sort=threads\n"
+
+
+def test_a_muttrc_without_pop_has_no_account_and_no_change():
+    text = "set imap_user=marc\nset folder=imaps://imap.example.org/\n# pop_delete=yes only in a comment\n"
+    assert mutt.accounts(text) == []
+    assert mutt.plan_keep(text).changes == ()
+
+
+def test_pop_last_changes_the_warning():
+    text = "set pop_host=pops://h\nset pop_last\n"
+    assert any("LAST command" in w for w in mutt.accounts(text)[0].warnings)
+
+
+def test_only_other_names_change_nothing():
+    assert mutt.plan_keep(MUTTRC, frozenset({"work"})).changes == ()
+
+
+def test_revert_after_an_edit_elsewhere_keeps_the_edit():
+    plan = mutt.plan_keep(MUTTRC)
+    edited = plan.new_text + "set editor=vim\n"
+    assert mutt.plan_revert(edited, plan.changes).new_text == MUTTRC + "set editor=vim\n"
+    gone = plan.new_text.replace('pop_delete = "no"', 'pop_delete = "ask-no"')
+    undone = mutt.plan_revert(gone, plan.changes)
+    assert undone.new_text == gone and undone.changes == () and len(undone.warnings) == 1
+
+
+@pytest.mark.parametrize("text, line", [
+    ("set pop_host=x\nthis is not a muttrc\n", 2),
+    ("set pop_host=x\nset pop_delete=maybe\n", 2),
+    ('set pop_host="unterminated\n', 1),
+    ("set pop_host=x\n\x00\x01\x02binary", 2),
+    ("set pop_host=x\nset pop_delete=\n", 2),
+    ("\x7fELF\x02\x01\x01", 1),
+])
+def test_garbage_binary_and_bad_values_do_not_parse(text, line):
+    with pytest.raises(MailConfigError) as raised:
+        mutt.accounts(text)
+    assert raised.value.line == line
+
+
+def test_default_paths_mutt_then_neomutt_with_xdg(tmp_path):
+    paths = mutt.default_paths(tmp_path, {"XDG_CONFIG_HOME": "/x"})
+    assert paths == [tmp_path / ".muttrc", tmp_path / ".mutt/muttrc", Path("/x/mutt/muttrc"),
+                     tmp_path / ".neomuttrc", Path("/x/neomutt/neomuttrc")]
+    assert mutt.default_paths(tmp_path, {})[2] == tmp_path / ".config/mutt/muttrc"
+
+
+def test_module_contract_constants(tmp_path):
+    assert mutt.KIND == "mutt" and mutt.AFTER_TRIP_DELETES_KEPT is False
+    assert mutt.validate_argv(tmp_path / "muttrc") is None and mutt.refuse_reason(tmp_path / "muttrc") is None
