@@ -197,3 +197,15 @@ def test_connectivity_failure_and_reply_parsing():
     assert result.status == "failed" and len(calls) == 2
     assert connectivity.replies("3 packets transmitted, 1 received, +2 errors") == 1
     assert connectivity.replies("garbage") == 0
+
+
+def test_system_nameservers_from_resolv_conf_keep_zone_ids(tmp_path):
+    from travelsync.nat64.resolver import system_nameservers
+
+    resolv_conf = tmp_path / "resolv.conf"
+    resolv_conf.write_text("search example.net\nnameserver fe80::1%wlan0\nnameserver 192.0.2.53\n")
+    assert system_nameservers(str(resolv_conf)) == [Nameserver("fe80::1%wlan0"), Nameserver("192.0.2.53")]
+    empty = tmp_path / "empty.conf"
+    empty.write_text("# nothing\n")
+    with pytest.raises(UsageError, match="no usable nameserver"):
+        system_nameservers(str(empty))
