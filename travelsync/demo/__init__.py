@@ -1,0 +1,1 @@
+"""`travelsync demo`: the whole journey in a throwaway sandbox (sandbox, journey, timeline)."""
