@@ -1,0 +1,153 @@
+"""Evolution .source files: KeepOnServer in [Pop Backend]; refused while the registry runs."""
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from travelsync.mail.clients import evolution
+from travelsync.mail.model import DELETE, KEEP, UNKNOWN, MailConfigError
+
+POP_SOURCE = """\
+# a comment: keep, delete, #
+[Data Source]
+DisplayName=marc@example.org
+DisplayName[de]=Marcs Konto
+Enabled=true
+Parent=
+
+[Mail Account]
+BackendName=pop
+IdentityUid=1b3c9f2e.example
+NeedsInitialSetup=false
+
+[Pop Backend]
+AutoFetch=true
+DeleteAfterDays=7
+DeleteExpunged=true
+DisableExtensions=false
+KeepOnServer = false
+EnableUtf8=true
+
+[Authentication]
+Host=pop.example.org
+Method=PLAIN
+Port=995
+User=marc
+"""
+
+IMAP_SOURCE = """\
+[Data Source]
+DisplayName=work
+Enabled=true
+
+[Mail Account]
+BackendName=imapx
+
+[Imapx Backend]
+KeepOnServer=false
+"""
+
+
+def test_pop_account_mode_and_the_settings_that_still_delete():
+    (account,) = evolution.accounts(POP_SOURCE)
+    assert (account.name, account.protocol, account.mode) == ("marc@example.org", "pop3", DELETE)
+    assert any("DeleteAfterDays=7" in w for w in account.warnings)
+    assert any("DeleteExpunged=true" in w for w in account.warnings)
+
+
+def test_keep_rewrites_the_value_token_only_and_reverts_to_the_same_bytes():
+    plan = evolution.plan_keep(POP_SOURCE)
+    assert plan.new_text == POP_SOURCE.replace("KeepOnServer = false", "KeepOnServer = true")
+    assert [(c.before, c.after) for c in plan.changes] == [("KeepOnServer = false", "KeepOnServer = true")]
+    assert evolution.accounts(plan.new_text)[0].mode == KEEP
+    assert evolution.plan_keep(plan.new_text).changes == ()
+    assert evolution.plan_revert(plan.new_text, plan.changes).new_text == POP_SOURCE
+
+
+def test_absent_keep_on_server_is_the_camel_default_keep():
+    text = POP_SOURCE.replace("KeepOnServer = false\n", "")
+    assert evolution.accounts(text)[0].mode == KEEP
+    assert evolution.plan_keep(text).new_text == text
+
+
+def test_present_twice_the_last_wins():
+    text = POP_SOURCE.replace("KeepOnServer = false\n", "KeepOnServer=true\nKeepOnServer=0\n")
+    assert evolution.accounts(text)[0].mode == DELETE
+    plan = evolution.plan_keep(text)
+    assert plan.new_text == POP_SOURCE.replace("KeepOnServer = false\n", "KeepOnServer=true\nKeepOnServer=true\n")
+    assert evolution.plan_revert(plan.new_text, plan.changes).new_text == text
+    assert evolution.accounts(POP_SOURCE.replace("KeepOnServer = false\n", "KeepOnServer=false\nKeepOnServer=true\n")
+                              )[0].mode == KEEP
+
+
+def test_imap_and_non_mail_sources_are_never_changed():
+    assert [(a.name, a.protocol, a.mode) for a in evolution.accounts(IMAP_SOURCE)] == [("work", "imap", UNKNOWN)]
+    assert evolution.plan_keep(IMAP_SOURCE).changes == ()
+    assert evolution.accounts("[Data Source]\nDisplayName=Contacts\n\n[Address Book]\nBackendName=local\n") == []
+
+
+def test_only_other_accounts_change_nothing():
+    assert evolution.plan_keep(POP_SOURCE, frozenset({"work"})).changes == ()
+    assert len(evolution.plan_keep(POP_SOURCE, frozenset({"marc@example.org"})).changes) == 1
+
+
+def test_revert_leaves_a_value_changed_since_keep_and_says_so():
+    plan = evolution.plan_keep(POP_SOURCE)
+    edited = plan.new_text.replace("KeepOnServer = true", "KeepOnServer=true").replace("AutoFetch=true", "AutoFetch=false")
+    undone = evolution.plan_revert(edited, plan.changes)
+    assert undone.new_text == edited and undone.changes == ()
+    assert "changed since keep" in undone.warnings[0]
+
+
+@pytest.mark.parametrize("text, line", [
+    ("", 1),
+    ("KeepOnServer=false\n[Pop Backend]\n", 1),
+    ("[Pop Backend]\nKeepOnServer false\n", 2),
+    ("[Pop Backend\nKeepOnServer=false\n", 1),
+    ("[Data Source]\nDisplayName=\x00\x01\x02\n", 2),
+    ("just words\n", 1),
+])
+def test_garbage_binary_and_empty_do_not_parse(text, line):
+    with pytest.raises(MailConfigError) as raised:
+        evolution.accounts(text)
+    assert raised.value.line == line
+
+
+def test_default_paths_lists_only_pop_sources(tmp_path):
+    sources = tmp_path / "cfg/evolution/sources"
+    sources.mkdir(parents=True)
+    (sources / "b-pop.source").write_text(POP_SOURCE)
+    (sources / "a-imap.source").write_text(IMAP_SOURCE)
+    (sources / "notes.txt").write_text(POP_SOURCE)
+    flatpak = tmp_path / ".var/app/org.gnome.Evolution/config/evolution/sources"
+    flatpak.mkdir(parents=True)
+    (flatpak / "c.source").write_text(POP_SOURCE)
+    assert evolution.default_paths(tmp_path, {"XDG_CONFIG_HOME": str(tmp_path / "cfg")}) == [
+        sources / "b-pop.source", flatpak / "c.source"]
+
+
+def test_running_source_registry_refuses(tmp_path):
+    source = tmp_path / "pop.source"
+    source.write_text(POP_SOURCE)
+    assert evolution.refuse_reason(source) is None
+    child = subprocess.Popen(
+        ["bash", "-c", f'exec -a evolution-source-registry {sys.executable} -c "import sys; sys.stdin.read()"'],
+        stdin=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 10
+        while not Path(f"/proc/{child.pid}/cmdline").read_bytes().startswith(b"evolution-source-registry\0"):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        reason = evolution.refuse_reason(source)
+        assert "evolution-source-registry is running" in reason and f"pid {child.pid}" in reason
+    finally:
+        child.stdin.close()
+        child.wait(timeout=10)
+
+
+def test_module_contract_constants(tmp_path):
+    assert evolution.KIND == "evolution" and evolution.AFTER_TRIP_DELETES_KEPT is False
+    assert evolution.validate_argv(tmp_path / "x.source") is None
