@@ -5,7 +5,7 @@ import shlex
 import shutil
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -229,3 +229,64 @@ def test_install_cron_without_crontab_says_so(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     result = cli("--config", write_config(tmp_path), "schedule", "install", "--cron")
     assert result.exit_code == 1 and "crontab: not installed" in result.stderr
+
+
+# -- the daemon's check logic, with real `true`/`false` children and a fake clock ------------------
+
+def make_daemon(argv, clock_box):
+    from travelsync.schedule.daemon import Daemon
+
+    lines = []
+    daemon = Daemon(BERLIN, argv, log=lines.append, now=lambda: clock_box[0], heartbeat=1)
+    return daemon, lines
+
+
+def test_heartbeat_runs_once_per_slot():
+    need_programs("true")
+    box = [datetime(2026, 11, 25, 12, 0, tzinfo=ZoneInfo("Europe/Berlin"))]
+    daemon, _ = make_daemon(["true"], box)
+    daemon.check("start")
+    assert daemon.runs == 1
+    for _ in range(3):
+        daemon.check("heartbeat")
+    assert daemon.runs == 1, "the slot is handled: heartbeats do not run again"
+    box[0] += timedelta(days=1)  # the machine slept through the next 02:30
+    daemon.check("heartbeat")
+    daemon.check("heartbeat")
+    assert daemon.runs == 2
+
+
+def test_failed_run_is_retried_later_not_at_every_heartbeat(monkeypatch):
+    need_programs("false")
+    from travelsync.schedule import daemon as daemon_module
+
+    box = [datetime(2026, 11, 25, 12, 0, tzinfo=ZoneInfo("Europe/Berlin"))]
+    daemon, lines = make_daemon(["false"], box)
+    daemon.check("start")
+    daemon.check("heartbeat")
+    assert daemon.runs == 1 and "backup exited 1" in lines[-1]
+    monkeypatch.setattr(daemon_module, "RETRY_SECONDS", 0)
+    daemon.check("start")  # sets a retry time of "now"
+    daemon.check("heartbeat")
+    assert daemon.runs == 3
+
+
+def test_no_run_after_stop():
+    box = [datetime(2026, 11, 25, 12, 0, tzinfo=ZoneInfo("Europe/Berlin"))]
+    daemon, _ = make_daemon(["true"], box)
+    daemon.stop()
+    daemon.check("start")
+    assert daemon.runs == 0
+
+
+def test_schedule_show_json(cli, tmp_path):
+    config = write_config(tmp_path)
+    result = cli("--config", config, "--json", "schedule", "show", env={"TRAVELSYNC_NOW": "2026-11-21T23:00:00+01:00"})
+    assert result.exit_code == 0, result.stderr
+    data = result.json
+    assert data["timezone"] == "Europe/Berlin"
+    assert data["full"] == {"schedule": "sun 02:30", "next": "2026-11-22T02:30:00+01:00"}
+    assert data["incremental"] == {"schedule": "daily 02:30", "next": "2026-11-23T02:30:00+01:00"}
+    assert data["due"] == "full" and data["reason"] == "no full snapshot exists yet"
+    human = cli("--config", config, "schedule", "show", env={"TRAVELSYNC_NOW": "2026-11-21T23:00:00+01:00"})
+    assert "next Sun 2026-11-22 02:30 CET (in 3 h 30 min)" in human.stdout
