@@ -11,7 +11,8 @@ from travelsync.restore.runner import resolve_snapshot
 from travelsync.restore import places
 from travelsync.trip import state as trip_state
 from travelsync.trip import steps
-from travelsync.trip.prepare import _preflight, steps_restore
+from travelsync.trip.prepare import _preflight
+from travelsync.trip.restore_step import plan_stage, run_stage
 from travelsync.trip.report import preflight_warnings, step_report
 
 
@@ -51,8 +52,9 @@ def finalize(context, *, dry_run: bool = False, backup_first: bool = False, take
                                 "run `travelsync finalize --backup-first` to take an incremental first")
         snapshot_id, stamp = latest.id, utc_stamp(context.now)
     references = list(document.get("protected_snapshots") or [])
+    plan = plan_stage(context, snapshot_id=snapshot_id, paths=paths, stamp=stamp, dry_run=dry_run)
     if dry_run:
-        restore = steps_restore(context, snapshot_id, paths, stamp, references, False, dry_run=True)
+        restore = run_stage(context, plan)
         return step_report("finalize", document["state"], restore, warnings=warnings + restore["warnings"],
                            dry_run=True, notes=notes)
     if not interrupted:
@@ -61,7 +63,7 @@ def finalize(context, *, dry_run: bool = False, backup_first: bool = False, take
                          paths=paths)
     done = document["in_progress"]["stages"]
     if "restore" not in done:
-        restore = steps_restore(context, snapshot_id, paths, stamp, references, bool(interrupted))
+        restore = run_stage(context, plan, references=references, after_crash=bool(interrupted))
         trip_state.stage_done(context.state_dir, document, "restore", restore)
     restore = done["restore"]
     mail_checks = check_laptop_mail(context, warnings)

@@ -10,6 +10,7 @@ from travelsync.errors import UsageError
 from travelsync.restore.runner import resolve_snapshot
 from travelsync.trip import state as trip_state
 from travelsync.trip import steps
+from travelsync.trip.restore_step import plan_stage, run_stage
 from travelsync.trip.report import preflight_warnings, step_report
 
 
@@ -30,21 +31,23 @@ def prepare(context, *, dry_run: bool = False) -> dict:
     else:
         snapshot_id, stamp = resolve_snapshot(repository, "last-full").id, utc_stamp(context.now)
     warnings: list[str] = []
+    plan = plan_stage(context, snapshot_id=snapshot_id, paths=paths, stamp=stamp, dry_run=dry_run)
     if dry_run:
-        restore = steps_restore(context, snapshot_id, paths, stamp, [], False, dry_run=True)
+        restore = run_stage(context, plan)
         mail = _mail_keep(context, warnings, dry_run=True)
         return step_report("prepare", document["state"], restore, warnings=warnings + restore["warnings"],
                            dry_run=True, mail=mail, next=plan_lines(config))
     references = list(document.get("protected_snapshots") or [])
     if not interrupted:
+        _mail_keep(context, [], dry_run=True)  # a mail file travelsync would refuse: refuse now, change nothing
         if document["state"] in (trip_state.IDLE, trip_state.RETURNED):
             document = {**trip_state.empty(), "history": document.get("history", [])}
         document["protected_snapshots"] = list(dict.fromkeys(references + [snapshot_id]))
         trip_state.begin(context.state_dir, document, "prepare", context.now, snapshot=snapshot_id, stamp=stamp,
-                         paths=paths, target=None)
+                         paths=paths)
     done = document["in_progress"]["stages"]
     if "restore" not in done:
-        restore = steps_restore(context, snapshot_id, paths, stamp, references, bool(interrupted))
+        restore = run_stage(context, plan, references=references, after_crash=bool(interrupted))
         trip_state.stage_done(context.state_dir, document, "restore", restore)
     restore = done["restore"]
     if "mail" not in done:
@@ -57,13 +60,6 @@ def prepare(context, *, dry_run: bool = False) -> dict:
     document = trip_state.finish(context.state_dir, document, "prepare", trip_state.PREPARED, record, context.now)
     return step_report("prepare", document["state"], restore, warnings=warnings, mail=mail, preflight=checks,
                        next=plan_lines(config))
-
-
-def steps_restore(context, snapshot_id, paths, stamp, references, after_crash, dry_run=False):
-    from travelsync.trip.restore_step import restore_stage
-
-    return restore_stage(context, snapshot_id=snapshot_id, paths=paths, to=None, stamp=stamp,
-                         references=references, after_crash=after_crash, dry_run=dry_run)
 
 
 def _mail_keep(context, warnings: list, *, dry_run: bool):
