@@ -180,19 +180,24 @@ def plan_revert(text: str, changes: Sequence[Change]) -> Plan:
     """Undo exactly these changes, found in [Pop Backend] by the line keep wrote."""
     owner = _parse(text)[1]
     lines, done, warnings = _lines(text), [], []
-    limit = len(lines)
+    limits: dict[tuple[str | None, str | None], int] = {}  # per (scope, text): where the next match ends
     for change in reversed(changes):
-        found = next((k for k in range(min(limit, len(lines)) - 1, -1, -1)
-                      if owner[k] == GROUP and _body(lines[k])[0] == change.after), None)
-        if change.after is None or found is None:
+        scope = GROUP
+        key = (scope, change.after)
+        top = min(limits.get(key, len(lines)), len(lines))
+        found = None if change.after is None else next(
+            (k for k in range(top - 1, -1, -1) if owner[k] == scope and _body(lines[k])[0] == change.after), None)
+        if found is None:
             warnings.append(f"{change.account}: {change.setting} no longer reads {change.after!r} "
                             "(changed since keep); left as is")
             continue
         if change.before is None:
             _remove(lines, found)
+            del owner[found]
+            limits = {other: end - 1 if end > found else end for other, end in limits.items()}
         else:
             lines[found] = change.before + _body(lines[found])[1]
-        limit = found
+        limits[key] = found
         done.append(Change(change.account, change.setting, change.after, change.before))
     return Plan("".join(lines), tuple(reversed(done)), tuple(reversed(warnings)))
 

@@ -325,20 +325,26 @@ def plan_keep(text: str, only: frozenset[str] = frozenset()) -> Plan:
 def plan_revert(text: str, changes: Sequence[Change]) -> Plan:
     """Undo exactly these changes, each found (from the end) by the line keep wrote."""
     _parse(text)
+    owner: list[None] = [None] * len(_lines(text))
     lines, done, warnings = _lines(text), [], []
-    limit = len(lines)
+    limits: dict[tuple[str | None, str | None], int] = {}  # per (scope, text): where the next match ends
     for change in reversed(changes):
-        found = next((k for k in range(min(limit, len(lines)) - 1, -1, -1) if _body(lines[k])[0] == change.after),
-                     None)
-        if change.after is None or found is None:
+        scope = None
+        key = (scope, change.after)
+        top = min(limits.get(key, len(lines)), len(lines))
+        found = None if change.after is None else next(
+            (k for k in range(top - 1, -1, -1) if owner[k] == scope and _body(lines[k])[0] == change.after), None)
+        if found is None:
             warnings.append(f"{change.account}: {change.setting} no longer reads {change.after!r} "
                             "(changed since keep); left as is")
             continue
         if change.before is None:
             _remove(lines, found)
+            del owner[found]
+            limits = {other: end - 1 if end > found else end for other, end in limits.items()}
         else:
             lines[found] = change.before + _body(lines[found])[1]
-        limit = found
+        limits[key] = found
         done.append(Change(change.account, change.setting, change.after, change.before))
     return Plan("".join(lines), tuple(reversed(done)), tuple(reversed(warnings)))
 
