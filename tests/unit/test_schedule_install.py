@@ -130,17 +130,20 @@ def test_repository_units_pass_systemd_analyze_verify(tmp_path):
 
 
 @pytest.mark.parametrize("inhibit", [True, False], ids=["with-systemd-inhibit", "without"])
-def test_rendered_units_pass_systemd_analyze_verify(tmp_path, inhibit):
+@pytest.mark.parametrize("user", [False, True], ids=["system", "user"])
+def test_rendered_units_pass_systemd_analyze_verify(tmp_path, inhibit, user):
     need_programs("systemd-analyze", "systemd-inhibit")
     invocation = install.this_machine(tmp_path / "config.yaml")
     schedule = Schedule(ScheduleSpec(("sat", "sun"), 4, 5), ScheduleSpec(WEEKDAYS, 23, 45), "America/Los_Angeles")
-    files = install.render_systemd(invocation, schedule, shutil.which("systemd-inhibit") if inhibit else None)
+    files = install.render_systemd(invocation, schedule, shutil.which("systemd-inhibit") if inhibit else None, user)
     for name, text in files.items():
         (tmp_path / name).write_text(text)
     assert systemd_verify(tmp_path) == (0, "")
     service = files[install.SERVICE]
     assert "Nice=19" in service and "IOSchedulingClass=idle" in service
-    assert ("systemd-inhibit --what=sleep:idle" in service) == inhibit
+    # polkit: only root or a session may block sleep; a user unit blocks idle (else it would never run)
+    assert ("systemd-inhibit --what=sleep:idle " in service) == (inhibit and not user)
+    assert ("systemd-inhibit --what=idle " in service) == (inhibit and user)
     timer = files[install.TIMER]
     assert "Persistent=true" in timer and "OnCalendar=hourly" in timer
     assert "OnCalendar=Sat,Sun *-*-* 04:05:00 America/Los_Angeles" in timer

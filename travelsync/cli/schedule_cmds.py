@@ -184,7 +184,7 @@ def install(app, front, user, dry_run):
                  lambda d: "installed in your crontab (`crontab -l` shows it)")
         return ExitStatus.SUCCESS
 
-    files = render.render_systemd(invocation, config.schedule, shutil.which("systemd-inhibit"))
+    files = render.render_systemd(invocation, config.schedule, shutil.which("systemd-inhibit"), user)
     directory = render.systemd_dir(user, app.environ)
     commands = [" ".join(argv) for argv in render.systemctl_argv(user)]
     data = {"front": "systemd", "user": user, "dry_run": dry_run, "directory": str(directory),

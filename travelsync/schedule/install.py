@@ -93,11 +93,18 @@ def unit_quote(word: str) -> str:
     return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def render_service(invocation: Invocation, inhibit: str | None) -> str:
-    """A oneshot service: low CPU and I/O priority, sleep inhibited while it runs."""
+def render_service(invocation: Invocation, inhibit: str | None, user: bool = False) -> str:
+    """A oneshot service: low CPU and I/O priority, sleep inhibited while it runs.
+
+    polkit lets any process block idle but only a process in a login session (or root) block
+    sleep (org.freedesktop.login1.inhibit-block-sleep: allow_any=no); a user unit runs outside
+    any session, so it blocks idle only: asking for sleep would make systemd-inhibit refuse and
+    the backup never run.
+    """
     argv = invocation.argv(*BACKUP_ARGS)
     if inhibit:
-        argv = [inhibit, "--what=sleep:idle", "--who=travelsync", "--why=backup in progress", "--mode=block"] + argv
+        what = "idle" if user else "sleep:idle"
+        argv = [inhibit, f"--what={what}", "--who=travelsync", "--why=backup in progress", "--mode=block"] + argv
     return "\n".join([
         "[Unit]",
         "Description=travelsync backup (runs only when one is due)",
@@ -163,8 +170,9 @@ def systemd_dir(user: bool, environ=None) -> Path:
     return base / "systemd" / "user"
 
 
-def render_systemd(invocation: Invocation, schedule: Schedule, inhibit: str | None) -> dict[str, str]:
-    return {SERVICE: render_service(invocation, inhibit), TIMER: render_timer(schedule)}
+def render_systemd(invocation: Invocation, schedule: Schedule, inhibit: str | None,
+                   user: bool = False) -> dict[str, str]:
+    return {SERVICE: render_service(invocation, inhibit, user), TIMER: render_timer(schedule)}
 
 
 def systemctl_argv(user: bool) -> list[list[str]]:
