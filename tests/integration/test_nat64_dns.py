@@ -20,7 +20,7 @@ def test_unbound_each_prefix_length_found_exactly(cli, unbound_dns64, prefix):
     data = result.json
     assert data["outcome"] == "found"
     assert data["prefixes"] == [prefix]
-    assert data["ttl"] == 300
+    assert 295 <= data["ttl"] <= 300  # the zone's TTL (a cached answer may count down)
     assert len(data["addresses"]) == 2  # both well-known addresses synthesized, both examined
 
 
@@ -62,13 +62,14 @@ def test_resolver_without_dns64_is_not_dns64(cli, plain_resolver):
     assert result.exit_code == 1
     assert result.json["outcome"] == "not-dns64"
     assert result.json["prefixes"] == []
-    assert result.json["ttl"] == 300  # the negative TTL: min(SOA TTL, SOA minimum)
+    assert 295 <= result.json["ttl"] <= 300  # the negative TTL: min(SOA TTL 300, SOA minimum 600)
 
 
 def test_no_such_name_is_no_nat64_with_negative_ttl(cli, plain_resolver):
     result = cli("--json", "nat64", "discover", "-n", plain_resolver.v6, "-d", "nxdomain.rig.example")
     assert result.exit_code == 1
-    assert (result.json["outcome"], result.json["ttl"]) == ("no-nat64", 300)
+    assert result.json["outcome"] == "no-nat64"
+    assert 295 <= result.json["ttl"] <= 300
 
 
 def test_non_standard_answers(cli, plain_resolver):

@@ -135,7 +135,8 @@ def _list_lines(report) -> str:
 def _report_lines(report, rfc6052) -> str:
     found = report.discovery
     via = "router advertisement on" if found.source == "ra" else "resolver"
-    ttl = f", TTL {found.ttl} s" if found.ttl is not None else ""
+    ttl_name = "lifetime" if found.source == "ra" else "TTL"
+    ttl = f", {ttl_name} {found.ttl} s" if found.ttl is not None else ""
     lines = [f"{found.outcome}: {found.summary} ({via} {found.server}{ttl})"]
     for prefix in report.usable:
         well_known = " (the well-known prefix)" if prefix == rfc6052.WELL_KNOWN_PREFIX else ""

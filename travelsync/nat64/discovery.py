@@ -24,7 +24,7 @@ SUMMARIES = {
     NON_STANDARD: "heuristic failed: non-standard format (AAAA records hold no well-known address "
                   "at an RFC 6052 position)",
     NOT_DNS64: "resolver is not a DNS64 (no AAAA, but the A records are the well-known addresses)",
-    NO_NAT64: "no NAT64 on this network (no AAAA for the well-known name)",
+    NO_NAT64: "no NAT64 on this network (NXDOMAIN, or no AAAA and no well-known A record)",
     NO_ANSWER: "no answer from any DNS server (timeout, SERVFAIL or refused)",
 }
 

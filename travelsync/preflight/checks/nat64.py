@@ -65,8 +65,8 @@ def run(config, context=None) -> CheckResult:
     data = {**report.as_json(), "native_ipv4": native_ipv4}
     for prefix in found.prefixes:
         checked = report.connectivity_of(prefix)
-        state = f"connectivity check: {checked.status} ({checked.reason})" if checked else "not checked"
-        details.append(f"Prefix: {prefix} ({state})")
+        state = f"connectivity check {checked.status}: {checked.reason}" if checked else "not checked"
+        details.append(f"Prefix: {prefix}: {state}")
     listed = ", ".join(str(p) for p in found.prefixes)
     if report.rejected and not report.usable:
         return CheckResult(NAME, FAIL, f"NAT64 prefix {listed} found, but the connectivity check failed",
