@@ -1,0 +1,200 @@
+"""`travelsync restore` with real rsync: selected paths only, displaced files, clear refusals."""
+
+import hashlib
+import os
+import socket
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import need_programs
+from travelsync.exitcodes import ExitStatus
+
+pytestmark = pytest.mark.integration
+
+
+# -- helpers shared with test_trip.py --------------------------------------------------------
+
+def write_mail(home: Path, name: str, size: int = 4000, sub: str = "cur") -> Path:
+    path = home / "Mail" / sub / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"Subject: " + name.encode() + b"\n\n" + hashlib.sha256(name.encode()).hexdigest().encode() * (size // 64))
+    return path
+
+
+def build_home(base: Path, mails: int = 60) -> Path:
+    home = base / "home" / "marc"
+    for number in range(mails):
+        write_mail(home, f"{number}.mail")
+    (home / "Mail" / "new").mkdir(parents=True, exist_ok=True)
+    for number in range(15):
+        (home / "src" / "app").mkdir(parents=True, exist_ok=True)
+        (home / "src" / "app" / f"m{number}.py").write_text(f"x = {number}\n" * 200)
+    (home / "Other").mkdir()
+    (home / "Other" / "not-selected.txt").write_text("home only\n")
+    (home / ".fetchmailrc").write_text("poll pop.example.org protocol pop3\n  user marc password secret\n")
+    (home / ".fetchmailrc").chmod(0o600)
+    return home
+
+
+def write_config(base: Path, home: Path, *, laptop_host="local", laptop_root=None, ssh=None, extra_args=(),
+                 name="config.yaml", mailer=True) -> Path:
+    document = {
+        "repository": str(base / "repository"),
+        "sources": [{"name": "home", "path": str(home), "exclude": [".cache/"]}],
+        "laptop": {"host": laptop_host, "root": str(laptop_root or base / "laptop"),
+                   "paths": ["home/Mail", "home/src", "home/.fetchmailrc"]},
+        "rsync": {"retries": 0, "extra_args": list(extra_args)},
+    }
+    if mailer:
+        document["mailer"] = [{"kind": "fetchmail", "file": str(home / ".fetchmailrc")}]
+    if ssh:
+        document["ssh"] = ssh
+    path = base / name
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def backup(config_path: Path, kind: str, when: str) -> str:
+    """A real snapshot with the backup engine, at the simulated instant `when`."""
+    from travelsync.backup.engine import run_backup
+    from travelsync.config import load_config
+
+    report = run_backup(load_config(config_path), kind=kind, environ={**os.environ, "TRAVELSYNC_NOW": when})
+    assert report.status == "complete"
+    return report.snapshot
+
+
+def tree(path: Path) -> dict:
+    """Every entry under `path` (or the file itself): relative name → (kind, mode, sha256)."""
+    path = Path(path)
+    if path.is_file():
+        return {".": ("f", path.stat().st_mode & 0o7777, hashlib.sha256(path.read_bytes()).hexdigest())}
+    found = {}
+    for folder, dirs, files in os.walk(path):
+        for name in dirs:
+            found[os.path.relpath(Path(folder, name), path)] = ("d", Path(folder, name).stat().st_mode & 0o7777, "")
+        for name in files:
+            full = Path(folder, name)
+            found[os.path.relpath(full, path)] = ("f", full.stat().st_mode & 0o7777,
+                                                 hashlib.sha256(full.read_bytes()).hexdigest())
+    return found
+
+
+def snapshot_data(base: Path, snapshot: str) -> Path:
+    return base / "repository" / "snapshots" / snapshot / "data" / "home"
+
+
+def laptop_equals(base: Path, laptop_home: Path, snapshot: str, paths=("Mail", "src", ".fetchmailrc")) -> bool:
+    data = snapshot_data(base, snapshot)
+    return all(tree(data / p) == tree(laptop_home / p) for p in paths)
+
+
+def stat_outside(root: Path, inside) -> dict:
+    """Content and mtime of everything under `root` except the restored paths and the displaced folder."""
+    skip = [Path(p) for p in inside]
+    result = {}
+    for folder, dirs, files in os.walk(root):
+        for name in files:
+            full = Path(folder, name)
+            if any(s == full or s in full.parents for s in skip) or ".travelsync-displaced" in full.parts:
+                continue
+            result[str(full)] = (full.read_bytes(), full.stat().st_mtime_ns)
+    return result
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def world(tmp_path, monkeypatch):
+    need_programs("rsync")
+    home = build_home(tmp_path)
+    config = write_config(tmp_path, home)
+    monkeypatch.setenv("TRAVELSYNC_CONFIG", str(config))
+    monkeypatch.setenv("HOME", str(home))
+    full = backup(config, "full", "2026-11-22T02:30:00+00:00")
+    return tmp_path, home, config, full
+
+
+# -- the tests -------------------------------------------------------------------------------
+
+def test_restore_selected_path_to_dir_touches_nothing_else(world, cli):
+    base, home, config, full = world
+    target = base / "elsewhere"
+    neighbour = target / home.relative_to("/") / "Other" / "laptop-only.txt"
+    neighbour.parent.mkdir(parents=True)
+    neighbour.write_text("mine\n")
+    (target / "top.txt").write_text("top\n")
+    (home / "Mail" / "cur" / "0.mail").write_text("changed at home after the backup")
+    before = stat_outside(target, [target / home.relative_to("/") / "Mail"])
+    result = cli("--json", "restore", "--from", "last-full", "--path", "home/Mail", "--to", target)
+    assert result.exit_code == 0, result.stderr
+    data = result.json
+    assert data["snapshot"] == full and data["paths"] == ["home/Mail"] and data["displaced"] == []
+    assert data["files_transferred"] == 60 and data["bytes_transferred"] >= 60 * 3900
+    assert {"snapshot", "files_transferred", "bytes_transferred", "seconds", "warnings"} <= set(data)
+    laptop_home = target / home.relative_to("/")
+    assert tree(laptop_home / "Mail") == tree(snapshot_data(base, full) / "Mail")
+    assert not (laptop_home / "src").exists()
+    assert stat_outside(target, [laptop_home / "Mail"]) == before
+
+
+def test_laptop_files_that_would_be_lost_are_moved_aside_and_listed(world, cli):
+    base, home, config, full = world
+    laptop_home = base / "laptop" / home.relative_to("/")
+    assert cli("restore", "--from", full).exit_code == 0
+    (laptop_home / "Mail" / "cur" / "written-on-laptop").write_text("only here\n")
+    (laptop_home / "Mail" / "cur" / "1.mail").write_text("edited on the laptop\n")
+    (laptop_home / "src" / "app" / "m3.py").unlink()
+    result = cli("--json", "restore", "--from", full)
+    assert result.exit_code == ExitStatus.WARNINGS, result.stderr
+    data = result.json
+    folder = Path(data["displaced_folder"])
+    assert folder.parent == base / "laptop" / ".travelsync-displaced"
+    inside = str(home.relative_to("/"))
+    assert sorted(data["displaced"]) == [f"{inside}/Mail/cur/1.mail", f"{inside}/Mail/cur/written-on-laptop"]
+    assert (folder / inside / "Mail" / "cur" / "written-on-laptop").read_text() == "only here\n"
+    assert (folder / inside / "Mail" / "cur" / "1.mail").read_text() == "edited on the laptop\n"
+    assert "moved aside" in data["warnings"][0]
+    assert laptop_equals(base, laptop_home, full)
+
+
+def test_dry_run_lists_changes_and_writes_nothing(world, cli):
+    base, home, config, full = world
+    result = cli("--json", "restore", "--path", "home/src", "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    assert result.json["dry_run"] and result.json["change_count"] >= 15
+    assert any(c.endswith("src/app/m0.py") for c in result.json["changes"])
+    assert not (base / "laptop" / "home").exists() and not (base / "laptop" / ".travelsync-displaced").exists()
+
+
+@pytest.mark.parametrize("path, words", [("home/NoSuchFolder", "not in snapshot"), ("home/../etc", "'..'"),
+                                         ("/etc/passwd", "absolute"), ("work/Mail", "source name")])
+def test_bad_paths_exit_2_and_change_nothing(world, cli, path, words):
+    base, home, config, full = world
+    result = cli("restore", "--path", "home/Mail", "--path", path)
+    assert result.exit_code == ExitStatus.USAGE
+    assert words in result.stderr and result.stderr.count("\n") <= 2
+    assert not (base / "laptop").exists()
+
+
+def test_unknown_snapshot_exits_2(world, cli):
+    result = cli("restore", "--from", "20200101T000000Z-full")
+    assert result.exit_code == ExitStatus.USAGE and "20200101T000000Z-full" in result.stderr
+
+
+def test_unreachable_laptop_exits_75_and_changes_nothing(world, cli, tmp_path):
+    base, home, config, full = world
+    need_programs("ssh")
+    port = closed_port()
+    remote = write_config(base, home, laptop_host="me@127.0.0.1", laptop_root=base / "remote-laptop",
+                          ssh={"port": port, "options": ["-o", "ConnectTimeout=3"]}, name="remote.yaml")
+    result = cli("--config", remote, "restore")
+    assert result.exit_code == ExitStatus.TEMPORARY, result.stderr
+    assert "127.0.0.1" in result.stderr and "reach" in result.stderr
+    assert not (base / "remote-laptop").exists()
