@@ -293,3 +293,17 @@ def test_schedule_show_json(cli, tmp_path):
     assert data["due"] == "full" and data["reason"] == "no full snapshot exists yet"
     human = cli("--config", config, "schedule", "show", env={"TRAVELSYNC_NOW": "2026-11-21T23:00:00+01:00"})
     assert "next Sun 2026-11-22 02:30 CET (in 3 h 30 min)" in human.stdout
+
+
+def test_daemon_jobs_coalesce_one_at_a_time_with_a_grace_as_long_as_the_gap():
+    box = [datetime(2026, 11, 25, 12, 0, tzinfo=ZoneInfo("Europe/Berlin"))]
+    daemon, _ = make_daemon(["true"], box)
+    scheduler = daemon.build()
+    jobs = {job.id: job for job in scheduler.get_jobs()}
+    assert set(jobs) == {"full", "incremental", "heartbeat", "start"}
+    for job_id, days in (("full", 7), ("incremental", 1)):
+        job = jobs[job_id]
+        assert job.coalesce and job.max_instances == 1
+        assert job.misfire_grace_time == days * 86400
+    assert str(jobs["full"].trigger.fields[4]) == "sun", "day_of_week by name"
+    assert jobs["heartbeat"].misfire_grace_time is None, "after a suspend the heartbeat runs however late"

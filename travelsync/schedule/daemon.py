@@ -123,10 +123,11 @@ class Daemon:
                                       job_defaults={"coalesce": True, "max_instances": 1})
         for name, spec in (("full", self.schedule.full), ("incremental", self.schedule.incremental)):
             scheduler.add_job(self.check, CronTrigger(timezone=self.zone, **cron_trigger_args(spec)),
-                              args=[f"{name} slot"], id=name, name=f"{name} {spec.text}",
-                              misfire_grace_time=int(spec_gap(spec).total_seconds()))
+                              args=[f"{name} slot"], id=name, name=f"{name} {spec.text}", coalesce=True,
+                              max_instances=1, misfire_grace_time=int(spec_gap(spec).total_seconds()))
         scheduler.add_job(self.check, IntervalTrigger(seconds=self.heartbeat, timezone=self.zone),
-                          args=["heartbeat"], id="heartbeat", misfire_grace_time=None)
+                          args=["heartbeat"], id="heartbeat", coalesce=True, max_instances=1,
+                          misfire_grace_time=None)
         # The catch-up check at start: one run if the repository missed a slot while we were down.
         scheduler.add_job(self.check, "date", args=["start"], id="start", misfire_grace_time=None)
         if self.every:
