@@ -96,7 +96,8 @@ def test_only_other_accounts_change_nothing():
 
 def test_revert_leaves_a_value_changed_since_keep_and_says_so():
     plan = evolution.plan_keep(POP_SOURCE)
-    edited = plan.new_text.replace("KeepOnServer = true", "KeepOnServer=true").replace("AutoFetch=true", "AutoFetch=false")
+    edited = plan.new_text.replace("KeepOnServer = true", "KeepOnServer=true")
+    edited = edited.replace("AutoFetch=true", "AutoFetch=false")
     undone = evolution.plan_revert(edited, plan.changes)
     assert undone.new_text == edited and undone.changes == ()
     assert "changed since keep" in undone.warnings[0]

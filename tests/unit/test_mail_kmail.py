@@ -42,7 +42,7 @@ def test_absent_leave_on_server_means_delete_and_limits_warn():
 
 def test_keep_inserts_the_key_in_kconfig_sorted_place_in_general_not_in_the_leave_on_server_group():
     plan = kmail.plan_keep(RESOURCE)
-    assert plan.new_text == RESOURCE.replace("intervalCheckInterval=5\n", "intervalCheckInterval=5\nleaveOnServer=true\n")
+    assert plan.new_text == RESOURCE.replace("Interval=5\n", "Interval=5\nleaveOnServer=true\n")
     assert [(c.before, c.after) for c in plan.changes] == [(None, "leaveOnServer=true")]
     assert kmail.accounts(plan.new_text)[0].mode == KEEP
     assert kmail.plan_keep(plan.new_text).changes == ()
@@ -51,7 +51,8 @@ def test_keep_inserts_the_key_in_kconfig_sorted_place_in_general_not_in_the_leav
 
 @pytest.mark.parametrize("written, mode", [
     ("leaveOnServer=false", DELETE), ("leaveOnServer = false", DELETE), ("leaveOnServer=true", KEEP),
-    ("leaveOnServer=yes", KEEP), ("leaveOnServer[$i]=false", DELETE), ("leaveOnServer=true\nleaveOnServer=false", DELETE),
+    ("leaveOnServer=yes", KEEP), ("leaveOnServer[$i]=false", DELETE),
+    ("leaveOnServer=true\nleaveOnServer=false", DELETE),
     ("leaveOnServer=false\nleaveOnServer=true", KEEP),
 ])
 def test_present_once_or_twice_last_wins_and_only_the_value_token_changes(written, mode):

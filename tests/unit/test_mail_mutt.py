@@ -62,7 +62,8 @@ def test_every_spelling(line, mode, kept):
 def test_absent_setting_gets_a_line_after_the_last_pop_setting():
     text = "set pop_host=pops://pop.example.org\nset pop_pass=secret\nset sort=threads"
     plan = mutt.plan_keep(text)
-    assert plan.new_text == "set pop_host=pops://pop.example.org\nset pop_pass=secret\nset pop_delete=no\nset sort=threads"
+    assert plan.new_text == ("set pop_host=pops://pop.example.org\nset pop_pass=secret\nset pop_delete=no\n"
+                             "set sort=threads")
     assert plan.changes == (Change("muttrc", "pop_delete", None, "set pop_delete=no"),)
     assert mutt.plan_revert(plan.new_text, plan.changes).new_text == text
 
@@ -91,7 +92,7 @@ def test_continuation_lines_and_pop_mailboxes_count():
     text = "mailboxes \\\n  pops://marc@pop.example.org/ =INBOX\nset sort=threads\n"
     (account,) = mutt.accounts(text)
     assert account.mode == DELETE
-    assert mutt.plan_keep(text).new_text == "mailboxes \\\n  pops://marc@pop.example.org/ =INBOX\nset pop_delete=no\nset sort=threads\n"
+    assert mutt.plan_keep(text).new_text == text.replace("INBOX\n", "INBOX\nset pop_delete=no\n")
 
 
 def test_a_muttrc_without_pop_has_no_account_and_no_change():

@@ -79,26 +79,26 @@ def _remove(lines: list[str], k: int) -> None:
 def _parse(text: str) -> tuple[list[_Entry], list[str | None]]:
     """Entries, and the section of every line; raise MailConfigError(line) on garbage."""
     if not text.strip():
-        raise MailConfigError("line 1: the file is empty", 1)
+        raise MailConfigError("the file is empty", 1)
     entries, owner, section = [], [], None
     for index, line in enumerate(_lines(text)):
         content = _body(line)[0]
         if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", content):
-            raise MailConfigError(f"line {index + 1}: binary data (not a Claws accountrc?)", index + 1)
+            raise MailConfigError("binary data (not a Claws accountrc?)", index + 1)
         stripped = content.strip()
         if stripped.startswith("[") and stripped.endswith("]"):
             section = stripped[1:-1]
         elif stripped and not stripped.startswith("#"):
             if "=" not in content or content.startswith("="):
-                raise MailConfigError(f"line {index + 1}: neither [Account: N] nor key=value: {stripped[:40]!r}",
+                raise MailConfigError(f"neither [Account: N] nor key=value: {stripped[:40]!r}",
                                       index + 1)
             if section is None:
-                raise MailConfigError(f"line {index + 1}: setting before the first [Account: N]", index + 1)
+                raise MailConfigError("setting before the first [Account: N]", index + 1)
             key, value = content.split("=", 1)
             entries.append(_Entry(section, key, value, index))
         owner.append(section)
     if not any(_HEADER.match(e.section) for e in entries):
-        raise MailConfigError("line 1: no [Account: N] section (not a Claws accountrc?)", 1)
+        raise MailConfigError("no [Account: N] section (not a Claws accountrc?)", 1)
     return entries, owner
 
 
@@ -128,7 +128,8 @@ def _protocol(settings: dict[str, list[_Entry]]) -> str:
 def _warnings(name: str, settings: dict[str, list[_Entry]]) -> tuple[str, ...]:
     if _number(_last(settings, SETTING, "1")) == 0:
         return ()
-    days, hours = _number(_last(settings, "message_leave_time", "7")), _number(_last(settings, "message_leave_hour", "0"))
+    days = _number(_last(settings, "message_leave_time", "7"))
+    hours = _number(_last(settings, "message_leave_hour", "0"))
     if days or hours:
         return (f"{name}: remove_mail=1 with message_leave_time={days} message_leave_hour={hours}: mail is deleted "
                 f"from the server {days} days {hours} hours after download (switched back, the next check deletes "

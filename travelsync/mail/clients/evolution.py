@@ -81,30 +81,30 @@ def _remove(lines: list[str], k: int) -> None:
 def _parse(text: str) -> tuple[list[_Entry], list[str | None]]:
     """GKeyFile entries and the group of every line; raise MailConfigError(line) on garbage."""
     if not text.strip():
-        raise MailConfigError("line 1: the file is empty", 1)
+        raise MailConfigError("the file is empty", 1)
     entries, owner, group = [], [], None
     for index, line in enumerate(_lines(text)):
         content = _body(line)[0]
         if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", content):
-            raise MailConfigError(f"line {index + 1}: binary data (not an Evolution .source file?)", index + 1)
+            raise MailConfigError("binary data (not an Evolution .source file?)", index + 1)
         stripped = content.strip()
         if stripped.startswith("["):
             if not stripped.endswith("]"):
-                raise MailConfigError(f"line {index + 1}: unterminated group name {stripped[:40]!r}", index + 1)
+                raise MailConfigError(f"unterminated group name {stripped[:40]!r}", index + 1)
             group = stripped[1:-1]
         elif stripped and not stripped.startswith("#"):
             if "=" not in content or not content.split("=", 1)[0].strip():
-                raise MailConfigError(f"line {index + 1}: neither [group] nor key=value: {stripped[:40]!r}",
+                raise MailConfigError(f"neither [group] nor key=value: {stripped[:40]!r}",
                                       index + 1)
             if group is None:
-                raise MailConfigError(f"line {index + 1}: a key before the first [group]", index + 1)
+                raise MailConfigError("a key before the first [group]", index + 1)
             raw_key, value = content.split("=", 1)
             column = len(raw_key) + 1 + (len(value) - len(value.lstrip()))
             key = raw_key.strip()
             entries.append(_Entry(group, key.split("[", 1)[0], "[" in key, value.strip(), index, column))
         owner.append(group)
     if group is None:
-        raise MailConfigError("line 1: no [group] at all (not an Evolution .source file?)", 1)
+        raise MailConfigError("no [group] at all (not an Evolution .source file?)", 1)
     return entries, owner
 
 

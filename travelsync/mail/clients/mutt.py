@@ -120,7 +120,7 @@ def _commands(text: str) -> list[list[_Word]]:
     bad = re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", text)
     if bad:
         line = text.count("\n", 0, bad.start()) + 1
-        raise MailConfigError(f"line {line}: binary data (not a muttrc?)", line)
+        raise MailConfigError("binary data (not a muttrc?)", line)
     commands, words, i, line = [], [], 0, 0
     while i < len(text):
         char, skip = text[i], _continuation(text, i)
@@ -151,7 +151,7 @@ def _commands(text: str) -> list[list[_Word]]:
                         if skip:
                             i, line = i + skip, line + 1
                         elif text[i] == "\n":
-                            raise MailConfigError(f"line {line + 1}: unterminated {quote} quote", line + 1)
+                            raise MailConfigError(f"unterminated {quote} quote", line + 1)
                         elif text[i] == "\\" and quote != "'" and i + 1 < len(text):
                             out.append(text[i + 1])
                             i += 2
@@ -159,7 +159,7 @@ def _commands(text: str) -> list[list[_Word]]:
                             out.append(text[i])
                             i += 1
                     if i >= len(text):
-                        raise MailConfigError(f"line {line + 1}: unterminated {quote} quote", line + 1)
+                        raise MailConfigError(f"unterminated {quote} quote", line + 1)
                     i += 1
                 elif text[i] == "\\" and i + 1 < len(text):
                     out.append(text[i + 1])
@@ -178,7 +178,7 @@ def _commands(text: str) -> list[list[_Word]]:
 def _quad(word: _Word) -> str:
     value = word.text.lower()
     if value not in _VALUES:
-        raise MailConfigError(f"line {word.line + 1}: pop_delete must be yes, no, ask-yes or ask-no, "
+        raise MailConfigError("pop_delete must be yes, no, ask-yes or ask-no, "
                               f"not {word.text!r}", word.line + 1)
     return value
 
@@ -188,11 +188,11 @@ def _set_args(words: list[_Word], command: str, parsed: _Parsed) -> None:
     while index < len(words):
         word = words[index]
         if word.text == "=":
-            raise MailConfigError(f"line {word.line + 1}: '=' without a variable name", word.line + 1)
+            raise MailConfigError("'=' without a variable name", word.line + 1)
         value = None
         if index + 1 < len(words) and words[index + 1].text == "=":
             if index + 2 >= len(words) or words[index + 2].text == "=":
-                raise MailConfigError(f"line {word.line + 1}: {word.text} = needs a value", word.line + 1)
+                raise MailConfigError(f"{word.text} = needs a value", word.line + 1)
             value = words[index + 2]
             index += 3
         else:
@@ -219,7 +219,7 @@ def _set_args(words: list[_Word], command: str, parsed: _Parsed) -> None:
         line = (value or word).line
         if command == "set" and value is not None:
             if prefix:
-                raise MailConfigError(f"line {word.line + 1}: {word.text}= takes no value", word.line + 1)
+                raise MailConfigError(f"{word.text}= takes no value", word.line + 1)
             quoted = value.raw[:1] if value.raw[:1] in "\"'" and value.raw[-1:] == value.raw[:1] else ""
             parsed.ops.append(_Op("value", _quad(value), value, f"{quoted}no{quoted}", line))
         elif command == "set":
@@ -234,7 +234,7 @@ def _parse(text: str) -> _Parsed:
     for words in _commands(text):
         command = words[0].text
         if command not in _COMMANDS:
-            raise MailConfigError(f"line {words[0].line + 1}: unknown muttrc command {command[:30]!r}",
+            raise MailConfigError(f"unknown muttrc command {command[:30]!r}",
                                   words[0].line + 1)
         rest = words[1:]
         if command in ("set", "unset", "reset", "toggle"):

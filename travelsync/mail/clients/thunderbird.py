@@ -120,7 +120,7 @@ def _tokens(text: str):
         match = _TOKEN.match(text, position)
         if match is None:
             what = "an unterminated comment" if text.startswith("/*", position) else repr(text[position])
-            raise MailConfigError(f"line {line + 1}: unexpected {what} (not a prefs.js file?)", line + 1)
+            raise MailConfigError(f"unexpected {what} (not a prefs.js file?)", line + 1)
         kind = match.lastgroup
         if kind not in ("space", "comment"):
             yield kind, match.group(), match.start(), match.end(), line
@@ -132,7 +132,7 @@ def _prefs(text: str) -> list[_Pref]:
     """Every pref(...) statement; raise MailConfigError(line) on anything else."""
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
-        raise MailConfigError(f"line {line}: binary data (not a prefs.js file?)", line)
+        raise MailConfigError("binary data (not a prefs.js file?)", line)
     prefs, stream = [], list(_tokens(text))
     i = 0
 
@@ -140,24 +140,24 @@ def _prefs(text: str) -> list[_Pref]:
         nonlocal i
         if i >= len(stream):
             last = stream[-1][4] + 1 if stream else 1
-            raise MailConfigError(f"line {last}: file ends inside a statement, {what} expected", last)
+            raise MailConfigError(f"file ends inside a statement, {what} expected", last)
         kind, value, *_rest = stream[i]
         if kind not in kinds and value not in kinds:
-            raise MailConfigError(f"line {stream[i][4] + 1}: {what} expected, found {value[:30]!r}", stream[i][4] + 1)
+            raise MailConfigError(f"{what} expected, found {value[:30]!r}", stream[i][4] + 1)
         i += 1
         return stream[i - 1]
 
     while i < len(stream):
         _kind, word, _s, _e, line = stream[i]
         if word not in _FUNCTIONS:
-            raise MailConfigError(f"line {line + 1}: expected user_pref(...), found {word[:30]!r}", line + 1)
+            raise MailConfigError(f"expected user_pref(...), found {word[:30]!r}", line + 1)
         i += 1
         expect({"("}, "'('")
         name = expect({"string"}, "a quoted pref name")
         expect({","}, "','")
         value = expect({"string", "number", "true", "false"}, "a value (true, false, a number or a string)")
         if value[0] == "word" and value[1] not in ("true", "false"):
-            raise MailConfigError(f"line {value[4] + 1}: {value[1]!r} is not a pref value", value[4] + 1)
+            raise MailConfigError(f"{value[1]!r} is not a pref value", value[4] + 1)
         while i < len(stream) and stream[i][1] == ",":
             i += 1
             expect({"word"}, "an attribute (locked, sticky)")
@@ -165,7 +165,7 @@ def _prefs(text: str) -> list[_Pref]:
         expect({";"}, "';'")
         prefs.append(_Pref(_unquote(name[1]), value[1], value[2], value[3], value[4]))
     if not prefs:
-        raise MailConfigError("line 1: no user_pref(...) line: empty or not a prefs.js file", 1)
+        raise MailConfigError("no user_pref(...) line: empty or not a prefs.js file", 1)
     return prefs
 
 
