@@ -62,7 +62,7 @@ def _configured(app):
     return app.config.preflight.nat64
 
 
-@nat64.command(epilog=OUTCOME_HELP)
+@nat64.command(epilog=OUTCOME_HELP, short_help="Find the NAT64 prefixes (DNS64 or router advertisements).")
 @discovery_options
 @click.option("--ra", "ra_interface", metavar="IFACE",
               help="First solicit router advertisements on IFACE and use their PREF64 option "
@@ -169,7 +169,7 @@ def _prefixes(app, given, domain, nameserver, timeout, *, fallback_well_known=Fa
     return prefixes, result
 
 
-@nat64.command()
+@nat64.command(short_help="The IPv6 address of an IPv4 address under each prefix.")
 @click.argument("ipv4")
 @click.option("--prefix", "given", multiple=True, metavar="P",
               help="Use this prefix (repeatable) instead of discovering the network's.")
@@ -200,7 +200,7 @@ def synthesize(app, ipv4, given, domain, nameserver, timeout):
     for prefix in prefixes:
         try:
             made.append({"prefix": str(prefix), "address": str(rfc6052.synthesize(prefix, address))})
-        except rfc6052.NonGlobalWithWellKnownPrefix as error:
+        except (rfc6052.NonGlobalWithWellKnownPrefix, rfc6052.InvalidPrefix) as error:
             refused.append({"prefix": str(prefix), "reason": str(error)})
             app.warn(str(error))
     data = {"ipv4": str(address), "addresses": made, "refused": refused}
@@ -215,7 +215,7 @@ def synthesize(app, ipv4, given, domain, nameserver, timeout):
     return 1
 
 
-@nat64.command()
+@nat64.command(short_help="Is an IPv6 address synthetic? Which prefix, which IPv4.")
 @click.argument("ipv6")
 @click.option("--prefix", "given", multiple=True, metavar="P",
               help="Check against this prefix (repeatable) instead of the discovered ones.")
@@ -248,7 +248,7 @@ def check(app, ipv6, given, domain, nameserver, timeout):
     for prefix in prefixes:
         try:
             embedded = rfc6052.extract(address, prefix)
-        except rfc6052.NotEmbedded as error:
+        except (rfc6052.NotEmbedded, rfc6052.InvalidPrefix) as error:
             data["reasons"].append(str(error))
             continue
         data.update(synthetic=True, prefix=str(prefix), ipv4=str(embedded))
