@@ -214,6 +214,11 @@ def _views(entries: list[Entry]) -> list[AccountView]:
             warnings = tuple(f"{section.account}: `{w}` deletes mail on the server even with `keep`"
                              for w in sorted(flush))
             views.append(AccountView(section, protocol, keeps, own[-1] if own else None, warnings))
+    seen: dict[str, int] = {}
+    for view in views:  # the same user twice in one file: the second is "… #2", so revert finds each
+        seen[view.section.account] = seen.get(view.section.account, 0) + 1
+        if seen[view.section.account] > 1:
+            view.section.name = f"{view.section.name} #{seen[view.section.account]}".strip()
     return views
 
 
@@ -252,7 +257,8 @@ def plan_keep(text: str, only: frozenset[str] = frozenset()) -> Plan:
     edits: list[tuple[int, int, str]] = []  # (start, end, replacement)
     changes, warnings = [], []
     for view in views:
-        if only and view.section.account not in only and view.section.name.partition(" ")[2] not in only:
+        if only and not any(name == view.section.account or name in view.section.account.split()[1:]
+                            for name in only):
             continue
         if not _is_pop(view.protocol):
             continue

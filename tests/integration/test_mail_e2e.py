@@ -1,0 +1,147 @@
+"""End to end with a real Dovecot POP3 server and the real clients (fetchmail, getmail6, mpop).
+
+With the original config a fetch empties the mailbox; after `travelsync mailer keep` (through
+the CLI, from a travelsync config whose mailer entry names the file) a fetch leaves every
+message on the server; after `mailer revert` the file is byte-identical, mode unchanged, and
+the client deletes again.
+"""
+
+import os
+import stat
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pytest
+import yaml
+
+from tests.conftest import need_programs
+
+
+@dataclass
+class Client:
+    config: Path
+    fetch: Callable[[], None]
+    delivered: Callable[[], int]
+
+
+def _count_subjects(path: Path) -> int:
+    return path.read_text().count("Subject: test message") if path.exists() else 0
+
+
+def fetchmail_client(folder: Path, server, options: str) -> Client:
+    folder.mkdir(mode=0o700)
+    rc, out = folder / "fetchmailrc", folder / "delivered.mbox"
+    rc.write_text(
+        "# fetchmail for the trip test: \"keep\" in a comment must not count\n"
+        "set no syslog\n"
+        f"poll 127.0.0.1 with protocol POP3 and port {server.port} auth password:\n"
+        f'    user "{server.user}" there with password "{server.password}" is "me" here\n'
+        f"    options no sslcertck{options}\n"
+        f"    mda \"/bin/sh -c 'cat >> {out}'\"\n")
+    rc.chmod(0o600)
+
+    def fetch():
+        done = subprocess.run(["fetchmail", "-f", str(rc), "--idfile", str(folder / "ids"),
+                               "--pidfile", str(folder / "fetchmail.pid")],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode in (0, 1), done.stderr  # 1: no new mail
+
+    return Client(rc, fetch, lambda: _count_subjects(out))
+
+
+def getmail_client(folder: Path, server, _options: str) -> Client:
+    folder.mkdir(mode=0o700)
+    rc, out = folder / "getmailrc", folder / "delivered.mbox"
+    out.touch()
+    rc.write_text(
+        "# getmailrc: delete = false would keep; this one deletes\n"
+        "[retriever]\ntype = SimplePOP3Retriever\nserver = 127.0.0.1\n"
+        f"port = {server.port}\nusername = {server.user}\npassword = {server.password}\n\n"
+        "[destination]\ntype = MDA_external\npath = /bin/sh\n"
+        f'arguments = ("-c", "cat >> {out}")\nallow_root_commands = true\n\n'
+
+        "[options]\nread_all = false\ndelete = true\nverbose = 0\n")
+    rc.chmod(0o640)
+
+    def fetch():
+        done = subprocess.run(["getmail", "--getmaildir", str(folder)], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    return Client(rc, fetch, lambda: _count_subjects(out))
+
+
+def mpop_client(folder: Path, server, options: str) -> Client:
+    folder.mkdir(mode=0o700)
+    rc, out = folder / "mpoprc", folder / "delivered.mbox"
+    out.touch()
+    rc.write_text(
+        "# mpop: keep off deletes\n"
+        "defaults\n  tls off\n  auth user\n\n"
+        f"account rig\n  host 127.0.0.1\n  port {server.port}\n  user {server.user}\n"
+        f"  password {server.password}\n  uidls_file {folder}/uidls\n  delivery mbox {out}\n{options}")
+    rc.chmod(0o600)  # mpop refuses a file with a password unless 0600
+
+    def fetch():
+        done = subprocess.run(["mpop", "-q", "-C", str(rc), "rig"], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+
+    return Client(rc, fetch, lambda: _count_subjects(out))
+
+
+CASES = {
+    "fetchmail-absent": ("fetchmail", fetchmail_client, ""),
+    "fetchmail-no-keep": ("fetchmail", fetchmail_client, " no keep"),
+    "getmail": ("getmail", getmail_client, ""),
+    "mpop-absent": ("mpop", mpop_client, ""),
+    "mpop-keep-off": ("mpop", mpop_client, "  keep off\n"),
+}
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("case", list(CASES))
+def test_keep_on_server_and_back(case, dovecot_pop3, tmp_path, cli):
+    kind, make, options = CASES[case]
+    need_programs(kind)
+    server = dovecot_pop3
+    client = make(tmp_path / kind, server, options)
+    original = client.config.read_bytes()
+    original_mode = stat.S_IMODE(client.config.stat().st_mode)
+    settings = tmp_path / "travelsync.yaml"
+    settings.write_text(yaml.safe_dump({
+        "repository": str(tmp_path / "repository"),
+        "sources": [{"name": "home", "path": str(tmp_path)}],
+        "mailer": [{"kind": kind, "file": str(client.config)}],
+    }))
+
+    server.put(3)
+    client.fetch()
+    assert client.delivered() == 3
+    assert server.count() == 0, "the original config should delete after download"
+
+    kept = cli("--config", settings, "--json", "mailer", "keep")
+    assert kept.exit_code == 0, kept.stderr
+    assert kept.json["files"][0]["mode"] == "keep" and kept.json["files"][0]["changed"]
+    assert stat.S_IMODE(client.config.stat().st_mode) == original_mode
+    assert cli("--config", settings, "mailer", "keep").exit_code == 0  # idempotent
+
+    server.put(3)
+    client.fetch()
+    assert client.delivered() == 6
+    assert server.count() == 3, "after keep every message stays on the server"
+
+    reverted = cli("--config", settings, "mailer", "revert")
+    assert reverted.exit_code == 0, reverted.stderr
+    assert client.config.read_bytes() == original
+    assert stat.S_IMODE(client.config.stat().st_mode) == original_mode
+
+    server.put(1)
+    client.fetch()
+    if kind == "fetchmail":
+        # fetchmail deletes only what it fetches now: the UIDs it saw while keeping stay (no flush)
+        assert server.count() == 3
+    else:
+        # getmail and mpop delete everything they kept: the after-trip order matters
+        assert server.count() == 0
+        assert "deletes the messages it kept" in reverted.stderr

@@ -1,0 +1,119 @@
+"""getmail6 adapter: the `[options] delete` value, POP only, exact revert, getmail's own rules."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from travelsync.mail.clients import getmail
+from travelsync.mail.model import DELETE, KEEP, MailConfigError
+
+REALISTIC = """\
+# getmailrc for the provider -- "delete" and keep # in comments
+[retriever]
+type = SimplePOP3SSLRetriever
+server = pop.example.org
+username = marc
+password = delete=true # not a comment
+
+[destination]
+type = Maildir
+path = ~/Mail/inbox/
+
+[options]
+; delete = false   (an old comment)
+verbose = 1
+delete   =  True
+delete_after = 0
+message_log = ~/.getmail/log
+"""
+
+
+def test_pop_account_that_deletes():
+    [account] = getmail.accounts(REALISTIC)
+    assert (account.name, account.protocol, account.mode, account.warnings) == (
+        "marc@pop.example.org", "pop3", DELETE, ())
+
+
+def test_keep_rewrites_only_the_value_and_revert_is_exact():
+    plan = getmail.plan_keep(REALISTIC)
+    assert plan.new_text == REALISTIC.replace("delete   =  True", "delete   =  false")
+    assert [(c.setting, c.before, c.after) for c in plan.changes] == [("delete", "True", "false")]
+    assert getmail.plan_keep(plan.new_text).changes == ()
+    assert getmail.plan_revert(plan.new_text, plan.changes).new_text == REALISTIC
+
+
+@pytest.mark.parametrize("options", ["", "[options]\nverbose = 0\n", "[options]\ndelete = false\n",
+                                     "[options]\ndelete: no\n"])
+def test_absent_or_false_already_keeps(options):
+    text = REALISTIC.split("[options]")[0] + options
+    assert getmail.accounts(text)[0].mode == KEEP
+    assert getmail.plan_keep(text).changes == () and getmail.plan_keep(text).new_text == text
+
+
+def test_twice_is_refused_like_getmail_does():
+    with pytest.raises(MailConfigError) as caught:
+        getmail.accounts(REALISTIC + "delete = yes\n")
+    assert caught.value.line == REALISTIC.count("\n") + 1
+
+
+def test_imap_retriever_is_never_changed():
+    text = REALISTIC.replace("SimplePOP3SSLRetriever", "SimpleIMAPSSLRetriever")
+    assert getmail.accounts(text)[0].protocol == "imap"
+    assert getmail.plan_keep(text).new_text == text
+
+
+def test_settings_that_still_delete_are_warned_about():
+    text = REALISTIC.replace("delete_after = 0", "delete_after = 30\ndelete_bigger_than = 1000000")
+    warnings = getmail.accounts(text)[0].warnings
+    assert len(warnings) == 2 and "delete_after = 30" in warnings[0]
+    assert getmail.plan_keep(text).warnings == warnings
+
+
+def test_revert_when_the_user_changed_delete_again_leaves_it():
+    plan = getmail.plan_keep(REALISTIC)
+    edited = plan.new_text.replace("=  false", "=  0")
+    reverted = getmail.plan_revert(edited, plan.changes)
+    assert reverted.new_text == edited and reverted.changes == () and reverted.warnings
+
+
+def test_revert_after_other_edits_restores_our_value_only():
+    plan = getmail.plan_keep(REALISTIC)
+    edited = plan.new_text.replace("verbose = 1", "verbose = 2")
+    assert getmail.plan_revert(edited, plan.changes).new_text == REALISTIC.replace("verbose = 1", "verbose = 2")
+
+
+@pytest.mark.parametrize("text, line", [
+    ("garbage without sections\n", 1),
+    ("[retriever]\ntype = SimplePOP3Retriever\n[retriever]\n", 3),
+    ("[options]\ndelete = true\n", 0),  # no retriever: not a getmailrc
+    ("[retriever]\n\x00\x00", 2),
+])
+def test_garbage_is_refused(text, line):
+    with pytest.raises(MailConfigError) as caught:
+        getmail.accounts(text)
+    assert caught.value.line == line
+
+
+@pytest.mark.skipif(shutil.which("getmail") is None, reason="getmail6 not installed")
+def test_getmail_itself_reads_the_edited_file(tmp_path):
+    rc = tmp_path / ".getmailrc.tmp"
+    # getmail opens the log and the Maildir while checking: point them somewhere that exists
+    for sub in ("cur", "new", "tmp"):
+        (tmp_path / "Maildir" / sub).mkdir(parents=True)
+    text = getmail.plan_keep(REALISTIC).new_text
+    rc.write_text(text.replace("~/.getmail/log", str(tmp_path / "log")).replace("~/Mail/inbox/", f"{tmp_path}/Maildir/"))
+    done = subprocess.run(getmail.validate_argv(rc), capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert "delete : False" in done.stdout
+
+
+def test_default_paths_list_every_rc_in_the_folder(tmp_path):
+    folder = tmp_path / "cfg" / "getmail"
+    folder.mkdir(parents=True)
+    for name in ("getmailrc-work", "getmailrc", "oldmail-x"):
+        (folder / name).write_text("")
+    paths = getmail.default_paths(tmp_path, {"XDG_CONFIG_HOME": str(tmp_path / "cfg")})
+    assert paths[:2] == [folder / "getmailrc", folder / "getmailrc-work"]
+    assert paths[2] == tmp_path / ".getmail" / "getmailrc"

@@ -1,0 +1,153 @@
+"""Property tests on generated config files: keep then revert gives back the original bytes,
+and keep twice equals keep once.
+
+Other client modules reuse the checks: in your own test file,
+
+    from hypothesis import given
+    from tests.unit.test_mail_property import check_keep_revert_round_trip
+    @given(my_generated_files())
+    def test_thunderbird_round_trip(text):
+        check_keep_revert_round_trip(thunderbird, text)
+"""
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from travelsync.mail.clients import fetchmail, getmail, mpop
+from travelsync.mail.model import KEEP
+from travelsync.mail.service import is_pop
+
+PROPERTY_SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def check_keep_revert_round_trip(module, text: str, only: frozenset[str] = frozenset()) -> None:
+    """The contract every client module keeps, on any file its parser accepts."""
+    plan = module.plan_keep(text, only)
+    again = module.plan_keep(plan.new_text, only)
+    assert again.changes == () and again.new_text == plan.new_text, "keep twice differs from keep once"
+    assert module.plan_revert(plan.new_text, plan.changes).new_text == text, "revert is not byte-exact"
+    if not only:
+        modes = [a.mode for a in module.accounts(plan.new_text) if is_pop(a)]
+        assert all(mode == KEEP for mode in modes), "a POP account still deletes after keep"
+    if not plan.changes:
+        assert plan.new_text == text, "no changes, yet the text differs"
+
+
+blank = st.sampled_from([" ", "  ", "\t", "\n    ", " \n  "])
+comment = st.sampled_from(["", "  # keep this\n", " # no keep, delete \"#\"\n", "\n"])
+
+# -- fetchmail --------------------------------------------------------------------------------
+
+fetch_option = st.sampled_from(["keep", "no keep", "nokeep", "no\n  keep", "fetchall", "ssl", "flush",
+                                "no flush", 'mda "/bin/sh -c \'cat # keep\'"', "options", "limit 100"])
+
+
+@st.composite
+def fetchmail_user(draw):
+    name = draw(st.sampled_from(['"marc"', "'m.k'", "bob", '"keep"']))
+    password = draw(st.sampled_from(['"no keep"', "x", '"#p"']))
+    parts = [f"user {name} there with password {password} is me here"]
+    parts += draw(st.lists(fetch_option, max_size=4))
+    return draw(blank).join(parts)
+
+
+@st.composite
+def fetchmail_file(draw):
+    lines = []
+    if draw(st.booleans()):
+        lines.append("set daemon 300" + draw(comment))
+    if draw(st.booleans()):
+        lines.append("defaults " + " ".join(draw(st.lists(st.sampled_from(
+            ["proto pop3", "keep", "no keep", "timeout 60", "flush"]), max_size=3))))
+    for index in range(draw(st.integers(1, 4))):
+        keyword = draw(st.sampled_from(["poll", "skip", "server"]))
+        protocol = draw(st.sampled_from(["", " proto pop3", " protocol IMAP", " proto apop", " with proto POP3"]))
+        users = draw(st.lists(fetchmail_user(), max_size=3))
+        implicit = draw(st.lists(fetch_option, max_size=2)) if not users else []
+        entry = f"{keyword} host{index}.example.org{protocol}" + "".join(
+            draw(blank) + part for part in users + implicit)
+        lines.append(entry + draw(comment))
+    return "\n".join(lines) + draw(st.sampled_from(["", "\n", "\n\n"]))
+
+
+@PROPERTY_SETTINGS
+@given(fetchmail_file())
+def test_fetchmail_round_trip(text):
+    check_keep_revert_round_trip(fetchmail, text)
+
+
+@PROPERTY_SETTINGS
+@given(fetchmail_file(), st.sampled_from(["marc", "bob", "poll host0.example.org"]))
+def test_fetchmail_round_trip_for_some_accounts(text, name):
+    check_keep_revert_round_trip(fetchmail, text, frozenset({name}))
+
+
+# -- getmail ----------------------------------------------------------------------------------
+
+getmail_value = st.sampled_from(["true", "True", "1", "yes", "on", "false", "0", "no", "off"])
+
+
+@st.composite
+def getmail_file(draw):
+    retriever = draw(st.sampled_from(["SimplePOP3Retriever", "SimplePOP3SSLRetriever", "SimpleIMAPSSLRetriever",
+                                      "MultidropPOP3Retriever"]))
+    delimiter = draw(st.sampled_from([" = ", "=", ": ", "   =   "]))
+    sections = {
+        "retriever": [f"type{delimiter}{retriever}", "server = pop.example.org", "username = marc",
+                      "password = delete=true # not a comment"],
+        "destination": ["type = Maildir", "path = ~/Mail/"],
+    }
+    options = draw(st.lists(st.sampled_from(["verbose = 1", "read_all = false", "delete_after = 3",
+                                             "message_log = ~/.getmail/log"]), unique=True, max_size=3))
+    if draw(st.booleans()):
+        key = draw(st.sampled_from(["delete", "Delete", "DELETE"]))
+        options.insert(draw(st.integers(0, len(options))), f"{key}{delimiter}{draw(getmail_value)}")
+    if options or draw(st.booleans()):
+        sections["options"] = options
+    order = draw(st.permutations(list(sections)))
+    chunks = []
+    for name in order:
+        body = [draw(st.sampled_from(["", "# delete = true", "; keep"])) for _ in range(1)] + sections[name]
+        chunks.append(f"[{name}]\n" + "\n".join(line for line in body if line or draw(st.booleans())))
+    return draw(st.sampled_from(["", "# getmailrc\n"])) + "\n\n".join(chunks) + draw(st.sampled_from(["", "\n"]))
+
+
+@PROPERTY_SETTINGS
+@given(getmail_file())
+def test_getmail_round_trip(text):
+    check_keep_revert_round_trip(getmail, text)
+
+
+# -- mpop -------------------------------------------------------------------------------------
+
+mpop_setting = st.sampled_from(["host pop.example.org", "user marc", 'password "keep # delete"', "keep on",
+                                "keep off", "keep", "tls on", "killsize 1000", "delivery maildir ~/Mail"])
+
+
+@st.composite
+def mpop_file(draw):
+    indent = draw(st.sampled_from(["", "  ", "\t"]))
+    lines = []
+    if draw(st.booleans()):
+        lines.append("defaults")
+        lines += [indent + s for s in draw(st.lists(mpop_setting, max_size=3))]
+    names = []
+    for index in range(draw(st.integers(1, 4))):
+        parent = f" : {draw(st.sampled_from(names))}" if names and draw(st.booleans()) else ""
+        names.append(f"acct{index}")
+        lines.append(f"account acct{index}{parent}")
+        lines += [indent + s for s in draw(st.lists(mpop_setting, max_size=4))]
+        lines += draw(st.sampled_from([[], [""], ["# keep off"], ["", "# comment", ""]]))
+    return "\n".join(lines) + draw(st.sampled_from(["", "\n"]))
+
+
+@PROPERTY_SETTINGS
+@given(mpop_file())
+def test_mpop_round_trip(text):
+    check_keep_revert_round_trip(mpop, text)
+
+
+@PROPERTY_SETTINGS
+@given(mpop_file(), st.sampled_from(["acct0", "acct1"]))
+def test_mpop_round_trip_for_some_accounts(text, name):
+    check_keep_revert_round_trip(mpop, text, frozenset({name}))
