@@ -152,3 +152,9 @@ def test_running_source_registry_refuses(tmp_path):
 def test_module_contract_constants(tmp_path):
     assert evolution.KIND == "evolution" and evolution.AFTER_TRIP_DELETES_KEPT is False
     assert evolution.validate_argv(tmp_path / "x.source") is None
+
+
+def test_a_pop_backend_named_only_in_a_comment_is_not_a_pop_account():
+    text = "# [Pop Backend]\n[Data Source]\nDisplayName=x\n\n[Mail Account]\nBackendName=imapx\n"
+    assert [a.protocol for a in evolution.accounts(text)] == ["imap"]
+    assert evolution.plan_keep(text).new_text == text

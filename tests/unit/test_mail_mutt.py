@@ -143,3 +143,8 @@ def test_default_paths_mutt_then_neomutt_with_xdg(tmp_path):
 def test_module_contract_constants(tmp_path):
     assert mutt.KIND == "mutt" and mutt.AFTER_TRIP_DELETES_KEPT is False
     assert mutt.validate_argv(tmp_path / "muttrc") is None and mutt.refuse_reason(tmp_path / "muttrc") is None
+
+
+def test_neomutt_commands_with_dash_or_underscore_both_parse():
+    text = "set pop_host=pops://h\nalternative-order text/plain\nindex_format_hook x '~A' '%s'\n"
+    assert mutt.accounts(text)[0].mode == DELETE

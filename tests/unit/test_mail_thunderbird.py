@@ -229,3 +229,14 @@ def test_unparsable_user_js_refuses(tmp_path):
 def test_module_contract_constants():
     assert thunderbird.KIND == "thunderbird" and thunderbird.AFTER_TRIP_DELETES_KEPT is True
     assert thunderbird.validate_argv(__import__("pathlib").Path("prefs.js")) is None
+
+
+def test_a_server_inheriting_false_from_the_default_gets_its_own_line():
+    text = ('user_pref("mail.server.default.leave_on_server", false);\n'
+            'user_pref("mail.server.server2.type", "pop3");\n')
+    assert thunderbird.accounts(text)[0].mode == DELETE
+    plan = thunderbird.plan_keep(text)
+    assert plan.new_text == ('user_pref("mail.server.default.leave_on_server", false);\n'
+                             'user_pref("mail.server.server2.leave_on_server", true);\n'
+                             'user_pref("mail.server.server2.type", "pop3");\n')
+    assert thunderbird.plan_revert(plan.new_text, plan.changes).new_text == text

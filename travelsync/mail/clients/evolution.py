@@ -142,9 +142,10 @@ def _is_keep(value: str | None) -> bool:
 
 def accounts(text: str) -> list[Account]:
     """The account this .source file describes (none when it is not a mail account)."""
-    groups = _groups(_parse(text)[0])
+    entries, owner = _parse(text)
+    groups = _groups(entries)
     name = _name(groups)
-    if GROUP in groups or f"[{GROUP}]" in text:
+    if GROUP in owner:
         pop = groups.get(GROUP, {})
         mode = KEEP if _is_keep(_last(pop, SETTING)) else DELETE
         return [Account(name, "pop3", mode, _warnings(name, pop))]
@@ -156,9 +157,10 @@ def accounts(text: str) -> list[Account]:
 
 def plan_keep(text: str, only: frozenset[str] = frozenset()) -> Plan:
     """Set KeepOnServer=true in [Pop Backend] (unless `only` names other accounts)."""
-    groups = _groups(_parse(text)[0])
+    entries, owner = _parse(text)
+    groups = _groups(entries)
     name, lines = _name(groups), _lines(text)
-    if f"[{GROUP}]" not in text or (only and name not in only):
+    if GROUP not in owner or (only and name not in only):
         return Plan(text)
     pop = groups.get(GROUP, {})
     warnings = _warnings(name, pop)
@@ -213,7 +215,8 @@ def default_paths(home: Path, environ: Mapping[str, str]) -> list[Path]:
     for folder in (config / "evolution/sources", home / ".var/app/org.gnome.Evolution/config/evolution/sources"):
         for path in sorted(folder.glob("*.source")) if folder.is_dir() else ():
             try:
-                if f"[{GROUP}]" in path.read_text(encoding="utf-8", errors="replace"):
+                text = path.read_text(encoding="utf-8", errors="replace")
+                if any(line.strip() == f"[{GROUP}]" for line in text.splitlines()):
                     found.append(path)
             except OSError:
                 continue

@@ -35,8 +35,8 @@ set setenv shutdown-hook sidebar_pin sidebar_unpin sidebar_whitelist source spam
 subscribe subscribe-to tag-formats tag-transforms timeout-hook toggle unalias unalternates
 unalternative_order unattachments unauto_view unbind uncolor ungroup unhdr_order unhook unignore unlists
 unmacro unmailboxes unmailto_allow unmime_lookup unmono unmy_hdr unscore unset unsetenv unsidebar_whitelist
-unsubjectrx unsubscribe unsubscribe-from unvirtual-mailboxes virtual-mailboxes cd version
-""".split())
+unsubjectrx unsubscribe unsubscribe-from unvirtual-mailboxes virtual-mailboxes version pgp-hook lua lua-source
+""".replace("-", "_").split())  # compared with `-` and `_` alike
 
 
 @dataclass(frozen=True)
@@ -233,7 +233,7 @@ def _parse(text: str) -> _Parsed:
     parsed = _Parsed([], False, None, False, [])
     for words in _commands(text):
         command = words[0].text
-        if command not in _COMMANDS:
+        if command.replace("-", "_") not in _COMMANDS:
             raise MailConfigError(f"unknown muttrc command {command[:30]!r}",
                                   words[0].line + 1)
         rest = words[1:]
