@@ -248,7 +248,7 @@ def _parse(text: str) -> _Parsed:
                                    "pop_delete, give it as a mailer entry of its own")
         elif any(SETTING in word.text for word in rest):
             parsed.warnings.append(f"line {words[0].line + 1}: {command} sets pop_delete inside a command "
-                                   "string; travelsync does not change it")
+                                   "string whenever it runs, overriding keep; travelsync does not change it")
     parsed.uses_pop = parsed.uses_pop or bool(parsed.ops)
     return parsed
 
