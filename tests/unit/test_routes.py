@@ -181,7 +181,7 @@ def test_sysctl_key_of_a_vlan_interface():
         "/proc/sys/net/ipv6/conf/eth0.100/accept_ra_defrtr"
 
 
-def test_undo_deletes_the_static_route_restores_the_sysctl_and_live_routes():
+def test_undo_deletes_the_static_route_restores_a_route_the_sysctl_and_solicits():
     _, before = load("three_ra_routes")
     defaults = [r for r in before if r.is_default]
     plan = fix.plan_route_fix(defaults, {("fe80::64:2", "eth0"): True})  # static_default pins 64:2
@@ -190,11 +190,29 @@ def test_undo_deletes_the_static_route_restores_the_sysctl_and_live_routes():
     _, after = load("static_default")
     elapsed = 3
     commands = [fix.show(c) for c in fix.plan_undo(record, after, elapsed)]
-    assert commands[0] == "ip -6 route del default via fe80::64:2 dev eth0 proto static metric 1024"
-    assert commands[1] == "sysctl -w net.ipv6.conf.eth0.accept_ra_defrtr=1"
-    readded = commands[2:]
-    assert [c.split()[6] for c in readded] == ["fe80::64:1", "fe80::64:2", "fe80::64:3"]
-    for route, command in zip(defaults, readded):
-        assert command.endswith(f"proto ra expires {route.expires - elapsed} pref medium")
-    # long after the fix, the removed routes would have expired: they are not re-created
-    assert len(fix.plan_undo(record, after, 600)) == 2
+    pinned = [r for r in defaults if r.gateway == "fe80::64:2"][0]
+    assert commands == [
+        "ip -6 route del default via fe80::64:2 dev eth0 proto static metric 1024",
+        f"ip -6 route add default via fe80::64:2 dev eth0 metric 1024 proto ra expires {pinned.expires - elapsed} pref medium",
+        "sysctl -w net.ipv6.conf.eth0.accept_ra_defrtr=1",
+        "rdisc6 -1 -n -q -r 1 -w 1000 eth0"]
+    # long after the fix the removed routes would have expired: none is re-created
+    assert [c[0] for c in fix.plan_undo(record, after, 600)] == ["ip", "sysctl", "rdisc6"]
+    # a route the routers re-created meanwhile is left alone
+    assert [c[3] for c in fix.plan_undo(record, before, elapsed) if c[0] == "ip"] == []
+
+
+def test_undo_without_rdisc6_still_succeeds():
+    calls = []
+
+    def runner(argv, timeout=None):
+        calls.append(argv[0])
+        if argv[0] == "rdisc6":
+            raise fix.ProgramMissing("rdisc6: not installed (or not on PATH)")
+        from travelsync.process import Completed
+        return Completed(tuple(argv), 0, b"", b"")
+
+    said = []
+    fix.run_commands([["sysctl", "-w", "x=1"], fix.SOLICIT + ["eth0"]], echo=said.append, runner=runner)
+    assert calls == ["sysctl", "rdisc6"]
+    assert "next advertisement" in said[-1]

@@ -14,7 +14,7 @@ from pathlib import Path
 from travelsync import atomic, clock
 from travelsync.errors import TravelsyncError, UsageError
 from travelsync.preflight.routes import Route
-from travelsync.process import run
+from travelsync.process import ProgramMissing, run
 
 RECORD_NAME = "preflight-fix.json"
 STATIC_METRIC = 1024
@@ -89,8 +89,14 @@ def plan_route_fix(defaults, answers: dict) -> RouteFix | None:
 
 def plan_undo(record: dict, current_routes, elapsed: float) -> list[list[str]]:
     """Commands that put back the state recorded before the fix, given the routes now and the
-    seconds since the fix. Removed RA routes come back with what is left of their lifetime
-    (the routers' next advertisement then renews them); expired ones stay away."""
+    seconds since the fix.
+
+    The static route goes; one removed router-advertised route comes back at once with what
+    is left of its lifetime (no gap without a default route; the kernel refuses a second
+    default of the same metric from userspace); the sysctl gets its old value; a router
+    solicitation (rdisc6, package ndisc6) makes every router advertise now, so the kernel
+    learns their routes again as it did before. Expired routes stay away.
+    """
     interface, gateway = record["interface"], record["gateway"]
     argv = []
     static = [r for r in current_routes if r.is_default and r.gateway == gateway and r.interface == interface
@@ -98,23 +104,26 @@ def plan_undo(record: dict, current_routes, elapsed: float) -> list[list[str]]:
     if static:
         argv.append(["ip", "-6", "route", "del", "default", "via", gateway, "dev", interface,
                      "proto", "static", "metric", str(static[0].metric or STATIC_METRIC)])
-    previous = record.get("sysctl", {}).get("previous")
-    if previous is not None:
-        argv.append(["sysctl", "-w", f"{record['sysctl']['name']}={previous}"])
-    present = {(r.gateway, r.interface) for r in current_routes if r.is_default and r.protocol != "static"}
-    for route in record.get("removed", ()):
-        if route.get("expires") is None or (route["gateway"], route["interface"]) in present:
-            continue
-        left = int(route["expires"] - elapsed)
-        if left <= 0:
-            continue
+    others = [r for r in current_routes if r.is_default and r.protocol != "static"]
+    alive = [r for r in record.get("removed", ()) if r.get("expires") is not None and r["expires"] - elapsed >= 1]
+    alive.sort(key=lambda r: r["gateway"] != gateway)  # the router that answered first
+    if alive and not others:
+        route = alive[0]
         command = ["ip", "-6", "route", "add", "default", "via", route["gateway"], "dev", route["interface"],
                    "metric", str(route.get("metric") or STATIC_METRIC), "proto", route.get("protocol") or "ra",
-                   "expires", str(left)]
+                   "expires", str(int(route["expires"] - elapsed))]
         if route.get("pref"):
             command += ["pref", route["pref"]]
         argv.append(command)
+    previous = record.get("sysctl", {}).get("previous")
+    if previous is not None:
+        argv.append(["sysctl", "-w", f"{record['sysctl']['name']}={previous}"])
+    if record.get("removed"):
+        argv.append(SOLICIT + [interface])
     return argv
+
+
+SOLICIT = ["rdisc6", "-1", "-n", "-q", "-r", "1", "-w", "1000"]  # optional: ask routers to advertise now
 
 
 def show(argv) -> str:
@@ -127,12 +136,25 @@ def record_path(state_dir) -> Path:
     return Path(state_dir) / RECORD_NAME
 
 
-def run_commands(commands, *, echo, runner=run) -> None:
-    """Print each command, then run it; stop at the first failure (TravelsyncError names it)."""
+def run_commands(commands, *, echo, runner=run, tolerate: tuple[str, ...] = ()) -> None:
+    """Print each command, then run it; stop at the first failure (TravelsyncError names it).
+    A failure whose message contains one of `tolerate` is reported and passed over; the
+    router solicitation is optional (without rdisc6 the routes return with the next
+    periodic advertisement)."""
     for argv in commands:
         echo(f"+ {show(argv)}")
-        done = runner(argv, timeout=10)
-        if not done.ok:
+        try:
+            done = runner(argv, timeout=10)
+        except ProgramMissing as missing:
+            if argv[0] != SOLICIT[0]:
+                raise
+            echo(f"  ({missing.message}; the routers' routes return with their next advertisement)")
+            continue
+        if argv[0] == SOLICIT[0]:
+            continue  # no answer to the solicitation: the periodic advertisements still come
+        if not done.ok and any(text in done.error_line() for text in tolerate):
+            echo(f"  ({done.error_line()}: already so)")
+        elif not done.ok:
             raise TravelsyncError(f"`{show(argv)}` failed: {done.error_line()}",
                                   hint="the commands before it ran; `travelsync preflight --undo-fix` puts them back")
 

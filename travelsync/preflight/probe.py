@@ -40,7 +40,7 @@ def _resolve(host: str, port: int, timeout: float) -> list:
     thread.start()
     thread.join(timeout)
     if thread.is_alive():
-        raise TimeoutError(f"no IPv6 address for {host} within {timeout:g} s (resolver silent)")
+        raise TimeoutError(f"no IPv6 address for {host} within {timeout:.3g} s (resolver silent)")
     if "error" in found:
         raise OSError(f"no IPv6 address for {host}: {found['error']}")
     return found["infos"]
@@ -65,7 +65,7 @@ def probe(target: str, timeout: float) -> ProbeResult:
             try:
                 connection.connect(address)
             except socket.timeout:
-                last_error = f"{address[0]} port {port}: no answer within {timeout:g} s"
+                last_error = f"{address[0]} port {port}: no answer within {timeout:.3g} s"
                 continue
             except OSError as error:
                 last_error = f"{address[0]} port {port}: {error.strerror or error}"
@@ -74,5 +74,5 @@ def probe(target: str, timeout: float) -> ProbeResult:
         return ProbeResult(target, True, f"{target} answered from {address[0]} in {seconds * 1000:.0f} ms",
                            address[0], seconds)
     if time.monotonic() >= deadline and "no answer" not in last_error:
-        last_error = f"{last_error} (time limit {timeout:g} s reached)"
+        last_error = f"{last_error} (time limit {timeout:.3g} s reached)"
     return ProbeResult(target, False, last_error, seconds=time.monotonic() - started)

@@ -26,7 +26,7 @@ def run(config, context) -> CheckResult:
     probe_result: list = []
     prober = None
     if settings.probe:
-        wait = min(float(settings.timeout), context.remaining())
+        wait = max(0.1, min(float(settings.timeout), context.remaining() - 0.3))  # report before the runner gives up
         prober = threading.Thread(target=lambda: probe_result.append(probe.probe(settings.probe, wait)), daemon=True)
         prober.start()
     defaults = [r for r in routes.only_interface(facts.routes, settings.interface) if r.is_default]
