@@ -165,3 +165,15 @@ def test_preflight_check_with_configured_dns64(unbound_dns64, plain_resolver):
     assert "not a DNS64" in plain.summary
     assert plain.status in ("skip", "fail")
     assert plain.status == ("skip" if check.has_native_ipv4() else "fail")
+
+
+def test_ra_on_missing_interface_is_usage_error(cli):
+    result = cli("nat64", "discover", "--ra", "nosuchif0")
+    assert result.exit_code == 2
+    assert "nosuchif0: no such network interface" in result.stderr
+
+
+def test_list_without_prefix_says_why_on_stderr(cli, plain_resolver):
+    result = cli("nat64", "discover", "-l", "-n", plain_resolver.v4)
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr.startswith("not-dns64: resolver is not a DNS64")

@@ -78,3 +78,14 @@ def test_not_a_router_advertisement_or_malformed():
 
 def test_router_solicitation_bytes():
     assert pref64.router_solicitation() == bytes([133, 0, 0, 0, 0, 0, 0, 0])
+
+
+def test_only_link_local_sources_with_hop_limit_255_count():
+    from ipaddress import IPv6Address
+
+    packet = ra(option(225 << 3, WKP))
+    assert pref64.acceptable(packet, IPv6Address("fe80::64:1"), 255)
+    assert not pref64.acceptable(packet, IPv6Address("fe80::64:1"), 254)  # forwarded: off-link
+    assert not pref64.acceptable(packet, IPv6Address("fe80::64:1"), None)
+    assert not pref64.acceptable(packet, IPv6Address("2001:db8::1"), 255)
+    assert not pref64.acceptable(pref64.router_solicitation(), IPv6Address("fe80::1"), 255)

@@ -111,6 +111,8 @@ def discover(app, domain, nameserver, timeout, ra_interface, as_list, validate, 
     for note in report.discovery.notes + report.notes:
         app.detail(note)
     if as_list:
+        if not report.usable:
+            app.info(f"{report.discovery.outcome}: {report.discovery.summary}")
         app.emit(report.as_json(), lambda data: _list_lines(report))
     else:
         app.emit(report.as_json(), lambda data: _report_lines(report, rfc6052))

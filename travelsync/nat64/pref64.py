@@ -69,6 +69,18 @@ def router_solicitation() -> bytes:
     return struct.pack("!BBHI", ROUTER_SOLICITATION, 0, 0, 0)
 
 
+def acceptable(packet: bytes, source: IPv6Address, hop_limit: int | None) -> bool:
+    """RFC 4861 §6.1.2: an RA counts only from a link-local source with hop limit 255."""
+    return bool(packet) and packet[0] == ROUTER_ADVERTISEMENT and source.is_link_local and hop_limit == 255
+
+
+def _hop_limit(ancillary, socket) -> int | None:
+    for level, kind, data in ancillary:
+        if level == socket.IPPROTO_IPV6 and kind == socket.IPV6_HOPLIMIT and len(data) >= 4:
+            return struct.unpack("=i", data[:4])[0]  # a native int
+    return None
+
+
 def read_from_interface(interface: str, timeout: float = 3.0, solicit: bool = True) -> tuple[list[Pref64], list[str]]:
     """Solicit and read router advertisements on `interface` until one carries PREF64.
 
@@ -78,11 +90,20 @@ def read_from_interface(interface: str, timeout: float = 3.0, solicit: bool = Tr
     import socket
     import time
 
-    index = socket.if_nametoindex(interface)
-    sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    from travelsync.errors import TravelsyncError, UsageError
+
+    try:
+        index = socket.if_nametoindex(interface)
+    except OSError:
+        raise UsageError(f"--ra {interface}: no such network interface") from None
+    try:
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    except PermissionError:
+        raise TravelsyncError("--ra: reading router advertisements needs root or CAP_NET_RAW") from None
     routers: list[str] = []
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, interface.encode())
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
         sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
         sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, index)
         deadline = time.monotonic() + timeout
@@ -97,10 +118,11 @@ def read_from_interface(interface: str, timeout: float = 3.0, solicit: bool = Tr
             ready, _, _ = select.select([sock], [], [], min(remaining, 0.25))
             if not ready:
                 continue
-            packet, sender = sock.recvfrom(65535)
-            if not packet or packet[0] != ROUTER_ADVERTISEMENT:
+            packet, ancillary, _, sender = sock.recvmsg(65535, socket.CMSG_SPACE(4))
+            source = IPv6Address(sender[0].split("%")[0])
+            if not acceptable(packet, source, _hop_limit(ancillary, socket)):
                 continue
-            source = str(IPv6Address(sender[0].split("%")[0]))
+            source = str(source)
             if source not in routers:
                 routers.append(source)
             found = decode_router_advertisement(packet)
