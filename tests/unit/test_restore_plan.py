@@ -77,7 +77,7 @@ def test_restore_argv_limits_deletion_to_selected_paths_and_moves_aside_under_ro
         source_path="/home/marc", extra=["--bwlimit=10"])
     separator = argv.index("--")
     options, operands = argv[:separator], argv[separator + 1:]
-    assert {"--relative", "--delete", "--mkpath", "--backup"} <= set(options)
+    assert {"--relative", "--delete-before", "--mkpath", "--backup"} <= set(options)
     assert "--backup-dir=/laptop/.travelsync-displaced/T/home/marc" in options
     assert options[-1] == "--bwlimit=10" and "--dry-run" not in options
     assert operands == ["/r/snapshots/S/data/home/./Mail", "/r/snapshots/S/data/home/./-odd name",

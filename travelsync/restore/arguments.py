@@ -8,7 +8,10 @@ place under the root.  `--mkpath` creates `<root>/home/marc` when the laptop lac
 
 from pathlib import PurePosixPath
 
-RESTORE_FLAGS = ("--relative", "--delete", "--mkpath", "--itemize-changes")
+# --delete-before, not rsync's default --delete-during: with --backup-dir, rsync 3.x's generator
+# (moving deleted files aside) and receiver (moving overwritten ones aside) otherwise race to
+# create the same displaced folders and fail now and then with "make_backup … File exists".
+RESTORE_FLAGS = ("--relative", "--delete-before", "--mkpath", "--itemize-changes")
 
 
 def source_arguments(data_spec: str, insides) -> list[str]:

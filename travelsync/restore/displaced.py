@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from travelsync.location import Location
 from travelsync.restore import places
 
 RSYNC_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9]{6}$")
@@ -57,4 +58,6 @@ def tidy(folder, references, ssh, *, after_crash: bool = False) -> list[str]:
                 removable.add(rel)
     if removable:
         places.remove_files(folder, sorted(removable), ssh)
+        if removable == set(found):  # nothing left: leave no empty displaced folder behind either
+            places.remove_folder_if_empty(Location(str(PurePosixPath(folder.path).parent), folder.host, folder.user), ssh)
     return sorted(set(found) - removable)

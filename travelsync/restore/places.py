@@ -130,6 +130,17 @@ def remove_files(location: Location, relative_paths, ssh) -> None:
         raise TravelsyncError(f"{location}: cannot tidy the displaced folder ({done.error_line()})")
 
 
+def remove_folder_if_empty(location: Location, ssh) -> None:
+    """rmdir: the folder goes only when it is empty (a missing one is fine too)."""
+    if not location.is_remote:
+        try:
+            os.rmdir(location.path)
+        except OSError:
+            pass
+        return
+    _ssh(location, ssh, f"rmdir -- {remote_shell_command(location.path)} 2>/dev/null; exit 0")
+
+
 def _remove_empty_folders(base: Path) -> None:
     if not base.is_dir():
         return

@@ -153,8 +153,10 @@ def run_restore(config, repository, plan: RestorePlan, *, on_progress=None, refe
             names = ", ".join(result.failed_files[:5])
             detail = f" ({result.failed_count} files failed: {names})" if names else ""
             hint = "the laptop's disk is full" if result.no_space else None
-            raise TravelsyncError(f"restore to {plan.target} failed: {result.error_summary()}{detail} "
-                                  f"(rsync exit {result.exit_code})", exit_status=ExitStatus.FAILURE, hint=hint)
+            first = next((line for line in result.error_lines if not line.startswith("rsync error:")),
+                         result.error_summary())
+            raise TravelsyncError(f"restore to {plan.target} failed: {first}{detail} (rsync exit {result.exit_code})",
+                                  exit_status=ExitStatus.FAILURE, hint=hint)
     report.seconds = time.monotonic() - started
     if not plan.dry_run:
         report.displaced = tidy_displaced(config, repository, plan, references, after_crash)

@@ -44,6 +44,7 @@ def finalize(context, *, dry_run: bool = False, backup_first: bool = False, take
             if backup_first and not dry_run:
                 context.info("no snapshot since prepare: taking an incremental backup first")
                 (take_incremental or default_incremental)(context)
+                repository.snapshots(refresh=True)
                 latest = resolve_snapshot(repository, "latest")
                 notes.append(f"took incremental {latest.id} first (--backup-first)")
             else:

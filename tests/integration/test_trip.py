@@ -1,0 +1,208 @@
+"""The journey with real rsync: prepare, new mail, incremental, finalize, return — locally,
+with the laptop over a real sshd on 127.0.0.1, and killed with SIGKILL in the middle."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import need_programs
+from tests.integration.test_restore import (backup, build_home, laptop_equals, snapshot_data, stat_outside,
+                                            write_config, write_mail)
+from travelsync.exitcodes import ExitStatus
+
+pytestmark = pytest.mark.integration
+
+FULL_AT, INCR_AT, PREPARE_AT = "2026-11-22T02:30:00+00:00", "2026-11-23T02:30:00+00:00", "2026-11-23T18:00:00+00:00"
+NIGHT_AT, FINALIZE_AT, RETURN_AT = "2026-11-24T02:30:00+00:00", "2026-11-24T07:00:00+00:00", "2026-12-02T20:00:00+00:00"
+
+
+@pytest.fixture
+def trip(tmp_path, monkeypatch):
+    """Home with a Maildir, a full on Sunday and an incremental on Monday (newer than the full)."""
+    need_programs("rsync", "fetchmail")
+    home = build_home(tmp_path)
+    config = write_config(tmp_path, home)
+    monkeypatch.setenv("TRAVELSYNC_CONFIG", str(config))
+    monkeypatch.setenv("HOME", str(home))
+    full = backup(config, "full", FULL_AT)
+    write_mail(home, "monday.mail", sub="new")
+    incremental = backup(config, "incremental", INCR_AT)
+    return tmp_path, home, config, full, incremental
+
+
+def new_mail_and_nightly(home: Path, config: Path, count: int = 3) -> tuple[str, int]:
+    size = 0
+    for number in range(count):
+        size += write_mail(home, f"trip-{number}.mail", sub="new").stat().st_size
+    (home / "Mail" / "cur" / "2.mail").rename(home / "Mail" / "cur" / "2.mail:2,S")
+    return backup(config, "incremental", NIGHT_AT), size
+
+
+def state_file() -> Path:
+    return Path(os.environ["XDG_STATE_HOME"]) / "travelsync" / "trip.json"
+
+
+def test_journey_prepare_finalize_return(trip, cli):
+    base, home, config, full, monday = trip
+    laptop_home = base / "laptop" / home.relative_to("/")
+    (laptop_home / "Other").mkdir(parents=True)
+    (laptop_home / "Other" / "laptop-file").write_text("not selected: never touched\n")
+    outside = stat_outside(base / "laptop", [laptop_home / p for p in ("Mail", "src", ".fetchmailrc")])
+
+    prepared = cli("--json", "prepare", "--skip-preflight", env={"TRAVELSYNC_NOW": PREPARE_AT})
+    assert prepared.exit_code == 0, prepared.stderr
+    assert prepared.json["snapshot"] == full != monday
+    assert laptop_equals(base, laptop_home, full)
+    assert "keep" in (home / ".fetchmailrc").read_text()
+    assert json.loads(state_file().read_text())["protected_snapshots"] == [full]
+    (laptop_home / "Mail" / "cur" / "draft-on-laptop").write_text("written on the laptop before departure\n")
+
+    latest, new_bytes = new_mail_and_nightly(home, config)
+    finalized = cli("--json", "finalize", "--skip-preflight", env={"TRAVELSYNC_NOW": FINALIZE_AT})
+    assert finalized.exit_code == ExitStatus.WARNINGS, finalized.stderr  # the laptop draft was moved aside
+    data = finalized.json
+    assert data["snapshot"] == latest and laptop_equals(base, laptop_home, latest)
+    assert new_bytes <= data["bytes_transferred"] < new_bytes + 20_000
+    assert data["bytes_transferred"] < 0.15 * prepared.json["bytes_transferred"]
+    inside = str(home.relative_to("/"))
+    assert data["restore"]["displaced"] == [f"{inside}/Mail/cur/draft-on-laptop"]
+    assert Path(data["restore"]["displaced_folder"], inside, "Mail/cur/draft-on-laptop").read_text().startswith("written")
+    assert [m["mode"] for m in data["mail"]] == ["keep"]
+    assert stat_outside(base / "laptop", [laptop_home / p for p in ("Mail", "src", ".fetchmailrc")]) == outside
+
+    status = cli("--json", "status", env={"TRAVELSYNC_NOW": FINALIZE_AT})
+    assert status.exit_code == 0, status.stderr
+    assert status.json["trip"]["state"] == "finalized" and status.json["latest"]["id"] == latest
+    assert status.json["last_full"]["id"] == full and status.json["mail"][0]["mode"] == "keep"
+    assert set(json.loads(state_file().read_text())["protected_snapshots"]) == {full, latest}
+
+    again = cli("prepare", "--skip-preflight")
+    assert again.exit_code == ExitStatus.USAGE and "travelsync return" in again.stderr
+    returned = cli("--json", "return", env={"TRAVELSYNC_NOW": RETURN_AT})
+    assert returned.exit_code in (0, 3), returned.stderr
+    assert returned.json["state"] == "returned"
+    assert "keep" not in (home / ".fetchmailrc").read_text()
+    assert json.loads(state_file().read_text())["protected_snapshots"] == []
+
+
+def test_finalize_before_prepare_is_refused_and_changes_nothing(trip, cli):
+    base, home, config, full, monday = trip
+    result = cli("finalize")
+    assert result.exit_code == ExitStatus.USAGE
+    assert "run `travelsync prepare` first" in result.stderr
+    assert not state_file().exists() and not (base / "laptop").exists()
+    assert "keep" not in (home / ".fetchmailrc").read_text()
+
+
+def test_finalize_says_when_no_snapshot_was_taken_since_prepare(trip, cli):
+    base, home, config, full, monday = trip
+    assert cli("prepare", "--skip-preflight", env={"TRAVELSYNC_NOW": PREPARE_AT}).exit_code == 0
+    stale = cli("--json", "finalize", "--dry-run", "--skip-preflight", env={"TRAVELSYNC_NOW": FINALIZE_AT})
+    assert stale.exit_code == ExitStatus.WARNINGS
+    assert "no snapshot was taken since prepare" in stale.json["warnings"][0] and stale.json["snapshot"] == monday
+    write_mail(home, "late.mail", sub="new")
+    first = cli("--json", "finalize", "--backup-first", "--skip-preflight", env={"TRAVELSYNC_NOW": FINALIZE_AT})
+    assert first.exit_code == 0, first.stderr
+    assert first.json["snapshot"] not in (full, monday) and first.json["snapshot"].endswith("-incr")
+    laptop_home = base / "laptop" / home.relative_to("/")
+    assert (laptop_home / "Mail" / "new" / "late.mail").is_file()
+    assert laptop_equals(base, laptop_home, first.json["snapshot"])
+
+
+def test_sync_back_brings_laptop_changes_home_and_keeps_both_on_conflict(trip, cli):
+    base, home, config, full, monday = trip
+    assert cli("prepare", "--skip-preflight", env={"TRAVELSYNC_NOW": PREPARE_AT}).exit_code == 0
+    latest, _ = new_mail_and_nightly(home, config)
+    assert cli("finalize", "--skip-preflight", env={"TRAVELSYNC_NOW": FINALIZE_AT}).exit_code == 0
+    laptop_home = base / "laptop" / home.relative_to("/")
+    (laptop_home / "src" / "app" / "written-on-trip.py").write_text("print('hello')\n")
+    (laptop_home / "src" / "app" / "m1.py").write_text("laptop version\n")
+    (laptop_home / "src" / "app" / "m2.py").write_text("laptop version of m2\n")
+    (home / "src" / "app" / "m2.py").write_text("home version of m2\n")
+    preview = cli("--json", "return", "--sync-back", "--dry-run", env={"TRAVELSYNC_NOW": RETURN_AT})
+    assert preview.exit_code == 0, preview.stderr
+    assert sorted(preview.json["sync_back"]["copy"]) == ["home/src/app/m1.py", "home/src/app/written-on-trip.py"]
+    assert [c["path"] for c in preview.json["sync_back"]["conflicts"]] == ["home/src/app/m2.py"]
+    assert not (home / "src" / "app" / "written-on-trip.py").exists()
+    assert json.loads(state_file().read_text())["state"] == "finalized"
+    done = cli("--json", "return", "--sync-back", env={"TRAVELSYNC_NOW": RETURN_AT})
+    assert done.exit_code in (0, 3), done.stderr
+    assert (home / "src" / "app" / "written-on-trip.py").read_text() == "print('hello')\n"
+    assert (home / "src" / "app" / "m1.py").read_text() == "laptop version\n"
+    assert (home / "src" / "app" / "m2.py").read_text() == "home version of m2\n"
+    beside = [p for p in (home / "src" / "app").iterdir() if p.name.startswith("m2.py.laptop-")]
+    assert [p.read_text() for p in beside] == ["laptop version of m2\n"]
+    assert done.json["state"] == "returned"
+
+
+def test_journey_with_the_laptop_over_ssh(trip, cli, sshd_server):
+    base, home, config, full, monday = trip
+    remote_root = base / "remote-laptop"
+    remote = write_config(base, home, laptop_host=f"{sshd_server.user}@{sshd_server.host}",
+                          laptop_root=remote_root, ssh=sshd_server.ssh_config, name="remote.yaml")
+    laptop_home = remote_root / home.relative_to("/")
+    prepared = cli("--config", remote, "--json", "prepare", env={"TRAVELSYNC_NOW": PREPARE_AT})
+    assert prepared.exit_code == ExitStatus.WARNINGS, prepared.stderr  # preflight: run it on the laptop
+    assert any("run `travelsync preflight` on the laptop" in w for w in prepared.json["warnings"])
+    assert prepared.json["snapshot"] == full and laptop_equals(base, laptop_home, full)
+    (laptop_home / "src" / "app" / "laptop-only.py").write_text("new on the laptop\n")
+    latest, new_bytes = new_mail_and_nightly(home, config)
+    finalized = cli("--config", remote, "--json", "finalize", "--skip-preflight", env={"TRAVELSYNC_NOW": FINALIZE_AT})
+    assert finalized.exit_code == ExitStatus.WARNINGS, finalized.stderr
+    data = finalized.json
+    assert laptop_equals(base, laptop_home, latest)
+    assert new_bytes <= data["bytes_transferred"] < 0.15 * prepared.json["bytes_transferred"]
+    inside = str(home.relative_to("/"))
+    assert data["restore"]["displaced"] == [f"{inside}/src/app/laptop-only.py"]  # old mail copies were tidied
+    assert data["mail"][0]["mode"] == "keep" and f"127.0.0.1:{remote_root}/" in data["mail"][0]["file"]
+
+
+# -- crash and resume --------------------------------------------------------------------------
+
+def run_and_kill(argv, env, after: float) -> None:
+    """Start `travelsync ARGS` in its own process group and SIGKILL the whole group after `after` s."""
+    process = subprocess.Popen([sys.executable, "-m", "travelsync", *argv], env={**os.environ, **env},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        process.wait(timeout=after)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+        return
+    pytest.fail(f"travelsync {' '.join(argv)} ended before the kill at {after:.2f} s; slow the transfer down")
+
+
+def test_sigkill_during_prepare_and_finalize_then_resume(trip, cli_process):
+    base, home, config, full, monday = trip
+    slow = write_config(base, home, extra_args=["--bwlimit=300"], name="slow.yaml")
+    env = {"TRAVELSYNC_CONFIG": str(slow), "HOME": str(home)}
+    laptop_home = base / "laptop" / home.relative_to("/")
+    moment = random.uniform(0.5, 1.0)
+    print(f"prepare killed after {moment:.2f} s")
+    run_and_kill(["prepare", "--skip-preflight"], {**env, "TRAVELSYNC_NOW": PREPARE_AT}, moment)
+    resumed = cli_process("--json", "prepare", "--skip-preflight", env={**env, "TRAVELSYNC_NOW": PREPARE_AT})
+    assert resumed.exit_code == 0, resumed.stderr
+    assert resumed.json["snapshot"] == full and laptop_equals(base, laptop_home, full)
+    assert resumed.json["restore"]["displaced"] == []  # rsync's leftovers are not reported as laptop files
+    assert not (base / "laptop" / ".travelsync-displaced").exists()
+
+    (laptop_home / "Mail" / "cur" / "draft-on-laptop").write_text("keep me\n")
+    for number in range(40):
+        write_mail(home, f"big-{number}.mail", size=8000, sub="new")
+    latest = backup(config, "incremental", NIGHT_AT)
+    moment = random.uniform(0.5, 0.9)
+    print(f"finalize killed after {moment:.2f} s")
+    run_and_kill(["finalize", "--skip-preflight"], {**env, "TRAVELSYNC_NOW": FINALIZE_AT}, moment)
+    again = cli_process("--json", "finalize", "--skip-preflight", env={**env, "TRAVELSYNC_NOW": FINALIZE_AT})
+    assert again.exit_code == ExitStatus.WARNINGS, again.stderr
+    assert again.json["snapshot"] == latest and laptop_equals(base, laptop_home, latest)
+    inside = str(home.relative_to("/"))
+    assert again.json["restore"]["displaced"] == [f"{inside}/Mail/cur/draft-on-laptop"]
+    assert json.loads(state_file().read_text())["state"] == "finalized"
