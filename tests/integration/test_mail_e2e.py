@@ -7,6 +7,8 @@ the client deletes again.
 """
 
 import os
+import shutil
+import tempfile
 import stat
 import subprocess
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ import pytest
 import yaml
 
 from tests.conftest import need_programs
+from tests.unit.test_mail_apply import FETCHMAILRC, assert_refused, client_file, fingerprint, write_settings
 
 
 @dataclass
@@ -145,3 +148,36 @@ def test_keep_on_server_and_back(case, dovecot_pop3, tmp_path, cli):
         # getmail and mpop delete everything they kept: the after-trip order matters
         assert server.count() == 0
         assert "deletes the messages it kept" in reverted.stderr
+
+
+@pytest.mark.timeout(60)
+def test_remote_file_keep_and_revert_over_ssh(cli, sshd_server, tmp_path):
+    folder = Path(tempfile.mkdtemp(prefix="travelsync-remote-"))
+    try:
+        path = client_file(folder, "fetchmailrc", FETCHMAILRC)
+        link = folder / "link"
+        link.symlink_to(path)
+        before = path.read_bytes()
+        settings = write_settings(tmp_path, [{"kind": "fetchmail", "file": sshd_server.location(str(link))}],
+                                  ssh=sshd_server.ssh_config)
+        dry = cli("--config", settings, "mailer", "keep", "--dry-run")
+        assert dry.exit_code == 0 and "+    options keep fetchall" in dry.stdout and path.read_bytes() == before
+        kept = cli("--config", settings, "--json", "mailer", "keep")
+        assert kept.exit_code == 0, kept.stderr
+        assert kept.json["files"][0]["file"] == sshd_server.location(str(link))
+        assert "options keep fetchall" in path.read_text() and link.is_symlink()
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert sorted(p.name for p in folder.iterdir()) == ["fetchmailrc", "link"]
+        reverted = cli("--config", settings, "mailer", "revert")
+        assert reverted.exit_code == 0, reverted.stderr
+        assert path.read_bytes() == before
+
+        path.write_text("garbage\n")
+        garbage = fingerprint(path)
+        assert_refused(cli("--config", settings, "mailer", "keep"), sshd_server.location(str(link)), ":1:")
+        assert fingerprint(path) == garbage
+        missing = write_settings(tmp_path, [{"kind": "fetchmail", "file": sshd_server.location(str(folder / "no"))}],
+                                 ssh=sshd_server.ssh_config)
+        assert_refused(cli("--config", missing, "mailer", "keep"), "no such file")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

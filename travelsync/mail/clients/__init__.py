@@ -3,4 +3,6 @@
 Each module defines KIND, AFTER_TRIP_DELETES_KEPT, default_paths, accounts, plan_keep,
 plan_revert, validate_argv and refuse_reason; none of them touches a file or a process
 except refuse_reason (which may look at files beside the config, e.g. a profile lock).
+Optional: CHECKER_PRINTS_SECRETS = True when the checker's output holds passwords (only
+the line number of its complaint is then shown).
 """

@@ -17,6 +17,7 @@ from travelsync.mail.model import DELETE, KEEP, Account, Change, MailConfigError
 
 KIND = "fetchmail"
 AFTER_TRIP_DELETES_KEPT = False  # messages already seen stay on the server unless `flush` is set
+CHECKER_PRINTS_SECRETS = True  # `--configdump` prints passwords: its output is never shown or logged
 
 ENTRY_STARTS = {"poll", "server", "skip", "defaults"}
 STATEMENT_STARTS = ENTRY_STARTS | {"set"}

@@ -1,0 +1,336 @@
+"""`travelsync mailer` on real files: refusals change nothing, edits keep mode/owner/links,
+originals live in the state folder, revert is byte-exact or undoes only our settings, and
+the service API answers the trip workflow.  (Remote files: tests/integration/test_mail_e2e.py.)"""
+
+import json
+import os
+import pickle
+import stat
+import tempfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from travelsync.mail import service
+from travelsync.mail.model import DELETE, KEEP, MIXED, UNKNOWN
+
+FETCHMAILRC = """\
+# "keep" in a comment
+set no syslog
+poll pop.example.org proto pop3
+    user "marc" there with password "s3cret#keep" is marc here
+    options no keep fetchall
+poll imap.example.org proto imap user "m" password "p" is marc here
+"""
+GETMAILRC = "[retriever]\ntype = SimplePOP3Retriever\nserver = pop.example.org\nusername = marc\n" \
+            "password = pw\n\n[destination]\ntype = MDA_external\npath = /bin/true\n\n[options]\ndelete = true\n"
+MPOPRC = "defaults\ntls off\ndelivery mda /bin/true\n\naccount home\nhost pop.example.org\nuser marc\nkeep off\n"
+
+
+def write_settings(folder: Path, entries: list[dict], ssh: dict | None = None) -> Path:
+    document = {"repository": str(folder / "repository"), "sources": [{"name": "home", "path": str(folder)}],
+                "mailer": entries}
+    if ssh:
+        document["ssh"] = ssh
+    path = folder / "travelsync.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+@pytest.fixture
+def home(tmp_path):
+    folder = tmp_path / "home"
+    folder.mkdir()
+    return folder
+
+
+def client_file(folder: Path, name: str, text: str | bytes, mode: int = 0o600) -> Path:
+    path = folder / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    path.chmod(mode)
+    return path
+
+
+def fingerprint(path: Path):
+    info = path.lstat()
+    return path.read_bytes() if path.is_file() else None, info.st_mtime_ns, stat.S_IMODE(info.st_mode)
+
+
+def assert_refused(result, *fragments):
+    assert result.exit_code == 1, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("travelsync: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+# -- refusals: one line, exit 1, nothing touched ---------------------------------------------
+
+
+@pytest.mark.parametrize("kind, content, where", [
+    ("fetchmail", "this is not a fetchmailrc\n", ":1:"),
+    ("fetchmail", b"set daemon 60\n\x00\xff\xfe binary", ":2:"),
+    ("fetchmail", "", "empty"),
+    ("getmail", "garbage\n", ":1:"),
+    ("getmail", GETMAILRC + "delete = false\n", ":13:"),
+    ("mpop", "host x\n", ":1:"),
+    ("mpop", b"\x7fELF\x02\x01\x01\x00\x00", "binary"),
+])
+def test_bad_content_is_refused_and_left_alone(cli, home, kind, content, where):
+    path = client_file(home, "rc", content)
+    before = fingerprint(path)
+    settings = write_settings(home, [{"kind": kind, "file": str(path)}])
+    for action in ("keep", "revert"):
+        assert_refused(cli("--config", settings, "mailer", action), str(path), where)
+    assert fingerprint(path) == before
+    assert sorted(p.name for p in home.iterdir()) == ["rc", "travelsync.yaml"]
+
+
+def test_missing_file_and_directory_are_refused(cli, home):
+    (home / "adir").mkdir()
+    for name, said in (("nothere", "no such file"), ("adir", "is a directory")):
+        settings = write_settings(home, [{"kind": "fetchmail", "file": str(home / name)}])
+        assert_refused(cli("--config", settings, "mailer", "keep"), str(home / name), said)
+    assert not (home / "nothere").exists()
+
+
+def test_read_only_folder_is_refused(cli, home):
+    folder = home / "ro"
+    folder.mkdir()
+    path = client_file(folder, "fetchmailrc", FETCHMAILRC)
+    before = fingerprint(path)
+    folder.chmod(0o555)
+    try:
+        settings = write_settings(home, [{"kind": "fetchmail", "file": str(path)}])
+        assert_refused(cli("--config", settings, "mailer", "keep"), str(path), "read-only")
+        assert_refused(cli("--config", settings, "mailer", "keep", "--dry-run"), "read-only")  # says it would fail
+    finally:
+        folder.chmod(0o755)
+    assert fingerprint(path) == before
+
+
+def _as_nobody(function):
+    """Run `function` in a child that dropped root (os.fork keeps the loaded modules)."""
+    import click.testing  # noqa: F401  (imported before the privileges go)
+    import difflib, base64, tempfile as _t  # noqa: E401,F401
+
+    import travelsync.cli.mailer_cmds  # noqa: F401
+    import travelsync.mail.clients.fetchmail  # noqa: F401
+
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        os.close(reader)
+        try:
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            outcome = ("ok", function())
+        except BaseException as error:  # reported to the parent, never raised here
+            outcome = ("error", repr(error))
+        with os.fdopen(writer, "wb") as out:
+            pickle.dump(outcome, out)
+        os._exit(0)
+    os.close(writer)
+    with os.fdopen(reader, "rb") as source:
+        data = source.read()
+    os.waitpid(pid, 0)
+    status, value = pickle.loads(data)
+    assert status == "ok", value
+    return value
+
+
+def test_unreadable_file_is_refused(cli):
+    folder = Path(tempfile.mkdtemp(prefix="travelsync-unreadable-"))
+    try:
+        folder.chmod(0o777)
+        path = client_file(folder, "fetchmailrc", FETCHMAILRC, mode=0o000)
+        before = fingerprint(path)
+        settings = write_settings(folder, [{"kind": "fetchmail", "file": str(path)}])
+        settings.chmod(0o644)
+        env = {"XDG_STATE_HOME": str(folder / "state")}
+        if os.geteuid() == 0:
+            result = _as_nobody(lambda: cli("--config", settings, "mailer", "keep", env=env))
+        else:
+            result = cli("--config", settings, "mailer", "keep", env=env)
+        assert_refused(result, str(path), "permission denied")
+        assert fingerprint(path) == before
+    finally:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_refusal_anywhere_changes_nothing_anywhere(cli, home):
+    good = client_file(home, "fetchmailrc", FETCHMAILRC)
+    bad = client_file(home, "mpoprc", "garbage here\n")
+    before = fingerprint(good)
+    settings = write_settings(home, [{"kind": "fetchmail", "file": str(good)}, {"kind": "mpop", "file": str(bad)}])
+    assert_refused(cli("--config", settings, "mailer", "keep"), str(bad), ":1:")
+    assert fingerprint(good) == before
+
+
+def test_the_clients_own_parser_vetoes_and_its_output_is_never_shown(cli, home):
+    from tests.conftest import need_programs
+
+    need_programs("fetchmail")
+    # travelsync's reader accepts the unknown option; fetchmail itself does not
+    text = 'poll pop.example.org proto pop3 user "marc" password "TopSecret" is marc here frobnicate\n'
+    path = client_file(home, "fetchmailrc", text)
+    before = fingerprint(path)
+    settings = write_settings(home, [{"kind": "fetchmail", "file": str(path)}])
+    line = assert_refused(cli("--config", settings, "mailer", "keep"), str(path), "fetchmail rejects", "line 1")
+    assert "TopSecret" not in line and "frobnicate" not in line
+    assert fingerprint(path) == before
+    assert sorted(p.name for p in home.iterdir()) == ["fetchmailrc", "travelsync.yaml"]  # temp file gone
+
+
+def test_unknown_account_name_is_refused(cli, home):
+    path = client_file(home, "mpoprc", MPOPRC)
+    settings = write_settings(home, [{"kind": "mpop", "file": str(path), "accounts": ["nosuch"]}])
+    assert_refused(cli("--config", settings, "mailer", "keep"), "no account 'nosuch'", "home")
+
+
+# -- edits: mode, owner, links, state --------------------------------------------------------
+
+
+def test_keep_and_revert_keep_mode_owner_and_symlink(cli, home, isolated_dirs):
+    target_folder = home / "dotfiles"
+    target_folder.mkdir()
+    target = client_file(target_folder, "getmailrc", GETMAILRC, mode=0o640)
+    if os.geteuid() == 0:
+        os.chown(target, 65534, 65534)
+    link = home / "getmailrc"
+    link.symlink_to(target)
+    owner = (target.stat().st_uid, target.stat().st_gid)
+    settings = write_settings(home, [{"kind": "getmail", "file": str(link)}])
+
+    kept = cli("--config", settings, "--json", "mailer", "keep")
+    assert kept.exit_code == 0, kept.stderr
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert "delete = false" in target.read_text()
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640 and (target.stat().st_uid, target.stat().st_gid) == owner
+    assert sorted(p.name for p in target_folder.iterdir()) == ["getmailrc"]  # nothing beside the client's file
+
+    state = json.loads((isolated_dirs / "state" / "travelsync" / "mailer.json").read_text())
+    [(key, saved)] = state["files"].items()
+    assert key == str(target)
+    assert saved["changes"] == [{"account": "marc@pop.example.org", "setting": "delete", "before": "true",
+                                 "after": "false"}]
+
+    reverted = cli("--config", settings, "mailer", "revert")
+    assert reverted.exit_code == 0, reverted.stderr
+    assert target.read_text() == GETMAILRC and link.is_symlink()
+    assert (target.stat().st_uid, target.stat().st_gid) == owner
+    assert json.loads((isolated_dirs / "state" / "travelsync" / "mailer.json").read_text())["files"] == {}
+
+
+def test_dry_run_prints_a_diff_with_passwords_masked_and_changes_nothing(cli, home, isolated_dirs):
+    path = client_file(home, "fetchmailrc", FETCHMAILRC)
+    before = fingerprint(path)
+    settings = write_settings(home, [{"kind": "fetchmail", "file": str(path)}])
+    result = cli("--config", settings, "mailer", "keep", "--dry-run")
+    assert result.exit_code == 0
+    assert "-    options no keep fetchall\n+    options keep fetchall\n" in result.stdout
+    assert "s3cret" not in result.stdout
+    assert fingerprint(path) == before
+    assert not (isolated_dirs / "state" / "travelsync" / "mailer.json").exists()
+
+
+def test_revert_after_the_file_was_edited_undoes_only_our_setting_and_says_so(cli, home):
+    path = client_file(home, "mpoprc", MPOPRC)
+    settings = write_settings(home, [{"kind": "mpop", "file": str(path)}])
+    assert cli("--config", settings, "mailer", "keep").exit_code == 0
+    path.write_text(path.read_text().replace("user marc", "user marc.k"))
+    result = cli("--config", settings, "--json", "mailer", "revert")
+    assert result.exit_code == 0, result.stderr
+    assert path.read_text() == MPOPRC.replace("user marc", "user marc.k")
+    assert any("edited since keep" in note for note in result.json["files"][0]["notes"])
+
+
+def test_second_keep_after_an_edit_still_reverts_to_the_first_original(cli, home):
+    text = "defaults\ndelivery mda /bin/true\naccount a\nhost h\nkeep off\n\naccount b\nhost i\nkeep off\n"
+    path = client_file(home, "mpoprc", text)
+    first = write_settings(home, [{"kind": "mpop", "file": str(path), "accounts": ["a"]}])
+    assert cli("--config", first, "mailer", "keep").exit_code == 0
+    path.write_text(path.read_text().replace("host i", "host j"))
+    both = write_settings(home, [{"kind": "mpop", "file": str(path)}])
+    assert cli("--config", both, "mailer", "keep").exit_code == 0
+    assert path.read_text().count("keep on") == 2
+    assert cli("--config", both, "mailer", "revert").exit_code == 0
+    assert path.read_text() == text.replace("host i", "host j")
+
+
+def test_status_reports_modes_warnings_and_exit_codes(cli, home):
+    rc = client_file(home, "fetchmailrc", FETCHMAILRC.replace("fetchall", "fetchall flush"))
+    settings = write_settings(home, [{"kind": "fetchmail", "file": str(rc)}])
+    result = cli("--config", settings, "--json", "mailer", "status")
+    assert result.exit_code == 3  # flush still deletes: a warning
+    [report] = result.json["files"]
+    assert report["mode"] == DELETE and not report["held"]
+    assert [a["protocol"] for a in report["accounts"]] == ["pop3", "imap"]
+    assert "flush" in report["warnings"][0]
+    kept = cli("--config", settings, "mailer", "keep")
+    assert kept.exit_code == 3 and "warning: " in kept.stderr and "flush" in kept.stderr
+    again = cli("--config", settings, "--json", "mailer", "status").json["files"][0]
+    assert again["mode"] == KEEP and again["held"]
+
+
+def test_revert_without_a_keep_changes_nothing(cli, home):
+    path = client_file(home, "fetchmailrc", FETCHMAILRC)
+    before = fingerprint(path)
+    settings = write_settings(home, [{"kind": "fetchmail", "file": str(path)}])
+    result = cli("--config", settings, "mailer", "revert")
+    assert result.exit_code == 0 and "no original" in result.stderr
+    assert fingerprint(path) == before
+
+
+def test_missing_checker_is_noted_not_fatal(cli, home, tmp_path):
+    path = client_file(home, "fetchmailrc", FETCHMAILRC)
+    settings = write_settings(home, [{"kind": "fetchmail", "file": str(path)}])
+    empty_bin = tmp_path / "bin"
+    empty_bin.mkdir()
+    result = cli("--config", settings, "mailer", "keep", env={"PATH": str(empty_bin)})
+    assert result.exit_code == 0, result.stderr
+    assert "not checked: fetchmail is not installed here" in result.stderr
+
+
+def test_usual_places_are_used_without_a_file(cli, home):
+    client_file(home, ".mpoprc", MPOPRC)
+    settings = write_settings(home, [{"kind": "mpop"}])
+    result = cli("--config", settings, "--json", "mailer", "status", env={"HOME": str(home)})
+    assert result.json["files"][0]["file"] == str(home / ".mpoprc")
+    result = cli("--config", settings, "mailer", "status", env={"HOME": str(home / "nowhere")})
+    assert result.exit_code == 1 and "no configuration file found" in result.stdout
+
+
+def test_detect_lists_clients_and_their_files(cli, home):
+    client_file(home, ".fetchmailrc", FETCHMAILRC)
+    client_file(home, ".mpoprc", "garbage\n")
+    result = cli("--json", "mailer", "detect", env={"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")})
+    assert result.exit_code == 0
+    found = {c["kind"]: c for c in result.json["clients"]}
+    assert found["fetchmail"]["files"] == [{"file": str(home / ".fetchmailrc"), "mode": DELETE, "accounts": 2,
+                                            "error": None}]
+    assert found["mpop"]["files"][0]["error"].startswith("line 1:")
+
+
+# -- the service API the trip workflow uses --------------------------------------------------
+
+
+def test_mode_of_text():
+    assert service.mode_of_text("fetchmail", FETCHMAILRC) == DELETE
+    assert service.mode_of_text("fetchmail", FETCHMAILRC.replace("no keep", "keep")) == KEEP
+    assert service.mode_of_text("mpop", "account a\nkeep on\naccount b\nkeep off\n") == MIXED
+    assert service.mode_of_text("getmail", GETMAILRC.replace("POP3", "IMAP")) == UNKNOWN
+
+
+def test_revert_order_warning_names_only_clients_that_delete_what_they_kept(home):
+    from travelsync.config.load import load_config
+
+    settings = write_settings(home, [{"kind": "fetchmail", "file": "/x/fetchmailrc"},
+                                     {"kind": "getmail", "file": "/x/getmailrc"}])
+    warnings = service.revert_order_warning(load_config(settings))
+    assert len(warnings) == 1 and warnings[0].startswith("getmail (/x/getmailrc)")
