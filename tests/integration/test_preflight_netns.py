@@ -8,9 +8,11 @@ import re
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
+from tests.conftest import need_programs
 from tests.fixtures.netns_ra import ROUTER_LIFETIME, wait_for
 
 IPV6_CONFIG = "preflight:\n  ipv6: {{expiry_warning: {warning}, timeout: 2}}\n  timeout: 8\n"
@@ -210,3 +212,27 @@ def test_no_ipv6_in_the_namespace_is_reported_clearly(tun_namespace):
     check = result.json["checks"][0]
     assert result.exit_code == 1 and check["summary"] == "IPv6 is disabled (net.ipv6.conf.all.disable_ipv6=1)"
     assert json.dumps(check)  # one JSON document
+
+
+def test_not_root_checks_what_it_can_and_says_what_needs_root(ra_network):
+    need_programs("setpriv")
+    folder = Path(tempfile.mkdtemp(prefix="ts-nonroot-"))
+    try:
+        folder.chmod(0o755)
+        config = folder / "travelsync.yaml"
+        config.write_text(ra_network.config(IPV6_CONFIG.format(warning=5)).read_text())
+        config.chmod(0o644)
+        env = {"XDG_STATE_HOME": str(folder / "state"), "HOME": str(folder)}
+        result = ra_network.travelsync("--config", config, "--json", "preflight", "--only", "ipv6", uid=65534, env=env)
+        assert result.exit_code == 3, result.stderr
+        check = result.json["checks"][0]
+        assert check["data"]["findings"][0] == "several-ra-routes"
+        assert "changing routes needs root: run `sudo travelsync preflight --fix`" in check["details"]
+        fixing = ra_network.travelsync("--config", config, "--json", "preflight", "--only", "ipv6", "--fix", "--yes",
+                                       uid=65534, env=env)
+        assert fixing.exit_code == 1
+        assert fixing.json["fixes"][0]["outcome"] == "failed"
+        assert fixing.json["fixes"][0]["error"].startswith("changing routes needs root")
+        assert len(ra_network.default_routes()) == 3
+    finally:
+        shutil.rmtree(folder)

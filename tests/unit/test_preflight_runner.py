@@ -2,13 +2,19 @@
 apart, modules found by name, and the CLI's exit codes and JSON shape."""
 
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
+from travelsync.config.model import Ipv6Check, Preflight, TunnelCheck
 from travelsync.errors import TravelsyncError, UsageError
 from travelsync.preflight import runner
+from travelsync.preflight.checks import CheckContext, ipv6, tunnel
 from travelsync.preflight.model import FAIL, OK, SKIP, WARN, CheckResult
+from travelsync.process import Completed, ProgramMissing
+
+DATA = Path(__file__).parent / "data" / "ip"
 
 
 def config(timeout):
@@ -120,3 +126,73 @@ def test_cli_usage_errors(cli, config_file):
     assert cli("--config", config_file, "preflight", "--yes").exit_code == 2
     nothing = cli("--config", config_file, "preflight", "--undo-fix")
     assert nothing.exit_code == 2 and "no route fix to undo" in nothing.stderr
+
+
+# -- the real ipv6 and tunnel checks, fed captured `ip -j` output by a recording runner -------
+
+
+
+def recording_runner(capture, answering=()):
+    calls = []
+
+    def run(argv, *, input=None, timeout=None, env=None):
+        calls.append(list(argv))
+        if argv[0] == "ping":
+            return Completed(tuple(argv), 0 if any(g in argv[-1] for g in answering) else 1, b"", b"")
+        family = "addr" if "addr" in argv else "route"
+        if argv[1:3] == ["-j", "-d"]:
+            return Completed(tuple(argv), 0, (DATA / "rig_client.link.json").read_bytes(), b"")
+        if argv[2] == "-4":
+            return Completed(tuple(argv), 0, b"[]", b"")
+        path = DATA / f"{capture}.{family}.json"
+        if not path.exists():
+            path = DATA / f"three_ra_routes.{family}.json"
+        return Completed(tuple(argv), 0, path.read_bytes(), b"")
+
+    run.calls = calls
+    return run
+
+
+def preflight_config(**ipv6_settings):
+    return SimpleNamespace(preflight=Preflight(ipv6=Ipv6Check(**ipv6_settings),
+                                               tunnel=TunnelCheck(kind="gogoc", interface="tun"), timeout=5))
+
+
+def test_ipv6_check_pings_every_gateway_and_plans_the_fix():
+    run = recording_runner("three_ra_routes", answering=("fe80::64:3",))
+    result = ipv6.run(preflight_config(expiry_warning=5), CheckContext(runner=run, timeout=5))
+    pings = sorted(c[-1] for c in run.calls if c[0] == "ping")
+    assert pings == ["fe80::64:1%eth0", "fe80::64:2%eth0", "fe80::64:3%eth0"]
+    assert result.status == WARN and result.data["findings"][0] == "several-ra-routes"
+    assert "gateway-silent" in result.data["findings"]
+    assert result.data["route_fix"]["gateway"] == "fe80::64:3"
+    assert result.fix[-1] == "ip -6 route add default via fe80::64:3 dev eth0 metric 1024 proto static"
+
+
+def test_ipv6_check_says_when_ip_is_missing():
+    def run(argv, **kw):
+        raise ProgramMissing("ip: not installed (or not on PATH)")
+
+    result = ipv6.run(preflight_config(), CheckContext(runner=run, timeout=5))
+    assert result.status == WARN
+    assert result.summary == ("could not check: `ip` is not installed (Debian package iproute2): "
+                              "routes and addresses cannot be read")
+
+
+def test_ipv6_check_reports_an_ip_error_line():
+    def run(argv, **kw):
+        return Completed(tuple(argv), 255, b"", b"Error: ipv6 is disabled\n")
+
+    result = ipv6.run(preflight_config(), CheckContext(runner=run, timeout=5))
+    assert result.summary == "could not check: `ip -j -6 addr` failed: Error: ipv6 is disabled"
+
+
+def test_tunnel_check_not_needed_with_native_routes():
+    result = tunnel.run(preflight_config(), CheckContext(runner=recording_runner("one_ra_route"), timeout=5))
+    assert result.status == OK and result.summary == "not needed: native IPv6 works"
+
+
+def test_tunnel_check_without_native_ipv6_and_no_start_command():
+    result = tunnel.run(preflight_config(), CheckContext(runner=recording_runner("problem_addresses"), timeout=5))
+    assert result.status == FAIL and result.summary.endswith("tunnel interface tun does not exist")
+    assert "set preflight.tunnel.start to let --fix start the tunnel" in result.details
