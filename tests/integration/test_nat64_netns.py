@@ -95,3 +95,21 @@ def test_ra_without_pref64_falls_back_to_dns(ra_lab):
     data = json.loads(done.stdout)
     assert data["outcome"] == "no-answer"
     assert any("no PREF64 option on ra0 (routers heard: fe80::64:1)" in n for n in data["notes"])
+
+
+def test_link_local_nameserver_with_zone_id(ra_lab, link_local_dns64):
+    done = travelsync_in(ra_lab.client, "--json", "nat64", "discover", "-n", link_local_dns64)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["prefixes"] == [PREFIX]
+
+
+def test_link_local_nameserver_from_resolv_conf(ra_lab, link_local_dns64, tmp_path):
+    resolv_conf = tmp_path / "resolv.conf"
+    resolv_conf.write_text(f"nameserver {link_local_dns64}\n")
+    done = python_in(ra_lab.client, textwrap.dedent(f"""
+        from travelsync.nat64 import Settings, discover
+        result = discover(Settings(resolv_conf={str(resolv_conf)!r}))
+        print(result.outcome, result.server, *result.prefixes)
+    """))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["found", f"[{link_local_dns64}]:53", PREFIX]
