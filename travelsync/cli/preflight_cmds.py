@@ -50,19 +50,19 @@ def preflight(app, only, apply_fix, yes, dry_run, undo_fix):
         return _undo(app, yes=yes, dry_run=dry_run)
     names = parse_only(only)
     results = run_checks(app.config, only=names, environ=app.environ)
-    outcomes = []
+    outcomes, checked_again = [], True
     if apply_fix:
-        if not app.json:
-            app.info(render.table(results, fixing=True))
+        if not app.json and not app.quiet:
+            print(render.table(results, fixing=True), file=app.stdout, flush=True)
         outcomes = _apply_fixes(app, results, yes=yes, dry_run=dry_run)
-        if any(o["outcome"] in ("applied", "failed") for o in outcomes):
+        checked_again = any(o["outcome"] in ("applied", "failed") for o in outcomes)
+        if checked_again:
             results = run_checks(app.config, only=names, environ=app.environ)
-            if not app.json:
-                app.info("After the fixes:")
+            app.info("After the fixes:" if not app.json else "checked again after the fixes")
     document = {"checks": [r.as_json() for r in results]}
     if apply_fix:
         document["fixes"] = outcomes
-    app.emit(document, lambda _: render.table(results, fixing=apply_fix))
+    app.emit(document, (lambda _: render.table(results, fixing=apply_fix)) if checked_again else None)
     status = render.exit_status(results)
     if any(o["outcome"] == "failed" for o in outcomes):
         status = worst(status, ExitStatus.FAILURE)
@@ -75,7 +75,7 @@ def _confirm(app, question: str, yes: bool) -> bool:
     try:
         return click.confirm(question, default=False, err=True)
     except click.Abort:  # no terminal to answer on: nothing is run
-        app.info("(no answer: nothing run; use --yes to run without asking)")
+        app.info("\n(no answer: nothing run; use --yes to run without asking)")
         return False
 
 

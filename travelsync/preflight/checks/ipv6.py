@@ -55,11 +55,12 @@ def run(config, context) -> CheckResult:
             details.append(f"probe: {outcome.message}")
         else:
             message = f"probe {settings.probe} not reachable over IPv6: {outcome.message}"
-            if status == OK:
-                summary = message
-            else:
+            if status == FAIL:
                 details.insert(0, message)
-            status = FAIL
+            else:  # the probe's failure is the worst news: it leads, the route finding follows
+                if status != OK:
+                    details.insert(0, summary)
+                summary, status = message, FAIL
 
     commands: tuple = ()
     if diagnosis.fixable:
