@@ -177,3 +177,70 @@ def test_list_without_prefix_says_why_on_stderr(cli, plain_resolver):
     result = cli("nat64", "discover", "-l", "-n", plain_resolver.v4)
     assert (result.exit_code, result.stdout) == (1, "")
     assert result.stderr.startswith("not-dns64: resolver is not a DNS64")
+
+
+class ScriptedResponder:
+    """A UDP responder on loopback that follows a script per query ("drop", "servfail", "answer"):
+    only to prove the retry behaviour, which the real servers will not misbehave for on demand."""
+
+    def __init__(self, script):
+        import socket
+        import threading
+
+        self.script, self.queries = list(script), []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.running = True
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        import dns.message
+        import dns.rcode
+        import dns.rrset
+
+        while self.running:
+            try:
+                data, peer = self.sock.recvfrom(4096)
+            except OSError:
+                continue
+            query = dns.message.from_wire(data)
+            self.queries.append(query)
+            step = self.script.pop(0) if self.script else "servfail"
+            if step == "drop":
+                continue
+            response = dns.message.make_response(query)
+            if step == "servfail":
+                response.set_rcode(dns.rcode.SERVFAIL)
+            else:
+                response.answer.append(dns.rrset.from_text(query.question[0].name, 60, "IN", "AAAA",
+                                                           "64:ff9b::c000:aa"))
+            self.sock.sendto(response.to_wire(), peer)
+
+    def close(self):
+        self.running = False
+        self.thread.join(1)
+        self.sock.close()
+
+
+@pytest.mark.parametrize("script, outcome, exit_code, asked", [
+    (["drop", "answer"], "found", 0, 2),  # a lost datagram is retried
+    (["servfail", "servfail", "answer"], "found", 0, 3),
+    (["servfail"] * 3, "no-answer", 75, 3),  # then no more than three tries
+])
+def test_retries_on_timeout_and_servfail(cli, script, outcome, exit_code, asked):
+    import dns.flags
+
+    responder = ScriptedResponder(script)
+    try:
+        result = cli("--json", "nat64", "discover", "-n", f"127.0.0.1:{responder.port}", "--timeout", "1.5")
+    finally:
+        responder.close()
+    assert (result.exit_code, result.json["outcome"]) == (exit_code, outcome)
+    assert len(responder.queries) == asked
+    query = responder.queries[0]
+    assert query.question[0].rdtype == 28  # AAAA, never ANY
+    assert query.flags & dns.flags.RD and not query.flags & dns.flags.CD
+    assert query.edns < 0 or not query.ednsflags & dns.flags.DO  # no DNSSEC OK bit for ipv4only.arpa

@@ -88,7 +88,6 @@ def _ask_one(server: Nameserver, name: str, rdtype: str, *, timeout: float, dnss
     import dns.message
     import dns.query
     import dns.rcode
-    import dns.rdatatype
 
     query = dns.message.make_query(name, rdtype, want_dnssec=dnssec)  # flags: RD only (CD=0)
     if dnssec:
