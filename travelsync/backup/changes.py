@@ -20,7 +20,7 @@ def unchanged_since(config, repository, parent) -> bool:
     for source in config.sources:
         previous = repository.location.child(layout.SNAPSHOTS, parent.id, layout.DATA, source.name)
         try:
-            result = run_rsync(change_check_args(config.rsync, config.ssh, source, previous), on_item=changed)
+            result = run_rsync(change_check_args(config.rsync, getattr(repository.store, 'ssh', config.ssh), source, previous), on_item=changed)
         except StopTransfer:
             return False
         if result.exit_code != 0:

@@ -86,7 +86,7 @@ def _dry_run(config, repository, kind, started, on_item, on_progress) -> BackupR
     for source in config.sources:
         destination = repository.location.child(layout.PARTIAL, "dry-run", layout.DATA, source.name)
         link_dest = _link_dest(repository, parent, source)
-        result = run_rsync(backup_args(config.rsync, config.ssh, source, destination, link_dest=link_dest,
+        result = run_rsync(backup_args(config.rsync, _ssh(config, repository), source, destination, link_dest=link_dest,
                                        dry_run=True), on_item=on_item, on_progress=on_progress)
         outcome = classify(result)
         if outcome in (Outcome.FAILED, Outcome.TRANSPORT, Outcome.KILLED):
@@ -95,6 +95,11 @@ def _dry_run(config, repository, kind, started, on_item, on_progress) -> BackupR
     return BackupReport(None, chosen if parent or chosen == "full" else "full", total.files_transferred,
                         total.literal_data or total.transferred_size, total.total_size, seconds, warnings,
                         dry_run=True)
+
+
+def _ssh(config, repository):
+    """The repository's ssh settings (with its shared connection), else the configured ones."""
+    return getattr(repository.store, "ssh", config.ssh)
 
 
 def _link_dest(repository, parent, source) -> str | None:
@@ -175,7 +180,7 @@ def _transfer(config, repository, source, partial, parent, on_item, on_progress,
     from travelsync.rsync.run import run_rsync
 
     destination = repository.location.child(partial, layout.DATA, source.name)
-    argv = backup_args(config.rsync, config.ssh, source, destination,
+    argv = backup_args(config.rsync, _ssh(config, repository), source, destination,
                        link_dest=_link_dest(repository, parent, source))
     delays = retry_delays(config.rsync.retries, config.rsync.retry_delay)
     for attempt in range(len(delays) + 1):
@@ -225,8 +230,7 @@ def _write_manifest(config, repository, partial, parent) -> int:
         def hash_file(path: bytes) -> str:
             return sha256_file(os.path.join(base, path))
 
-    temporary = f"{partial}/{layout.MANIFEST_FILE}.tmp"
-    with store.open_for_writing(temporary) as handle:
+    # straight to its name: partial/ is invisible until the commit, which fsyncs the folder
+    with store.open_for_writing(f"{partial}/{layout.MANIFEST_FILE}") as handle:
         hashed, _inherited = build_manifest(store.file_stats(data), parent_entries, hash_file, handle)
-    store.rename(temporary, f"{partial}/{layout.MANIFEST_FILE}")
     return hashed

@@ -180,6 +180,7 @@ def prune(app, dry_run):
     else:
         retired = []
         with repository.lock("prune", app.info):
+            repository.overview(refresh=True)  # what is there now that we hold the lock
             plan = plan_retention(repository.snapshots(), app.config.retention.full, repository.protected_ids,
                                   getattr(repository.latest(), "id", None))
             for snapshot_id in plan.delete:

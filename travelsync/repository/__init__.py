@@ -21,9 +21,9 @@ def open_repository(config, environ=None) -> Repository:
     when the host cannot be reached)."""
     location = config.repository
     if location.is_remote:
-        from travelsync.repository.remote_store import RemoteStore
+        from travelsync.repository.remote_store import RemoteStore, multiplexed
 
-        return Repository(RemoteStore(location, config.ssh), environ)
+        return Repository(RemoteStore(location, multiplexed(config.ssh, environ)), environ)
     from travelsync.repository.local_store import LocalStore
 
     return Repository(LocalStore(location), environ)

@@ -43,6 +43,21 @@ class LocalStore:
         except (FileNotFoundError, NotADirectoryError):
             return []
 
+    def overview(self):
+        from travelsync.repository import layout
+        from travelsync.repository.overview import Overview
+
+        return Overview(self.read(layout.REPO_FILE), self.is_empty_or_missing(), self.readlink(layout.LATEST),
+                        self.listdir(layout.PARTIAL), self.snapshot_documents(layout.SNAPSHOTS, layout.SNAPSHOT_FILE))
+
+    def commit(self, partial: str, document: bytes, target: str, latest: str) -> None:
+        """snapshot.json (fsync) → rename partial into snapshots/ → swap the `latest` link."""
+        from travelsync.repository import layout
+
+        self.write_atomic(f"{partial}/{layout.SNAPSHOT_FILE}", document)
+        self.rename(partial, target)
+        self.swap_symlink(latest, target)
+
     def snapshot_documents(self, snapshots: str, name: str) -> list[tuple[str, bytes | None]]:
         return [(entry, self.read(f"{snapshots}/{entry}/{name}")) for entry in self.listdir(snapshots)]
 

@@ -24,6 +24,18 @@ class Repository:
         self.environ = environ
         self.problems: list[str] = []  # damaged snapshot.json files met while listing
         self._cache: list[SnapshotInfo] | None = None
+        self._view = None
+
+    def overview(self, refresh: bool = False):
+        """The repository as read in one go (cached until this object changes it)."""
+        if self._view is None or refresh:
+            self._view = self.store.overview()
+            self._cache = None
+        return self._view
+
+    def _changed(self) -> None:
+        self._view = None
+        self._cache = None
 
     def __str__(self) -> str:
         return str(self.location)
@@ -32,27 +44,30 @@ class Repository:
     def check_format(self, *, create_at: datetime | None = None) -> None:
         """Refuse a folder that is not a format-1 repository; create one when `create_at` is
         given and the folder is empty or missing."""
-        text = self.store.read(layout.REPO_FILE)
+        view = self.overview()
+        text = view.repo_file
         if text is not None:
             layout.check_repo_file(text.decode("utf-8", "replace"), str(self.location))
             return
         if create_at is None:
             raise TravelsyncError(f"{self.location}: no travelsync repository here (no {layout.REPO_FILE})",
                                   hint="the first `travelsync backup` creates it")
-        if not self.store.is_empty_or_missing():
+        if not view.empty:
             raise TravelsyncError(f"{self.location}: exists, is not empty and is not a travelsync repository",
                                   hint=f"point `repository:` at an empty folder (or one with {layout.REPO_FILE})")
         self.store.makedirs(layout.SNAPSHOTS)
         self.store.makedirs(layout.PARTIAL)
         self.store.write_atomic(layout.REPO_FILE, layout.repo_file_text(create_at, socket.gethostname()).encode())
+        self._changed()
 
     # -- listing
     def snapshots(self, *, refresh: bool = False) -> list[SnapshotInfo]:
         """Committed snapshots (status complete or incomplete), oldest first."""
-        if self._cache is not None and not refresh:
+        view = self.overview(refresh)
+        if self._cache is not None:
             return list(self._cache)
         found, self.problems = [], []
-        for name, document in self.store.snapshot_documents(layout.SNAPSHOTS, layout.SNAPSHOT_FILE):
+        for name, document in view.documents:
             if not layout.is_snapshot_id(name) or document is None:
                 continue
             try:
@@ -65,7 +80,7 @@ class Repository:
 
     def latest(self) -> SnapshotInfo | None:
         snapshots = self.snapshots()
-        target = self.store.readlink(layout.LATEST)
+        target = self.overview().latest
         if target:
             name = target.rstrip("/").rsplit("/", 1)[-1]
             for snapshot in snapshots:
@@ -112,6 +127,7 @@ class Repository:
                      "same_as": same_as})
         document = {"no_change": runs[-MAX_RECORDED_RUNS:]}
         self.store.write_atomic(layout.RUNS_FILE, (json.dumps(document, indent=2) + "\n").encode())
+        self._changed()
 
     def successful_runs(self) -> list[tuple[str, datetime]]:
         """(kind, started) of every committed snapshot and recorded no-change run, oldest first.
@@ -143,7 +159,7 @@ class Repository:
         return self.store.lock(command, notice)
 
     def partials(self) -> list[str]:
-        return [n for n in self.store.listdir(layout.PARTIAL)]
+        return list(self.overview().partials)
 
     def partial_path(self, snapshot_id: str) -> str:
         return f"{layout.PARTIAL}/{snapshot_id}"
@@ -153,19 +169,16 @@ class Repository:
 
         A crash before the rename leaves only a partial; after it, a complete snapshot (and
         `latest` possibly still on the previous one, which is complete too)."""
-        partial = self.partial_path(info.id)
-        self.store.write_atomic(f"{partial}/{layout.SNAPSHOT_FILE}",
-                                (json.dumps(info.to_json(), indent=2) + "\n").encode())
-        self.store.rename(partial, f"{layout.SNAPSHOTS}/{info.id}")
-        self.store.swap_symlink(layout.LATEST, f"{layout.SNAPSHOTS}/{info.id}")
-        self._cache = None
+        document = (json.dumps(info.to_json(), indent=2) + "\n").encode()
+        self.store.commit(self.partial_path(info.id), document, f"{layout.SNAPSHOTS}/{info.id}", layout.LATEST)
+        self._changed()
 
     def retire(self, snapshot_id: str) -> str:
         """Take a snapshot out of the listing at once (rename to partial/<id>.deleting); the slow
         removal (`remove_retired`) can then run without the lock."""
         target = f"{layout.PARTIAL}/{snapshot_id}{layout.DELETING_SUFFIX}"
         self.store.rename(f"{layout.SNAPSHOTS}/{snapshot_id}", target)
-        self._cache = None
+        self._changed()
         return target
 
     def remove(self, rel: str) -> None:

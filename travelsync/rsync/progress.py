@@ -27,17 +27,26 @@ class ProgressBar:
         self.label = label
         self.last_draw = 0.0
         self.drawn = False
+        self.pending = None  # the newest progress not drawn yet (throttled)
 
     def update(self, progress) -> None:
         now = time.monotonic()
-        if now - self.last_draw < 0.1 and progress.percent < 100:
+        if now - self.last_draw < 0.1:
+            self.pending = progress
             return
         self.last_draw = now
+        self._draw(progress)
+
+    def _draw(self, progress) -> None:
+        self.pending = None
         self.stream.write("\r\x1b[K" + render_bar(progress, self.label))
         self.stream.flush()
         self.drawn = True
 
     def finish(self) -> None:
+        """Show the final state once, then clear the line for the summary."""
+        if self.pending is not None:
+            self._draw(self.pending)
         if self.drawn:
             self.stream.write("\r\x1b[K")
             self.stream.flush()

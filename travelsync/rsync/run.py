@@ -179,20 +179,28 @@ def run_rsync(argv: list[str], *, on_item=None, on_progress=None, env=None,
         _err_bufsize=0, _no_out=True, _no_err=True, _bg=True, _bg_exc=False, _ok_code=list(range(256)),
         _env=env, _preexec_fn=_die_with_parent, _in=None)
     state["process"] = process
+    finished = threading.Event()
+
+    def wait_for_exit():  # process.wait() joins sh's output threads: every line is handled after it
+        try:
+            process.wait()
+        except sh.SignalException as killed:
+            result.signal = abs(killed.exit_code)
+        except BaseException:
+            pass
+        finally:
+            finished.set()
+
+    waiter = threading.Thread(target=wait_for_exit, name="rsync-wait", daemon=True)
+    waiter.start()
     try:
-        while True:
-            try:
-                process.wait(timeout=0.2)
-                break
-            except sh.TimeoutException:
-                if cancel is not None and cancel.is_set():
-                    stop_rsync()
-            except sh.SignalException as killed:
-                result.signal = -killed.exit_code if killed.exit_code < 0 else killed.exit_code
-                break
+        while not finished.wait(0.2):
+            if cancel is not None and cancel.is_set():
+                stop_rsync()
     except BaseException:
         stop_rsync()
         raise
+    waiter.join()
     out.close()
     err.close()
     exit_code = process.process.exit_code

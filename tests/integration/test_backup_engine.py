@@ -1,0 +1,452 @@
+"""Backups with the real rsync, into a local repository and into one over ssh (a real sshd on
+127.0.0.1): the same suite, parametrized. Crash, disk-full and concurrency cases included."""
+
+import hashlib
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import need, need_programs, need_root
+
+pytestmark = pytest.mark.timeout(120)
+
+ODD_NAMES = [b"-dash", b"with space", b"co:lon", b"new\nline", b"bad\xffbyte", b"--delete", b"a\\back"]
+
+
+# ---------------------------------------------------------------- helpers
+class Rig:
+    """A source tree, a repository (local or over ssh) and a config file naming both."""
+
+    def __init__(self, base: Path, mode: str, sshd=None):
+        self.base, self.mode, self.sshd = base, mode, sshd
+        self.source = base / "source"
+        self.repo = base / "repo"
+        self.config = base / "config.yaml"
+        self.source.mkdir()
+        self.write_config()
+
+    def write_config(self, **rsync):
+        repository = str(self.repo) if self.mode == "local" else self.sshd.location(str(self.repo))
+        document = {"repository": repository,
+                    "sources": [{"name": "home", "path": str(self.source), "exclude": ["*.tmp"]}],
+                    "rsync": {"retries": 0, "retry_delay": 0.01, **rsync}}
+        if self.mode == "remote":
+            document["ssh"] = self.sshd.ssh_config
+        self.config.write_text(yaml.safe_dump(document))
+
+    def snapshot_dirs(self) -> list[Path]:
+        folder = self.repo / "snapshots"
+        return sorted(folder.iterdir()) if folder.exists() else []
+
+    def data(self, snapshot: str) -> Path:
+        return self.repo / "snapshots" / snapshot / "data" / "home"
+
+
+@pytest.fixture(params=["local", "remote"])
+def rig(request, tmp_path):
+    need_programs("rsync")
+    sshd = request.getfixturevalue("sshd_server") if request.param == "remote" else None
+    return Rig(tmp_path, request.param, sshd)
+
+
+@pytest.fixture
+def remote_rig(tmp_path, sshd_server):
+    return Rig(tmp_path, "remote", sshd_server)
+
+
+@pytest.fixture
+def local_rig(tmp_path):
+    need_programs("rsync")
+    return Rig(tmp_path, "local")
+
+
+def run(cli, rig, *args):
+    return cli("--config", rig.config, *args)
+
+
+def backup(cli, rig, *args):
+    result = run(cli, rig, "--json", "backup", *args)
+    assert result.exit_code in (0, 3), result.stderr
+    return result.json
+
+
+def xattrs_supported(folder: Path) -> bool:
+    probe = folder / ".xattr-probe"
+    probe.write_bytes(b"")
+    try:
+        os.setxattr(probe, "user.travelsync", b"1")
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.unlink()
+
+
+def make_tree(root: Path, with_xattrs: bool) -> None:
+    (root / "docs" / "deep").mkdir(parents=True)
+    (root / "docs" / "a.txt").write_bytes(b"alpha\n" * 100)
+    (root / "docs" / "deep" / "b.bin").write_bytes(os.urandom(50_000))
+    (root / "docs" / "gone.txt").write_bytes(b"to be deleted")
+    (root / "docs" / "skip.tmp").write_bytes(b"excluded")
+    (root / "script.sh").write_bytes(b"#!/bin/sh\necho hi\n")
+    os.chmod(root / "script.sh", 0o750)
+    (root / "secret").write_bytes(b"s")
+    os.chmod(root / "secret", 0o600)
+    for name in ODD_NAMES:
+        with open(os.path.join(os.fsencode(root), name), "wb") as handle:
+            handle.write(b"odd " + name)
+    os.symlink("docs/a.txt", root / "link")
+    os.symlink("nowhere", root / "dangling")
+    os.link(root / "docs" / "a.txt", root / "hardlink")
+    if with_xattrs:
+        os.setxattr(root / "docs" / "a.txt", "user.comment", b"kept")
+    past = 1_700_000_000_123_456_789
+    for path in (root / "docs" / "a.txt", root / "secret", root / "script.sh"):
+        os.utime(path, ns=(past, past))
+
+
+def describe(root: Path, with_xattrs: bool) -> dict:
+    """Everything a backup must keep, per path (bytes): type, mode, mtime, contents/target, xattrs,
+    plus the groups of hard-linked names."""
+    found, inodes = {}, {}
+    base = os.fsencode(root)
+    for folder, dirs, files in os.walk(base):
+        for name in dirs + files:
+            path = os.path.join(folder, name)
+            rel = os.path.relpath(path, base)
+            info = os.lstat(path)
+            entry = [stat.S_IFMT(info.st_mode), stat.S_IMODE(info.st_mode)]
+            if stat.S_ISLNK(info.st_mode):
+                entry.append(os.readlink(path))
+            elif stat.S_ISREG(info.st_mode):
+                entry += [info.st_mtime_ns, hashlib.sha256(Path(os.fsdecode(path)).read_bytes()).hexdigest()]
+                inodes.setdefault(info.st_ino, []).append(rel)
+                if with_xattrs:
+                    entry.append(sorted((k, os.getxattr(path, k)) for k in os.listxattr(path) if k.startswith("user.")))
+            found[rel] = tuple(entry)
+    groups = sorted(tuple(sorted(g)) for g in inodes.values() if len(g) > 1)
+    return {"entries": found, "hardlinks": groups}
+
+
+def inode_map(root: Path) -> dict:
+    base = os.fsencode(root)
+    result = {}
+    for folder, _dirs, files in os.walk(base):
+        for name in files:
+            path = os.path.join(folder, name)
+            result[os.path.relpath(path, base)] = os.lstat(path).st_ino
+    return result
+
+
+def expected(rig, with_xattrs):
+    """The source as a snapshot should hold it: excluded files left out."""
+    description = describe(rig.source, with_xattrs)
+    description["entries"].pop(b"docs/skip.tmp")
+    return description
+
+
+# ---------------------------------------------------------------- the suite, local and remote
+def test_full_then_incremental_equals_source_and_shares_inodes(cli, rig):
+    with_xattrs = xattrs_supported(rig.base)
+    make_tree(rig.source, with_xattrs)
+    first = backup(cli, rig, "--full")
+    assert first["kind"] == "full" and first["files_transferred"] >= 10
+    assert describe(rig.data(first["snapshot"]), with_xattrs) == expected(rig, with_xattrs)
+
+    (rig.source / "docs" / "a.txt").write_bytes(b"changed\n")  # hard link `hardlink` changes with it
+    (rig.source / "docs" / "new.txt").write_bytes(b"new file")
+    (rig.source / "docs" / "gone.txt").unlink()
+    second = backup(cli, rig, "--incremental")
+    assert second["kind"] == "incremental" and second["snapshot"] != first["snapshot"]
+    assert describe(rig.data(second["snapshot"]), with_xattrs) == expected(rig, with_xattrs)
+
+    old, new = inode_map(rig.data(first["snapshot"])), inode_map(rig.data(second["snapshot"]))
+    assert new[b"docs/deep/b.bin"] == old[b"docs/deep/b.bin"]  # unchanged: one inode
+    assert new[b"-dash"] == old[b"-dash"]
+    assert new[b"docs/a.txt"] != old[b"docs/a.txt"]  # changed: a new copy
+    assert b"docs/gone.txt" not in new
+
+    third = backup(cli, rig, "--full")
+    fresh = inode_map(rig.data(third["snapshot"]))
+    assert not set(fresh.values()) & (set(old.values()) | set(new.values()))  # a full shares nothing
+
+    listing = run(cli, rig, "--json", "snapshots")
+    assert listing.exit_code == 0
+    rows = listing.json
+    assert [r["id"] for r in rows] == [first["snapshot"], second["snapshot"], third["snapshot"]]
+    assert [r["kind"] for r in rows] == ["full", "incremental", "full"]
+    assert all(r["status"] == "complete" and r["files"] > 0 and r["bytes"] > 0 for r in rows)
+    assert os.readlink(rig.repo / "latest") == f"snapshots/{third['snapshot']}"
+    table = run(cli, rig, "snapshots")
+    assert second["snapshot"] in table.stdout and "(latest)" in table.stdout
+
+
+def test_unchanged_incremental_is_recorded_not_copied(cli, rig, isolated_dirs):
+    make_tree(rig.source, False)
+    first = backup(cli, rig, "--full")
+    again = backup(cli, rig, "--incremental")
+    assert again["no_change"] is True and again["snapshot"] == first["snapshot"]
+    assert len(rig.snapshot_dirs()) == 1
+    from travelsync.config import load_config
+    from travelsync.repository import open_repository
+
+    runs = open_repository(load_config(rig.config)).successful_runs()
+    assert [kind for kind, _ in runs] == ["full", "incremental"]
+    (rig.source / "docs" / "new.txt").write_bytes(b"x")
+    changed = backup(cli, rig, "--incremental")
+    assert changed["no_change"] is False and len(rig.snapshot_dirs()) == 2
+
+
+def test_verify_finds_flipped_byte_missing_and_extra(cli, rig):
+    make_tree(rig.source, False)
+    first = backup(cli, rig, "--full")
+    (rig.source / "docs" / "new.txt").write_bytes(b"new")
+    second = backup(cli, rig, "--incremental")
+    assert run(cli, rig, "verify").exit_code == 0
+    assert run(cli, rig, "verify", first["snapshot"]).exit_code == 0
+    data = rig.data(second["snapshot"])
+    blob = data / "docs" / "new.txt"  # a file of its own, not hard-linked to the full
+    blob.write_bytes(b"neW")
+    (data / "script.sh").unlink()
+    (data / "intruder").write_bytes(b"?")
+    result = run(cli, rig, "--json", "verify", second["snapshot"])
+    assert result.exit_code == 1
+    report = result.json
+    assert report["corrupted"] == ["home/docs/new.txt"]
+    assert report["missing"] == ["home/script.sh"]
+    assert report["extra"] == ["home/intruder"]
+
+
+def test_prune_dry_run_then_prune_keeps_latest_last_full_and_trip_snapshots(cli, rig, isolated_dirs):
+    make_tree(rig.source, False)
+    ids = []
+    for index, kind in enumerate(["--full", "--incremental", "--full", "--incremental", "--full"]):
+        (rig.source / f"file{index}").write_bytes(b"%d" % index)
+        ids.append(backup(cli, rig, kind)["snapshot"])
+    state = isolated_dirs / "state" / "travelsync"
+    state.mkdir(parents=True)
+    (state / "trip.json").write_text(json.dumps({"protected_snapshots": [ids[1]]}))
+    rig.config.write_text(rig.config.read_text() + "retention: {full: 1}\n")
+    dry = run(cli, rig, "--json", "prune", "--dry-run")
+    assert dry.exit_code == 0
+    assert dry.json["deleted"] == [ids[0], ids[2], ids[3]]
+    assert len(rig.snapshot_dirs()) == 5  # a dry run deletes nothing
+    done = run(cli, rig, "--json", "prune")
+    assert done.exit_code == 0 and done.json["deleted"] == [ids[0], ids[2], ids[3]]
+    assert [p.name for p in rig.snapshot_dirs()] == [ids[1], ids[4]]
+    assert not list((rig.repo / "partial").iterdir())
+    assert run(cli, rig, "verify", ids[1]).exit_code == 0  # the trip's incremental survives its parent
+
+
+def test_retries_transport_failures_then_exits_75_untouched(cli, remote_rig):
+    """Only a repository over ssh has a transport to fail."""
+    rig = remote_rig
+    make_tree(rig.source, False)
+    first = backup(cli, rig, "--full")
+    before = run(cli, rig, "--json", "snapshots").json
+    (rig.source / "docs" / "new.txt").write_bytes(b"new")
+    # rsync reaches the repository through a shell that fails like a dropped connection
+    broken = rig.base / "broken-ssh"
+    broken.write_text("#!/bin/sh\necho 'connection reset' >&2\nexit 255\n")
+    broken.chmod(0o755)
+    rig.write_config(retries=2, retry_delay=0.01, extra_args=["-e", str(broken)])
+    result = run(cli, rig, "backup", "--incremental")
+    assert result.exit_code == 75, result.stderr
+    assert result.stderr.count("retrying in") == 2
+    assert "unreachable" in result.stderr
+    assert run(cli, rig, "--json", "snapshots").json == before
+    assert os.readlink(rig.repo / "latest") == f"snapshots/{first['snapshot']}"
+
+
+# ---------------------------------------------------------------- crashes and concurrency
+def big_tree(rig, count=24, size=200_000):
+    folder = rig.source / "big"
+    folder.mkdir(exist_ok=True)
+    for index in range(count):
+        (folder / f"chunk{index:03d}").write_bytes(os.urandom(size))
+    return count * size
+
+
+def start_slow_backup(rig, *args):
+    rig.write_config(extra_args=["--bwlimit=1500"])
+    return subprocess.Popen([sys.executable, "-m", "travelsync", "--config", str(rig.config), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy())
+
+
+def bytes_under(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file() and not f.is_symlink())
+
+
+def wait_for(condition, timeout=20.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def rsync_pids(marker: str) -> list[int]:
+    """Processes (any parent) whose command line names `marker` (the repository path)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"rsync" in cmdline.split(b"\0")[0] and marker.encode() in cmdline:
+                pids.append(int(entry.name))
+    return pids
+
+
+def children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+@pytest.mark.parametrize("victim", ["travelsync", "rsync"])
+def test_sigkill_keeps_latest_and_next_run_resumes(cli, rig, victim):
+    make_tree(rig.source, False)
+    first = backup(cli, rig, "--full")
+    before = run(cli, rig, "--json", "snapshots").json
+    total = big_tree(rig)
+    process = start_slow_backup(rig, "backup", "--incremental")
+    try:
+        wait_for(lambda: (rig.repo / "partial").exists() and bytes_under(rig.repo / "partial") > total // 4,
+                 what="the slowed backup to write part of its snapshot")
+        if victim == "travelsync":
+            process.kill()
+        else:
+            rsync_child = [p for p in children(process.pid) if b"rsync" in Path(f"/proc/{p}/cmdline").read_bytes()]
+            assert rsync_child, "no rsync child found"
+            os.kill(rsync_child[0], signal.SIGKILL)
+        _out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    if victim == "rsync":
+        assert process.returncode == 1 and b"killed by signal 9" in err
+    wait_for(lambda: not rsync_pids(str(rig.repo)), what="rsync to stop")
+    assert run(cli, rig, "--json", "snapshots").json == before
+    assert os.readlink(rig.repo / "latest") == f"snapshots/{first['snapshot']}"
+    assert [p.name for p in (rig.repo / "partial").iterdir()]  # the partial is kept
+
+    rig.write_config()  # full speed again
+    result = run(cli, rig, "--json", "backup", "--incremental")
+    assert result.exit_code == 0, result.stderr
+    report = result.json
+    assert report["resumed"] is True and "resuming" in result.stderr
+    if victim == "travelsync":
+        assert "took over the lock" in result.stderr
+    assert 0 < report["bytes_transferred"] < total * 0.8  # fewer bytes than from scratch
+    assert describe(rig.data(report["snapshot"]), False) == expected(rig, False)
+    assert not list((rig.repo / "partial").iterdir())
+    assert run(cli, rig, "verify").exit_code == 0
+
+
+def test_second_backup_exits_75_and_sigterm_keeps_partial(cli, rig):
+    make_tree(rig.source, False)
+    big_tree(rig, count=12)
+    process = start_slow_backup(rig, "backup", "--full")
+    try:
+        wait_for(lambda: b"pid=" in ((rig.repo / "lock").read_bytes() if (rig.repo / "lock").exists() else b""),
+                 what="the first backup to take the lock")
+        wait_for(lambda: (rig.repo / "partial").exists() and any((rig.repo / "partial").iterdir()),
+                 what="the first backup to start its partial snapshot")
+        second = run(cli, rig, "backup")
+        assert second.exit_code == 75
+        assert "is locked by pid" in second.stderr and "travelsync backup" in second.stderr
+        process.send_signal(signal.SIGTERM)
+        _out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 75 and b"stopped on request" in err
+    assert not rig.snapshot_dirs() or not any((d / "snapshot.json").exists() for d in rig.snapshot_dirs())
+    assert list((rig.repo / "partial").iterdir())
+    rig.write_config()
+    assert backup(cli, rig, "--full")["resumed"] is True
+
+
+@pytest.fixture
+def small_filesystem(tmp_path):
+    need_root()
+    need_programs("mount", "umount")
+    mount_point = tmp_path / "small"
+    mount_point.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)], capture_output=True)
+    need(done.returncode == 0, f"cannot mount a tmpfs: {done.stderr.decode().strip()}")
+    try:
+        yield mount_point
+    finally:
+        if subprocess.run(["umount", str(mount_point)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", str(mount_point)], capture_output=True)
+
+
+def test_full_repository_fails_cleanly_and_older_snapshots_verify(cli, rig, small_filesystem):
+    rig.repo = small_filesystem / "repo"
+    rig.write_config()
+    make_tree(rig.source, False)
+    first = backup(cli, rig, "--full")
+    (rig.source / "huge").write_bytes(os.urandom(3_000_000))
+    result = run(cli, rig, "backup", "--incremental")
+    assert result.exit_code == 1, result.stderr
+    assert f"no space left on {rig.sshd.location(str(rig.repo)) if rig.sshd else rig.repo}" in result.stderr
+    assert [p.name for p in rig.snapshot_dirs()] == [first["snapshot"]]
+    assert os.readlink(rig.repo / "latest") == f"snapshots/{first['snapshot']}"
+    assert run(cli, rig, "verify", first["snapshot"]).exit_code == 0
+
+
+# ---------------------------------------------------------------- terminal output (local only)
+def test_progress_bar_on_a_terminal_and_summary(local_rig):
+    import pty
+
+    make_tree(local_rig.source, False)
+    big_tree(local_rig, count=4)
+    local_rig.write_config(extra_args=["--bwlimit=2000"])  # about half a second: several redraws
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "travelsync", "--config", str(local_rig.config), "backup"],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=secondary)
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    out, _ = process.communicate(timeout=60)
+    os.close(primary)
+    screen = b"".join(chunks).decode("utf-8", "replace")
+    assert process.returncode == 0
+    assert screen.count("backup [") >= 2 and "#" in screen and "ETA" in screen
+    assert "files transferred" in out.decode() and "(full, complete)" in out.decode()
+
+
+def test_dry_run_writes_nothing(cli, local_rig):
+    make_tree(local_rig.source, False)
+    result = run(cli, local_rig, "--json", "backup", "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    assert result.json["dry_run"] is True and result.json["files_transferred"] >= 10
+    assert not local_rig.repo.exists() or not local_rig.snapshot_dirs()
+
+
+def test_refuses_a_newer_repository_format(cli, local_rig):
+    local_rig.repo.mkdir()
+    (local_rig.repo / "travelsync.repo").write_text("format: 2\n")
+    result = run(cli, local_rig, "backup")
+    assert result.exit_code == 1
+    assert "repository format 2 is newer" in result.stderr
