@@ -6,10 +6,9 @@ message on the server; after `mailer revert` the file is byte-identical, mode un
 the client deletes again.
 """
 
-import os
 import shutil
-import tempfile
 import stat
+import tempfile
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path

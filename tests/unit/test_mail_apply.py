@@ -113,11 +113,12 @@ def test_read_only_folder_is_refused(cli, home):
 
 def _as_nobody(function):
     """Run `function` in a child that dropped root (os.fork keeps the loaded modules)."""
-    import click.testing  # noqa: F401  (imported before the privileges go)
-    import difflib, base64, tempfile as _t  # noqa: E401,F401
+    # Import now what the child needs: after setuid it cannot read the root-only interpreter's files.
+    import importlib
 
-    import travelsync.cli.mailer_cmds  # noqa: F401
-    import travelsync.mail.clients.fetchmail  # noqa: F401
+    for name in ("click.testing", "difflib", "base64", "travelsync.cli.mailer_cmds", "travelsync.mail.service",
+                 "travelsync.mail.clients.fetchmail"):
+        importlib.import_module(name)
 
     reader, writer = os.pipe()
     pid = os.fork()
@@ -334,3 +335,15 @@ def test_revert_order_warning_names_only_clients_that_delete_what_they_kept(home
                                      {"kind": "getmail", "file": "/x/getmailrc"}])
     warnings = service.revert_order_warning(load_config(settings))
     assert len(warnings) == 1 and warnings[0].startswith("getmail (/x/getmailrc)")
+
+
+def test_keep_refuses_when_a_client_module_leaves_an_account_deleting(cli, home, monkeypatch):
+    from travelsync.mail.clients import mpop
+    from travelsync.mail.model import Plan
+
+    monkeypatch.setattr(mpop, "plan_keep", lambda text, only=frozenset(): Plan(text))  # a broken adapter
+    path = client_file(home, "mpoprc", MPOPRC)
+    before = fingerprint(path)
+    settings = write_settings(home, [{"kind": "mpop", "file": str(path)}])
+    assert_refused(cli("--config", settings, "mailer", "keep"), "could not switch home")
+    assert fingerprint(path) == before

@@ -16,7 +16,7 @@ from travelsync.location import Location, parse_location
 from travelsync.mail import registry
 from travelsync.mail.apply import (ConfigFile, MailRefused, Originals, Saved, change_to_json, encode, files_for,
                                    refuse_unwritable, refused_at, sha256, unified_diff)
-from travelsync.mail.model import DELETE, KEEP, MIXED, UNKNOWN, Account, Change, MailConfigError, Plan
+from travelsync.mail.model import KEEP, MIXED, UNKNOWN, Account, Change, MailConfigError, Plan
 
 
 @dataclass
@@ -185,6 +185,10 @@ def keep(config, state_dir, *, dry_run: bool = False, environ=None, home=None,
             new_accounts = opened.module.accounts(plan.new_text)
         except MailConfigError as error:
             raise refused_at(config_file.display, error) from None
+        still = [a.name for a in new_accounts if is_pop(a) and a.mode != KEEP and (not only or _selected(a, only))]
+        if still:
+            raise MailRefused(f"{config_file.display}: could not switch {', '.join(still)} to keep-on-server; "
+                              "nothing changed")
         report = _report(opened, "keep", plan.new_text, new_accounts, dry_run)
         report.changes = list(plan.changes)
         report.warnings = list(plan.warnings)
