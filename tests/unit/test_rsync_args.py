@@ -1,0 +1,89 @@
+"""rsync argument lists (pure): flags, excludes, link-dest, protection of odd names, ssh."""
+
+from pathlib import Path
+
+from travelsync.config.model import RsyncSettings, Source, SshConfig
+from travelsync.location import Location, parse_location
+from travelsync.rsync.args import backup_args, change_check_args, common_args, source_spec
+from travelsync.rsync.stats import ITEM, Stats, failed_name, vanished_name
+from travelsync.rsync.run import _LineSplitter, _parse_progress
+
+SETTINGS = RsyncSettings(extra_args=("--bwlimit=20M",))
+SSH = SshConfig(port=2222, identity=Path("/keys/id"), options=("-o", "UserKnownHostsFile=/k/known"))
+
+
+def test_common_args_local_has_archive_flags_and_no_ssh():
+    argv = common_args(SETTINGS, SSH, remote=False)
+    assert argv[0] == "rsync"
+    for flag in ("-aHAX", "--numeric-ids", "-s", "--stats", "--info=progress2", "--itemize-changes"):
+        assert flag in argv
+    assert "-e" not in argv
+    assert argv[-1] == "--bwlimit=20M"  # the user's extra arguments come last
+
+
+def test_common_args_remote_carries_the_ssh_settings():
+    argv = common_args(SETTINGS, SSH, remote=True)
+    rsh = argv[argv.index("-e") + 1]
+    assert rsh.startswith("ssh -o BatchMode=yes") and "-p 2222" in rsh and "-i /keys/id" in rsh
+    assert "UserKnownHostsFile=/k/known" in rsh and "StrictHostKeyChecking=no" not in rsh
+
+
+def test_full_backup_has_no_link_dest_and_ends_with_protected_paths():
+    source = Source("home", Path("/home/-marc:x"), exclude=("-weird*", ".cache/"))
+    argv = backup_args(SETTINGS, SSH, source, Location("/repo/partial/ID/data/home"))
+    assert not any(a.startswith("--link-dest") for a in argv)
+    assert {"--delete", "--partial", "--delete-excluded"} <= set(argv)
+    assert "--exclude=-weird*" in argv and "--exclude=.cache/" in argv
+    assert argv[-3:] == ["--", "/home/-marc:x/", "/repo/partial/ID/data/home/"]
+
+
+def test_incremental_links_to_the_previous_snapshot_and_remote_destination():
+    source = Source("home", Path("/home/marc"), one_file_system=True)
+    destination = parse_location("backup@nas:/srv/repo").child("partial", "ID", "data", "home")
+    argv = backup_args(SETTINGS, SSH, source, destination, link_dest="/srv/repo/snapshots/OLD/data/home")
+    assert "--link-dest=/srv/repo/snapshots/OLD/data/home" in argv
+    assert "--one-file-system" in argv and "-e" in argv
+    assert argv[-1] == "backup@nas:/srv/repo/partial/ID/data/home/"
+    assert argv.index("--") == len(argv) - 3
+
+
+def test_dry_run_and_change_check():
+    source = Source("home", Path("/home/marc"), exclude=("*.tmp",))
+    argv = backup_args(SETTINGS, SSH, source, Location("/r"), dry_run=True)
+    assert "--dry-run" in argv
+    check = change_check_args(SETTINGS, SSH, source, Location("/r/snapshots/X/data/home"))
+    assert "--dry-run" in check and "--delete" in check and "--exclude=*.tmp" in check
+    assert "--info=progress2" not in check and "--stats" not in check
+    assert check[-2:] == ["/home/marc/", "/r/snapshots/X/data/home/"]
+
+
+def test_relative_source_gets_dot_slash():
+    assert source_spec("-rf") == "./-rf/"
+    assert source_spec("/a/b/") == "/a/b/"
+
+
+def test_stats_parse_and_item_lines():
+    stats = Stats()
+    for line in ["Number of files: 6 (reg: 3, dir: 2, link: 1)", "Number of regular files transferred: 2",
+                 "Total file size: 1,234,567 bytes", "Literal data: 4,000 bytes", "Matched data: 7 bytes",
+                 "Total bytes sent: 258", "sent 258 bytes  received 101 bytes"]:
+        stats.absorb(line)
+    assert (stats.files, stats.regular_files, stats.files_transferred) == (6, 3, 2)
+    assert (stats.total_size, stats.literal_data, stats.matched_data, stats.bytes_sent) == (1234567, 4000, 7, 258)
+    assert ITEM.match(">f+++++++++ -dash").group("name") == "-dash"
+    assert ITEM.match("*deleting   old file").group("name") == "old file"
+    assert ITEM.match("Number of files: 6") is None
+    assert vanished_name('file has vanished: "/home/x y"') == "/home/x y"
+    assert failed_name('rsync: [sender] send_files failed to open "/h/secret": Permission denied (13)') == "/h/secret"
+
+
+def test_progress_lines_split_on_carriage_returns():
+    lines = []
+    splitter = _LineSplitter(lambda line, cr: lines.append((line, cr)))
+    splitter.feed(b"\r      1,234  12%    1.00MB/s    0:00:03 (xfr#1, to")
+    splitter.feed(b"-chk=4/6)\r>f+++++++++ a\xffb\n")
+    splitter.close()
+    assert lines[0][1] is True and lines[1] == (">f+++++++++ a\ufffdb", False)
+    progress = _parse_progress(lines[0][0])
+    assert (progress.bytes, progress.percent, progress.transferred, progress.to_check, progress.total) == \
+        (1234, 12, 1, 4, 6)
