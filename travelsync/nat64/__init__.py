@@ -122,35 +122,38 @@ def examine(result: Discovery, settings: Settings, *, validate: bool = False, ch
     """Validate (§3.1.2) and/or connectivity-check (§3.2) every discovered prefix."""
     if not result.prefixes or not (validate or check):
         return Report(result)
-    from travelsync.nat64 import connectivity, validate as validation
-
-    notes = []
     from travelsync.errors import TravelsyncError
+    from travelsync.nat64 import connectivity
+    from travelsync.nat64 import validate as validation
 
+    notes = ()
     try:
         ask = asker(nameservers(settings), settings.timeout)
-    except TravelsyncError as error:  # no resolver (PREF64 only): validation impossible, check needs a server
-        ask, notes = None, [f"no DNS resolver for validation or check servers: {error}"]
-    validations = []
+    except TravelsyncError as error:  # PREF64 without a resolver: no PTR, no FQDN
+        ask, notes = None, (f"no DNS resolver for validation or check servers: {error.message}",)
+    validations = ()
     if validate:
-        for prefix in result.prefixes:
-            if ask is None:
-                validations.append(validation.Validation(prefix, validation.UNKNOWN, notes[0]))
-            else:
-                validations.append(validation.validate(prefix, settings.trusted_domains, ask))
-    results = []
+        validations = tuple(validation.validate(prefix, settings.trusted_domains, ask) if ask
+                            else validation.Validation(prefix, validation.UNKNOWN, notes[0])
+                            for prefix in result.prefixes)
+    results = ()
     if check:
-        servers_by_prefix = {}
-        for prefix in result.prefixes:
-            servers = [settings.check_server] if settings.check_server else []
-            known = next((v for v in validations if v.prefix == prefix and v.check_servers), None)
-            if known is not None:
-                servers += list(known.check_servers)
-            elif ask is not None:
-                names, _ = validation.nat64_fqdns(prefix, ask)
-                for name in names:
-                    answer = ask(name, "A")
-                    servers += list(answer.records) if answer.status == discovery_rules.ANSWER else []
-            servers_by_prefix[prefix] = servers
-        results = connectivity.check_prefixes(servers_by_prefix, run)
-    return Report(result, tuple(validations), tuple(results), tuple(notes))
+        servers = {prefix: check_servers(prefix, settings, validations, ask) for prefix in result.prefixes}
+        results = tuple(connectivity.check_prefixes(servers, run))
+    return Report(result, validations, results, notes)
+
+
+def check_servers(prefix, settings: Settings, validations, ask) -> list[str]:
+    """The configured check server, then the A records of the prefix's NAT64 FQDN (§3.2)."""
+    from travelsync.nat64 import validate as validation
+
+    servers = [settings.check_server] if settings.check_server else []
+    known = next((v for v in validations if v.prefix == prefix and v.check_servers), None)
+    if known is not None:
+        return servers + list(known.check_servers)
+    if ask is not None:
+        names, _ = validation.nat64_fqdns(prefix, ask)
+        for name in names:
+            answer = ask(name, "A")
+            servers += list(answer.records) if answer.status == discovery_rules.ANSWER else []
+    return servers
