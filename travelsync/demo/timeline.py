@@ -25,6 +25,12 @@ def human(result: dict) -> str:
             lines.append(f"{'':<16}   ! {warning}")
         if row.get("error"):
             lines.append(f"{'':<16}   ✗ {row['error']}")
+    steps = {row["step"]: row for row in result["timeline"]}
+    prepare, finalize = steps.get("prepare", {}), steps.get("finalize", {})
+    if prepare.get("bytes_transferred") and finalize.get("bytes_transferred") is not None:
+        share = 100 * finalize["bytes_transferred"] / prepare["bytes_transferred"]
+        lines.append(f"\nfinalize moved {share:.1f} % of the bytes prepare moved "
+                     f"({_bytes(finalize['bytes_transferred'])} of {_bytes(prepare['bytes_transferred'])})")
     lines.append("")
     for name, passed in result["checks"].items():
         lines.append(f"{'ok  ' if passed else 'FAIL'} {name}")
