@@ -347,3 +347,9 @@ def test_keep_refuses_when_a_client_module_leaves_an_account_deleting(cli, home,
     settings = write_settings(home, [{"kind": "mpop", "file": str(path)}])
     assert_refused(cli("--config", settings, "mailer", "keep"), "could not switch home")
     assert fingerprint(path) == before
+
+
+def test_remote_files_of_clients_checked_only_locally_are_refused_before_any_ssh(cli, home):
+    settings = write_settings(home, [{"kind": "thunderbird", "file": "marc@laptop.invalid:/home/marc/prefs.js"}])
+    assert_refused(cli("--config", settings, "mailer", "keep"), "marc@laptop.invalid:/home/marc/prefs.js",
+                   "cannot tell over ssh whether thunderbird is running")

@@ -93,9 +93,17 @@ def locate(entry, environ: Mapping[str, str], home: Path) -> Location:
                       "set `file:` in the mailer entry")
 
 
-def open_entry(entry, config, environ, home, run) -> Opened:
+# Clients whose refuse_reason looks at this machine's processes, locks or sibling files: travelsync
+# cannot ask those questions over ssh, so it does not change their files on another machine.
+CHECKED_ONLY_HERE = frozenset({"thunderbird", "claws", "evolution", "kmail"})
+
+
+def open_entry(entry, config, environ, home, run, *, for_change: bool = False) -> Opened:
     module = registry.client(entry.kind)
     location = locate(entry, environ, home)
+    if for_change and location.is_remote and entry.kind in CHECKED_ONLY_HERE:
+        raise MailRefused(f"{location}: travelsync cannot tell over ssh whether {entry.kind} is running there "
+                          "(it would write its settings back); run travelsync on that machine; nothing changed")
     files = files_for(location, config.ssh, run)
     config_file = files.read(location)
     if not location.is_remote:
@@ -175,7 +183,7 @@ def keep(config, state_dir, *, dry_run: bool = False, environ=None, home=None,
     originals = Originals(state_dir)
     steps = []
     for entry in config.mailer:
-        opened = open_entry(entry, config, environ, home, run)
+        opened = open_entry(entry, config, environ, home, run, for_change=True)
         config_file = opened.config_file
         only = _only(opened)
         if mode_of_accounts([a for a in opened.accounts if not only or _selected(a, only)]) == UNKNOWN:
@@ -231,7 +239,7 @@ def revert(config, state_dir, *, dry_run: bool = False, environ=None, home=None,
     originals = Originals(state_dir)
     steps = []
     for entry in config.mailer:
-        opened = open_entry(entry, config, environ, home, run)
+        opened = open_entry(entry, config, environ, home, run, for_change=True)
         config_file = opened.config_file
         saved = originals.get(config_file.key)
         if saved is None:
