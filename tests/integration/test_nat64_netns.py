@@ -14,9 +14,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.root]
 PREFLIGHT = textwrap.dedent("""
     import json, types
     from travelsync.config.model import Nat64Check, Preflight
-    from travelsync.preflight.checks import nat64
+    from travelsync.preflight.checks import CheckContext, nat64
     config = types.SimpleNamespace(preflight=Preflight(nat64=Nat64Check(nameserver="::1", timeout=2.0)))
-    print(json.dumps(nat64.run(config, None).as_json()))
+    print(json.dumps(nat64.run(config, CheckContext(timeout=15.0)).as_json()))
 """)
 
 
@@ -55,6 +55,24 @@ def test_preflight_check_on_ipv6_only_network(nat64_lab):
     assert result["status"] == "ok", result
     assert result["summary"] == f"NAT64 prefix {PREFIX} works"
     assert "native IPv4: no (IPv6-only network)" in result["details"]
+
+
+def test_preflight_command_runs_the_nat64_check(nat64_lab, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text(textwrap.dedent(f"""
+        repository: {tmp_path}/repository
+        sources:
+          - name: home
+            path: {tmp_path}/home
+        preflight:
+          nat64: {{nameserver: "::1", timeout: 2}}
+    """))
+    done = travelsync_in(nat64_lab.v6host, "--config", config, "--json", "preflight", "--only", "nat64")
+    checks = json.loads(done.stdout)["checks"]
+    assert [c["name"] for c in checks] == ["nat64"]
+    assert checks[0]["summary"] == f"NAT64 prefix {PREFIX} works", done.stderr
+    assert checks[0]["status"] == "ok"
+    assert done.returncode == 0
 
 
 def test_check_fails_once_tayga_is_stopped(nat64_lab):
@@ -113,3 +131,4 @@ def test_link_local_nameserver_from_resolv_conf(ra_lab, link_local_dns64, tmp_pa
     """))
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["found", f"[{link_local_dns64}]:53", PREFIX]
+

@@ -32,12 +32,20 @@ def settings_from(config):
 
 
 def run(config, context=None) -> CheckResult:
-    """Discover, check when IPv4 is missing, and grade: ok, warn, fail or skip."""
+    """Discover, check when IPv4 is missing, and grade: ok, warn, fail or skip.
+
+    `context` (a CheckContext, or None) gives the time left and the runner for ping.
+    """
     from travelsync import nat64 as service
     from travelsync.errors import TravelsyncError
     from travelsync.nat64 import discovery
 
+    from dataclasses import replace
+
     settings = settings_from(config)
+    if context is not None:  # leave room for the connectivity check (5 s) within the runner's limit
+        settings = replace(settings, timeout=max(0.5, min(settings.timeout, (context.remaining() - 6) / 2)))
+    runner = getattr(context, "runner", None)
     native_ipv4 = has_native_ipv4()
     ipv4_line = "native IPv4: yes" if native_ipv4 else "native IPv4: no (IPv6-only network)"
     try:
@@ -61,7 +69,7 @@ def run(config, context=None) -> CheckResult:
         return CheckResult(NAME, FAIL, f"{what}, and there is no native IPv4: IPv4-only servers are unreachable "
                                        "by name", tuple(details), data=data)
     check = not native_ipv4 or bool(settings.check_server)
-    report = service.examine(found, settings, check=check)
+    report = service.examine(found, settings, check=check, run=runner)
     data = {**report.as_json(), "native_ipv4": native_ipv4}
     for prefix in found.prefixes:
         checked = report.connectivity_of(prefix)
