@@ -71,9 +71,9 @@ def fetchmail_file(draw):
 
 
 @PROPERTY_SETTINGS
-@given(fetchmail_file())
-def test_fetchmail_round_trip(text):
-    check_keep_revert_round_trip(fetchmail, text)
+@given(fetchmail_file(), st.sampled_from(["\n", "\r\n"]))
+def test_fetchmail_round_trip(text, line_ending):
+    check_keep_revert_round_trip(fetchmail, text.replace("\n", line_ending))
 
 
 @PROPERTY_SETTINGS
@@ -113,9 +113,9 @@ def getmail_file(draw):
 
 
 @PROPERTY_SETTINGS
-@given(getmail_file())
-def test_getmail_round_trip(text):
-    check_keep_revert_round_trip(getmail, text)
+@given(getmail_file(), st.sampled_from(["\n", "\r\n"]))
+def test_getmail_round_trip(text, line_ending):
+    check_keep_revert_round_trip(getmail, text.replace("\n", line_ending))
 
 
 # -- mpop -------------------------------------------------------------------------------------
@@ -142,9 +142,9 @@ def mpop_file(draw):
 
 
 @PROPERTY_SETTINGS
-@given(mpop_file())
-def test_mpop_round_trip(text):
-    check_keep_revert_round_trip(mpop, text)
+@given(mpop_file(), st.sampled_from(["\n", "\r\n"]))
+def test_mpop_round_trip(text, line_ending):
+    check_keep_revert_round_trip(mpop, text.replace("\n", line_ending))
 
 
 @PROPERTY_SETTINGS
