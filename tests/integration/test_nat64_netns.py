@@ -77,9 +77,14 @@ def test_preflight_command_runs_the_nat64_check(nat64_lab, tmp_path):
 
 def test_check_fails_once_tayga_is_stopped(nat64_lab):
     nat64_lab.stop_tayga()
-    started = time.monotonic()
-    done = travelsync_in(nat64_lab.v6host, "--json", "nat64", "discover", "-n", "::1", "--check")
-    elapsed = time.monotonic() - started
+    try:
+        started = time.monotonic()
+        done = travelsync_in(nat64_lab.v6host, "--json", "nat64", "discover", "-n", "::1", "--check")
+        elapsed = time.monotonic() - started
+        preflight = json.loads(python_in(nat64_lab.v6host, PREFLIGHT).stdout)
+    finally:  # later tests (in any order) get a working NAT64 again
+        nat64_lab.start_tayga()
+        nat64_lab.wait_for_path()
     assert done.returncode == 1
     data = json.loads(done.stdout)
     assert data["outcome"] == "found"
@@ -88,7 +93,6 @@ def test_check_fails_once_tayga_is_stopped(nat64_lab):
     assert data["connectivity"][0]["status"] == "failed"
     assert f"{PREFIX} left out: connectivity check failed" in done.stderr
     assert 4.5 < elapsed < 9  # echo at 0, 1, 2 s, then 3 s of waiting
-    preflight = json.loads(python_in(nat64_lab.v6host, PREFLIGHT).stdout)
     assert preflight["status"] == "fail"
     assert "connectivity check failed" in preflight["summary"]
 
