@@ -30,6 +30,12 @@ def mailer():
     \b
     After the trip: getmail, mpop, Thunderbird, KMail and Claws delete what they kept as
     soon as they are switched back; revert them only after home has fetched the trip's mail.
+
+    \b
+    Exit codes: 0 done; 1 refused or unreadable (nothing changed); 2 invalid
+    configuration or unknown kind; 3 done, but a setting still deletes mail in keep
+    mode (fetchmail flush/limitflush, getmail delete_after/delete_bigger_than, ...).
+    See docs/mailer.md.
     """
 
 

@@ -231,7 +231,9 @@ class RemoteFiles:
         return done
 
     def read(self, location: Location) -> ConfigFile:
-        done = self._ssh(location, _REMOTE_READ, location.path)
+        # ssh starts in the remote home, and a quoted `~` would not expand: `~/x` is just `x` there
+        path = location.path[2:] if location.path.startswith("~/") else location.path
+        done = self._ssh(location, _REMOTE_READ, path)
         header, _, data = done.stdout.partition(b"\n")
         words = header.decode("utf-8", "replace").split(" ", 4)
         problems = {"travelsync-missing": "no such file", "travelsync-dangling": "a symlink to a missing file",
