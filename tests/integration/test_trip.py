@@ -206,3 +206,21 @@ def test_sigkill_during_prepare_and_finalize_then_resume(trip, cli_process):
     inside = str(home.relative_to("/"))
     assert again.json["restore"]["displaced"] == [f"{inside}/Mail/cur/draft-on-laptop"]
     assert json.loads(state_file().read_text())["state"] == "finalized"
+
+
+def test_prepare_refuses_bad_path_and_unreachable_laptop_without_changing_anything(trip, cli):
+    base, home, config, full, monday = trip
+    rc_before = (home / ".fetchmailrc").read_bytes()
+    bad = base / "bad.yaml"
+    bad.write_text(config.read_text().replace("home/src", "home/NotInTheSnapshot"))
+    result = cli("--config", bad, "prepare", "--skip-preflight")
+    assert result.exit_code == ExitStatus.USAGE
+    assert "not in snapshot" in result.stderr and "home/NotInTheSnapshot" in result.stderr
+    from tests.integration.test_restore import closed_port
+
+    away = write_config(base, home, laptop_host="me@127.0.0.1", laptop_root=base / "away",
+                        ssh={"port": closed_port(), "options": ["-o", "ConnectTimeout=3"]}, name="away.yaml")
+    result = cli("--config", away, "prepare", "--skip-preflight")
+    assert result.exit_code == ExitStatus.TEMPORARY and "127.0.0.1" in result.stderr
+    assert (home / ".fetchmailrc").read_bytes() == rc_before
+    assert not state_file().exists() and not (base / "laptop").exists() and not (base / "away").exists()
