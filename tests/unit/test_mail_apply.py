@@ -353,3 +353,13 @@ def test_remote_files_of_clients_checked_only_locally_are_refused_before_any_ssh
     settings = write_settings(home, [{"kind": "thunderbird", "file": "marc@laptop.invalid:/home/marc/prefs.js"}])
     assert_refused(cli("--config", settings, "mailer", "keep"), "marc@laptop.invalid:/home/marc/prefs.js",
                    "cannot tell over ssh whether thunderbird is running")
+
+
+def test_one_file_in_two_entries_is_refused(cli, home):
+    path = client_file(home, "mpoprc", MPOPRC)
+    link = home / "link"
+    link.symlink_to(path)
+    before = fingerprint(path)
+    settings = write_settings(home, [{"kind": "mpop", "file": str(path)}, {"kind": "mpop", "file": str(link)}])
+    assert_refused(cli("--config", settings, "mailer", "keep"), "two mailer entries")
+    assert fingerprint(path) == before

@@ -181,9 +181,10 @@ def keep(config, state_dir, *, dry_run: bool = False, environ=None, home=None,
     """Switch every configured POP account to keep-on-server.  Raise MailRefused, changing nothing."""
     environ, home = _defaults(environ, home)
     originals = Originals(state_dir)
-    steps = []
+    steps, seen = [], set()
     for entry in config.mailer:
         opened = open_entry(entry, config, environ, home, run, for_change=True)
+        _refuse_twice(opened, seen)
         config_file = opened.config_file
         only = _only(opened)
         if mode_of_accounts([a for a in opened.accounts if not only or _selected(a, only)]) == UNKNOWN:
@@ -213,6 +214,15 @@ def keep(config, state_dir, *, dry_run: bool = False, environ=None, home=None,
     return _carry_out(steps, originals, dry_run)
 
 
+def _refuse_twice(opened: Opened, seen: set[str]) -> None:
+    """One file in two entries would be planned twice from the same text: the second replace would fail."""
+    key = opened.config_file.key
+    if key in seen:
+        raise MailRefused(f"{opened.config_file.display}: named by two mailer entries; list all its accounts "
+                          "in one entry; nothing changed")
+    seen.add(key)
+
+
 def _selected(account: Account, only: frozenset[str]) -> bool:
     return any(name == account.name or name in account.name.split() for name in only)
 
@@ -237,9 +247,10 @@ def revert(config, state_dir, *, dry_run: bool = False, environ=None, home=None,
     only travelsync's settings (and say so).  Raise MailRefused, changing nothing."""
     environ, home = _defaults(environ, home)
     originals = Originals(state_dir)
-    steps = []
+    steps, seen = [], set()
     for entry in config.mailer:
         opened = open_entry(entry, config, environ, home, run, for_change=True)
+        _refuse_twice(opened, seen)
         config_file = opened.config_file
         saved = originals.get(config_file.key)
         if saved is None:
