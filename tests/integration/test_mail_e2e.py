@@ -171,6 +171,19 @@ def test_remote_file_keep_and_revert_over_ssh(cli, sshd_server, tmp_path):
         assert reverted.exit_code == 0, reverted.stderr
         assert path.read_bytes() == before
 
+        path.write_text(FETCHMAILRC.replace("fetchall", "fetchall frobnicate"))  # only fetchmail itself objects
+        vetoed = fingerprint(path)
+        line = assert_refused(cli("--config", settings, "mailer", "keep"), "fetchmail rejects", "line 5")
+        assert "s3cret" not in line and fingerprint(path) == vetoed
+        assert sorted(p.name for p in folder.iterdir()) == ["fetchmailrc", "link"]  # its temp file is gone
+
+        path.write_text(FETCHMAILRC)
+        folder.chmod(0o555)
+        try:
+            assert_refused(cli("--config", settings, "mailer", "keep"), "read-only")
+        finally:
+            folder.chmod(0o755)
+
         path.write_text("garbage\n")
         garbage = fingerprint(path)
         assert_refused(cli("--config", settings, "mailer", "keep"), sshd_server.location(str(link)), ":1:")
