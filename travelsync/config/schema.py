@@ -367,7 +367,7 @@ SCHEMA = Mapping(
                   example="gogoc -n -s wlan0"),
         ), "IPv6 tunnel."),
         Field("nat64", Mapping(
-            Field("nameserver", Nullable(Str()), "Resolver to ask (host or [v6]:port); default: the system's.", None),
+            Field("nameserver", Nullable(Str()), "Resolver to ask: IP[:PORT], [IPv6]:PORT or fe80::1%IFACE; default: the system's resolvers.", None),
             Field("domain", Str(), "Name whose AAAA reveals the prefix (RFC 7050).", "ipv4only.arpa"),
             Field("check_server", Nullable(Str()), "IPv4 address for the connectivity check.", None),
             Field("trusted_domains", ListOf(Str()), "Domains trusted for NAT64 FQDN validation.", ()),
