@@ -81,7 +81,7 @@ def test_fix_pins_one_router_and_undo_restores(ra_network):
         "+ ip -6 route del default via fe80::64:1 dev eth0 proto ra metric 1024"]
     assert fixed.json["fixes"][0]["outcome"] == "applied"
     record = Path(os.environ["XDG_STATE_HOME"]) / "travelsync" / "preflight-fix.json"
-    assert json.loads(record.read_text())["sysctl"] == {"name": key, "previous": "1"}
+    assert json.loads(record.read_text())["sysctls"] == [{"name": key, "previous": "1"}]
     assert fixed.json["checks"][0]["status"] == "ok"
 
     def one_static():

@@ -175,6 +175,26 @@ def test_fix_prefers_a_live_route_with_the_longest_lifetime():
     assert fix.choose_router(defaults, answers).gateway == "fe80::3"
 
 
+def test_fix_removes_ra_defaults_on_every_interface_and_pins_each():
+    defaults = [routes.Route("default", "wlan0", "fe80::1", "ra", 1024, 1500),
+                routes.Route("default", "eth0", "fe80::2", "ra", 1024, 1700),
+                routes.Route("default", "eth0", "fe80::3", "static", 1024)]
+    plan = fix.plan_route_fix(defaults, {("fe80::2", "eth0"): True})
+    assert plan.interfaces == ("eth0", "wlan0")
+    commands = [fix.show(c) for c in plan.commands()]
+    assert commands[:2] == ["sysctl -w net.ipv6.conf.eth0.accept_ra_defrtr=0",
+                            "sysctl -w net.ipv6.conf.wlan0.accept_ra_defrtr=0"]
+    assert [c for c in commands if " del " in c] == [
+        "ip -6 route del default via fe80::1 dev wlan0 proto ra metric 1024",
+        "ip -6 route del default via fe80::2 dev eth0 proto ra metric 1024"]  # the static route stays
+    record = {"interface": "eth0", "gateway": "fe80::2", "removed": plan.as_json()["remove"],
+              "sysctls": [{"name": key, "previous": "1"} for key in plan.sysctls]}
+    undo = [fix.show(c) for c in fix.plan_undo(record, [], 10)]
+    assert [c for c in undo if c.startswith(("sysctl", "rdisc6"))] == [
+        "sysctl -w net.ipv6.conf.eth0.accept_ra_defrtr=1", "sysctl -w net.ipv6.conf.wlan0.accept_ra_defrtr=1",
+        "rdisc6 -1 -n -q -r 1 -w 1000 wlan0", "rdisc6 -1 -n -q -r 1 -w 1000 eth0"]
+
+
 def test_sysctl_key_of_a_vlan_interface():
     assert fix.sysctl_key("eth0.100") == "net.ipv6.conf.eth0/100.accept_ra_defrtr"
     assert fix.sysctl_path("net.ipv6.conf.eth0/100.accept_ra_defrtr", "/proc").as_posix() == \
@@ -186,7 +206,7 @@ def test_undo_deletes_the_static_route_restores_a_route_the_sysctl_and_solicits(
     defaults = [r for r in before if r.is_default]
     plan = fix.plan_route_fix(defaults, {("fe80::64:2", "eth0"): True})  # static_default pins 64:2
     record = {"interface": "eth0", "gateway": plan.gateway, "removed": plan.as_json()["remove"],
-              "sysctl": {"name": plan.sysctl, "previous": "1"}}
+              "sysctls": [{"name": key, "previous": "1"} for key in plan.sysctls]}
     _, after = load("static_default")
     elapsed = 3
     commands = [fix.show(c) for c in fix.plan_undo(record, after, elapsed)]

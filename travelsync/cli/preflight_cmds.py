@@ -26,12 +26,12 @@ def preflight(app, only, apply_fix, yes, dry_run, undo_fix):
       tunnel  when native IPv6 fails: the configured tunnel is up, has a global
               address and a default route; a client running without its interface
               is stuck
-      nat64   RFC 7050 prefix discovery (when installed)
+      nat64   RFC 7050 NAT64 prefix discovery (see `travelsync nat64 --help`)
 
     \b
     The route fix (--fix, as root) pins one router that answers: it sets
-    net.ipv6.conf.IF.accept_ra_defrtr=0, deletes the router-advertised default
-    routes and adds `default via ROUTER dev IF metric 1024 proto static`. How to
+    net.ipv6.conf.IF.accept_ra_defrtr=0 (on every interface that had one), deletes
+    the router-advertised default routes and adds `default via ROUTER dev IF metric 1024 proto static`. How to
     undo it is recorded in $XDG_STATE_HOME/travelsync/preflight-fix.json first;
     --undo-fix restores the routes and the sysctl.
 

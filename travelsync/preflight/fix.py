@@ -43,12 +43,17 @@ class RouteFix:
     remove: tuple[Route, ...]
 
     @property
-    def sysctl(self) -> str:
-        return sysctl_key(self.interface)
+    def interfaces(self) -> tuple[str, ...]:
+        """The pinned interface, then every other one that had a router-advertised default."""
+        return tuple(dict.fromkeys([self.interface] + [r.interface for r in self.remove]))
+
+    @property
+    def sysctls(self) -> tuple[str, ...]:
+        return tuple(sysctl_key(interface) for interface in self.interfaces)
 
     def commands(self) -> list[list[str]]:
         """Pin first (no advertisement re-adds a route meanwhile), delete, then add the static one."""
-        argv = [["sysctl", "-w", f"{self.sysctl}=0"]]
+        argv = [["sysctl", "-w", f"{key}=0"] for key in self.sysctls]
         for route in self.remove:
             argv.append(["ip", "-6", "route", "del", "default", "via", route.gateway, "dev", route.interface,
                          "proto", route.protocol or "ra", "metric", str(route.metric or STATIC_METRIC)])
@@ -83,7 +88,7 @@ def plan_route_fix(defaults, answers: dict) -> RouteFix | None:
     chosen = choose_router(defaults, answers)
     if chosen is None:
         return None
-    remove = tuple(r for r in defaults if r.from_ra and r.interface == chosen.interface)
+    remove = tuple(r for r in defaults if r.from_ra)  # on every interface: one default route remains
     return RouteFix(chosen.interface, chosen.gateway, remove)
 
 
@@ -115,11 +120,11 @@ def plan_undo(record: dict, current_routes, elapsed: float) -> list[list[str]]:
         if route.get("pref"):
             command += ["pref", route["pref"]]
         argv.append(command)
-    previous = record.get("sysctl", {}).get("previous")
-    if previous is not None:
-        argv.append(["sysctl", "-w", f"{record['sysctl']['name']}={previous}"])
-    if record.get("removed"):
-        argv.append(SOLICIT + [interface])
+    for sysctl in record.get("sysctls", ()):  # after the route: no advertisement races our addition
+        if sysctl.get("previous") is not None:
+            argv.append(["sysctl", "-w", f"{sysctl['name']}={sysctl['previous']}"])
+    for solicited in dict.fromkeys(r["interface"] for r in record.get("removed", ())):
+        argv.append(SOLICIT + [solicited])
     return argv
 
 
@@ -164,9 +169,9 @@ def apply_route_fix(plan: RouteFix, *, state_dir, environ, echo, runner=run) -> 
     path = record_path(state_dir)
     if path.exists():
         raise UsageError(f"a route fix is already in place ({path}); run `travelsync preflight --undo-fix` first")
-    previous = read_sysctl(plan.sysctl)
     record = {"version": 1, "applied": clock.now(environ).isoformat(), "interface": plan.interface,
-              "gateway": plan.gateway, "sysctl": {"name": plan.sysctl, "previous": previous},
+              "gateway": plan.gateway,
+              "sysctls": [{"name": key, "previous": read_sysctl(key)} for key in plan.sysctls],
               "removed": plan.as_json()["remove"],
               "added": {"gateway": plan.gateway, "interface": plan.interface, "metric": STATIC_METRIC,
                         "protocol": "static"}}
