@@ -363,3 +363,23 @@ def test_one_file_in_two_entries_is_refused(cli, home):
     settings = write_settings(home, [{"kind": "mpop", "file": str(path)}, {"kind": "mpop", "file": str(link)}])
     assert_refused(cli("--config", settings, "mailer", "keep"), "two mailer entries")
     assert fingerprint(path) == before
+
+
+def test_a_pop_account_of_unknown_mode_is_switched_and_a_file_without_pop_is_refused(cli, home):
+    # mutt's default pop_delete=ask-no: a POP account whose mode is unknown (the answer decides)
+    asking = client_file(home, "muttrc", "set pop_host=pops://pop.example.org\nset pop_delete=ask-no\n")
+    settings = write_settings(home, [{"kind": "mutt", "file": str(asking)}])
+    status = cli("--config", settings, "--json", "mailer", "status")
+    [report] = status.json["files"]
+    assert report["mode"] == UNKNOWN and report["accounts"][0]["protocol"] == "pop3"
+    assert "no POP account" not in status.stderr
+    kept = cli("--config", settings, "--json", "mailer", "keep")
+    assert kept.exit_code == 3, kept.stderr  # pop_last: a warning, but switched
+    assert kept.json["files"][0]["mode_before"] == UNKNOWN and kept.json["files"][0]["mode"] == KEEP
+    assert "set pop_delete=no\n" in asking.read_text()
+
+    imap_only = client_file(home, "muttrc2", "set folder=imaps://imap.example.org\n")
+    before = fingerprint(imap_only)
+    settings = write_settings(home, [{"kind": "mutt", "file": str(imap_only)}])
+    assert_refused(cli("--config", settings, "mailer", "keep"), "no POP account")
+    assert fingerprint(imap_only) == before

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from travelsync.mail.clients import mutt
-from travelsync.mail.model import DELETE, KEEP, Change, MailConfigError
+from travelsync.mail.model import DELETE, KEEP, UNKNOWN, Change, MailConfigError
 
 MUTTRC = """\
 # ~/.muttrc: keep or delete? a "#" in a comment is just text
@@ -41,11 +41,13 @@ def test_keep_rewrites_only_the_value_token_and_keeps_quotes_and_spacing():
 @pytest.mark.parametrize("line, mode, kept", [
     ("set pop_delete=yes", DELETE, "set pop_delete=no"),
     ("set pop_delete=YES", DELETE, "set pop_delete=no"),
+    ("set pop_delete=yes\ntoggle pop_delete", KEEP, None),
+    ("set pop_delete=ask-yes\ntoggle pop_delete", UNKNOWN, "set pop_delete=no\ntoggle pop_delete\nset pop_delete=no"),
     ("set pop_delete", DELETE, "set nopop_delete"),
-    ("set invpop_delete", DELETE, "set nopop_delete"),  # ask-no flipped: ask-yes
-    ("set &pop_delete", DELETE, "set nopop_delete"),
-    ("set pop_delete='ask-yes'", DELETE, "set pop_delete='no'"),
-    ("set pop_delete=ask-no # the default, asks", DELETE, "set pop_delete=no # the default, asks"),
+    ("set invpop_delete", UNKNOWN, "set nopop_delete"),  # ask-no flipped: ask-yes
+    ("set &pop_delete", UNKNOWN, "set nopop_delete"),  # back to the default, ask-no
+    ("set pop_delete='ask-yes'", UNKNOWN, "set pop_delete='no'"),
+    ("set pop_delete=ask-no # the default, asks", UNKNOWN, "set pop_delete=no # the default, asks"),
     ("set pop_delete=no", KEEP, None),
     ("set nopop_delete", KEEP, None),
     ("unset pop_delete", KEEP, None),
@@ -56,6 +58,19 @@ def test_every_spelling(line, mode, kept):
     assert mutt.accounts(text)[0].mode == mode
     plan = mutt.plan_keep(text)
     assert plan.new_text == ("set pop_host=pops://pop.example.org\n" + kept + "\n" if kept else text)
+    assert mutt.plan_revert(plan.new_text, plan.changes).new_text == text
+
+
+@pytest.mark.parametrize("line, value, enter", [("", "ask-no", "no"), ("set pop_delete=ask-yes", "ask-yes", "yes")])
+def test_ask_values_are_unknown_with_a_warning_and_keep_makes_them_no(line, value, enter):
+    # mutt asks at every fetch: the answer decides, so travelsync claims neither keep nor delete
+    text = f"set pop_host=pops://pop.example.org\n{line}\n"
+    [account] = mutt.accounts(text)
+    assert account.protocol == "pop3" and account.mode == UNKNOWN
+    assert any(f"pop_delete is {value}" in w and f"Enter answers {enter}" in w for w in account.warnings)
+    plan = mutt.plan_keep(text)
+    assert mutt.accounts(plan.new_text)[0].mode == KEEP
+    assert not any("pop_delete is" in w for w in mutt.accounts(plan.new_text)[0].warnings)
     assert mutt.plan_revert(plan.new_text, plan.changes).new_text == text
 
 
@@ -91,7 +106,7 @@ def test_toggle_and_reset_cannot_be_rewritten_so_a_set_line_follows_them():
 def test_continuation_lines_and_pop_mailboxes_count():
     text = "mailboxes \\\n  pops://marc@pop.example.org/ =INBOX\nset sort=threads\n"
     (account,) = mutt.accounts(text)
-    assert account.mode == DELETE
+    assert account.protocol == "pop3" and account.mode == UNKNOWN  # no pop_delete: the default, ask-no
     assert mutt.plan_keep(text).new_text == text.replace("INBOX\n", "INBOX\nset pop_delete=no\n")
 
 
@@ -147,4 +162,4 @@ def test_module_contract_constants(tmp_path):
 
 def test_neomutt_commands_with_dash_or_underscore_both_parse():
     text = "set pop_host=pops://h\nalternative-order text/plain\nindex_format_hook x '~A' '%s'\n"
-    assert mutt.accounts(text)[0].mode == DELETE
+    assert mutt.accounts(text)[0].mode == UNKNOWN

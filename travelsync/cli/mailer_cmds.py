@@ -95,7 +95,7 @@ def status(app, as_json):
     """Show every configured client's accounts and whether each keeps or deletes mail.
 
     Modes: keep, delete, mixed (some POP accounts keep, some delete), unknown (no POP
-    account). "travelsync holds its original" means a keep is in force that `revert` can
+    account, or one whose answer decides: mutt's ask-no/ask-yes). "travelsync holds its original" means a keep is in force that `revert` can
     undo. Exit 0; 1 when a file cannot be read or parsed; 3 when a setting still deletes
     mail in keep mode (fetchmail flush, getmail delete_after, ...).
     """

@@ -53,6 +53,8 @@ def is_pop(account: Account) -> bool:
 
 
 def mode_of_accounts(accounts: list[Account]) -> str:
+    """KEEP or DELETE when every POP account agrees, MIXED when not, UNKNOWN when there is no POP
+    account or the only mode there is UNKNOWN (mutt's ask-yes/ask-no: the answer decides)."""
     modes = {a.mode for a in accounts if is_pop(a)}
     if not modes:
         return UNKNOWN
@@ -60,7 +62,7 @@ def mode_of_accounts(accounts: list[Account]) -> str:
 
 
 def mode_of_text(kind: str, text: str) -> str:
-    """KEEP, DELETE, MIXED (or UNKNOWN: no POP account) for a config file's text.
+    """KEEP, DELETE, MIXED or UNKNOWN (see mode_of_accounts) for a config file's text.
 
     Raise MailConfigError when it does not parse.  finalize uses it on the laptop's copy.
     """
@@ -161,7 +163,7 @@ def status(config, state_dir, *, environ=None, home=None, run: Callable = proces
         report.mode = report.mode_before = mode_of_accounts(opened.accounts)
         report.held = originals.get(opened.config_file.key) is not None
         report.warnings = _pop_warnings(opened.accounts)
-        if report.mode == UNKNOWN:
+        if not any(is_pop(a) for a in opened.accounts):
             report.notes.append("no POP account in this file")
         reports.append(report)
     return reports
@@ -187,7 +189,7 @@ def keep(config, state_dir, *, dry_run: bool = False, environ=None, home=None,
         _refuse_twice(opened, seen)
         config_file = opened.config_file
         only = _only(opened)
-        if mode_of_accounts([a for a in opened.accounts if not only or _selected(a, only)]) == UNKNOWN:
+        if not any(is_pop(a) for a in opened.accounts if not only or _selected(a, only)):
             raise MailRefused(f"{config_file.display}: no POP account to switch to keep-on-server; nothing changed")
         try:
             plan = opened.module.plan_keep(config_file.text, only)

@@ -4,8 +4,10 @@
 server, `no` keeps them, `ask-yes`/`ask-no` ask (the default is ask-no).  It is set with
 `set pop_delete=no`, `set pop_delete = "no"`, `set nopop_delete`, `unset pop_delete`,
 `set invpop_delete` / `toggle pop_delete` (flip) and `reset pop_delete` / `set &pop_delete`
-(back to ask-no); commands run in order, so the last one wins.  Only `no` counts as keep:
-the ask values are reported as delete (the answer may be yes).  The whole file is one
+(back to ask-no); commands run in order, so the last one wins.  `no` is keep and `yes` is
+delete; the ask values are UNKNOWN (with a warning): fetch-mail asks at every fetch and the
+answer decides, so neither keep nor delete would be true (keep sets `no`, which never asks
+and never deletes; revert brings the question back).  The whole file is one
 "account" when it uses POP (a `pop_*` variable or a pop:// or pops:// mailbox); files it
 `source`s are named in the warnings, not followed.  Without the server's LAST command
 (gone since RFC 1725) fetch-mail downloads every message again in keep mode.
@@ -18,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from travelsync.mail.model import DELETE, KEEP, Account, Change, MailConfigError, Plan
+from travelsync.mail.model import DELETE, KEEP, UNKNOWN, Account, Change, MailConfigError, Plan
 
 KIND = "mutt"
 AFTER_TRIP_DELETES_KEPT = False  # fetch-mail deletes only what it downloads after the switch back
@@ -286,9 +288,12 @@ def accounts(text: str) -> list[Account]:
         return []
     value = _evaluate(parsed.ops)
     warnings = _warnings(parsed)
-    if value.startswith("ask"):  # fetch-mail asks: mail goes when the answer is yes, so not "keep"
-        warnings = (f"{NAME}: pop_delete is {value}: fetch-mail asks before deleting; keep sets no",) + warnings
-    return [Account(NAME, "pop3", KEEP if value == "no" else DELETE, warnings)]
+    if value.startswith("ask"):  # fetch-mail asks: the answer decides, so neither keep nor delete
+        default = "no" if value == "ask-no" else "yes"
+        warnings = (f"{NAME}: pop_delete is {value}: fetch-mail asks at every fetch whether to delete "
+                    f"(Enter answers {default}), so the mode depends on the answer; keep sets no",) + warnings
+    mode = {"no": KEEP, "yes": DELETE}.get(value, UNKNOWN)
+    return [Account(NAME, "pop3", mode, warnings)]
 
 
 def plan_keep(text: str, only: frozenset[str] = frozenset()) -> Plan:
