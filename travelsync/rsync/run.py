@@ -10,6 +10,9 @@ An `on_item` that raises (e.g. `StopTransfer` after the first change) stops rsyn
 exception reaches the caller.
 """
 
+import os
+import re
+import select
 import signal
 import threading
 import time
@@ -80,6 +83,9 @@ def _parse_progress(text: str) -> Progress | None:
                     int(get("total")) if get("total") else None)
 
 
+_LINE_END = re.compile(rb"[\r\n]")
+
+
 class _LineSplitter:
     """Feed raw byte chunks; get whole lines (split on \\n or \\r), decoded leniently."""
 
@@ -90,11 +96,11 @@ class _LineSplitter:
     def feed(self, chunk: bytes) -> None:
         data = self.pending + chunk
         start = 0
-        for index, byte in enumerate(data):
-            if byte in (10, 13):
-                if index > start:
-                    self.handle_line(data[start:index].decode("utf-8", "replace"), byte == 13)
-                start = index + 1
+        for match in _LINE_END.finditer(data):
+            end = match.start()
+            if end > start:
+                self.handle_line(data[start:end].decode("utf-8", "replace"), data[end] == 13)
+            start = end + 1
         self.pending = data[start:]
 
     def close(self) -> None:
@@ -127,11 +133,14 @@ def run_rsync(argv: list[str], *, on_item=None, on_progress=None, env=None,
     raised: list[BaseException] = []
     state = {"process": None}
 
-    def stop_rsync():
+    def stop_rsync(kill: bool = False):
+        """SIGTERM lets rsync keep a half-sent file (--partial) but it then lingers ~0.5 s over
+        its clean-up; a callback's early stop (a dry run) has nothing to keep: SIGKILL to rsync's
+        whole process group (its receiver, its ssh)."""
         process = state["process"]
         if process is not None:
             try:
-                process.terminate()
+                process.signal_group(signal.SIGKILL) if kill else process.terminate()
             except Exception:
                 pass
 
@@ -152,7 +161,7 @@ def run_rsync(argv: list[str], *, on_item=None, on_progress=None, env=None,
                 on_progress(progress)
         except BaseException as error:  # from a callback: stop rsync, re-raise in the caller
             raised.append(error)
-            stop_rsync()
+            stop_rsync(kill=True)
 
     def stderr_line(line: str, carriage_return: bool) -> None:
         if NO_SPACE in line:
@@ -173,36 +182,40 @@ def run_rsync(argv: list[str], *, on_item=None, on_progress=None, env=None,
 
     out, err = _LineSplitter(stdout_line), _LineSplitter(stderr_line)
     started = time.monotonic()
-    process = sh.Command(argv[0])(
-        *argv[1:], _out=lambda chunk: out.feed(chunk.encode("latin-1")),
-        _err=lambda chunk: err.feed(chunk.encode("latin-1")), _encoding="latin-1", _out_bufsize=0,
-        _err_bufsize=0, _no_out=True, _no_err=True, _bg=True, _bg_exc=False, _ok_code=list(range(256)),
-        _env=env, _preexec_fn=_die_with_parent, _in=None)
-    state["process"] = process
-    finished = threading.Event()
-
-    def wait_for_exit():  # process.wait() joins sh's output threads: every line is handled after it
+    # rsync writes into our own pipes (sh hands a file's descriptor straight to the child), and we
+    # read them in 64 KiB chunks: sh's unbuffered mode reads one byte per call, its line mode
+    # would hold `\r`-terminated progress lines back.
+    out_read, out_write = os.pipe()
+    err_read, err_write = os.pipe()
+    try:
+        with open(out_write, "wb", closefd=True) as out_file, open(err_write, "wb", closefd=True) as err_file:
+            process = sh.Command(argv[0])(
+                *argv[1:], _out=out_file, _err=err_file, _bg=True, _bg_exc=False, _ok_code=list(range(256)),
+                _env=env, _preexec_fn=_die_with_parent, _in=None, _new_group=True)
+        state["process"] = process
+        readers = {out_read: out, err_read: err}
+        while readers:
+            if cancel is not None and cancel.is_set():
+                stop_rsync()
+            ready, _, _ = select.select(list(readers), [], [], 0.2)
+            for fd in ready:
+                chunk = os.read(fd, 65536)
+                if chunk:
+                    readers[fd].feed(chunk)
+                else:
+                    del readers[fd]
+        out.close()
+        err.close()
         try:
             process.wait()
         except sh.SignalException as killed:
             result.signal = abs(killed.exit_code)
-        except BaseException:
-            pass
-        finally:
-            finished.set()
-
-    waiter = threading.Thread(target=wait_for_exit, name="rsync-wait", daemon=True)
-    waiter.start()
-    try:
-        while not finished.wait(0.2):
-            if cancel is not None and cancel.is_set():
-                stop_rsync()
-    except BaseException:
+    except BaseException:  # KeyboardInterrupt included: rsync keeps its partial file
         stop_rsync()
         raise
-    waiter.join()
-    out.close()
-    err.close()
+    finally:
+        os.close(out_read)
+        os.close(err_read)
     exit_code = process.process.exit_code
     if result.signal is None and exit_code is not None and exit_code < 0:
         result.signal = -exit_code

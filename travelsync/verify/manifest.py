@@ -28,6 +28,8 @@ def escape(path: bytes) -> bytes:
 
 
 def unescape(text: bytes) -> bytes:
+    if b"\\" not in text:
+        return text
     out, index = bytearray(), 0
     while index < len(text):
         byte = text[index:index + 1]
