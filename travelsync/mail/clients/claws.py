@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from travelsync.mail import textlines
 from travelsync.mail.model import DELETE, KEEP, UNKNOWN, Account, Change, MailConfigError, Plan
 
 KIND = "claws"
@@ -36,44 +37,6 @@ class _Entry:
     line: int  # 0-based
 
 
-# --- lines: every edit keeps the bytes around it -------------------------------------------
-
-def _lines(text: str) -> list[str]:
-    parts = text.split("\n")
-    return [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
-
-
-def _body(line: str) -> tuple[str, str]:
-    content = line.rstrip("\n").removesuffix("\r")
-    return content, line[len(content):]
-
-
-def _eol(lines: list[str]) -> str:
-    return next((_body(line)[1] for line in lines if line.endswith("\n")), "\n")
-
-
-def _apply(lines: list[str], replace: Mapping[int, str], insert: Mapping[int, Sequence[str]]) -> str:
-    """Replace line contents (endings kept) and insert lines before index j (j == len: at end)."""
-    eol, out = _eol(lines), []
-    for j in range(len(lines) + 1):
-        for new in insert.get(j, ()):
-            if j == len(lines) and out and not out[-1].endswith("\n"):
-                out[-1] += eol
-                out.append(new)
-            else:
-                out.append(new + eol)
-        if j < len(lines):
-            content, ending = _body(lines[j])
-            out.append(replace.get(j, content) + ending)
-    return "".join(out)
-
-
-def _remove(lines: list[str], k: int) -> None:
-    if k == len(lines) - 1 and not lines[k].endswith("\n") and k > 0:
-        lines[k - 1] = _body(lines[k - 1])[0]
-    del lines[k]
-
-
 # --- parsing ---------------------------------------------------------------------------------
 
 def _parse(text: str) -> tuple[list[_Entry], list[str | None]]:
@@ -81,8 +44,8 @@ def _parse(text: str) -> tuple[list[_Entry], list[str | None]]:
     if not text.strip():
         raise MailConfigError("the file is empty", 1)
     entries, owner, section = [], [], None
-    for index, line in enumerate(_lines(text)):
-        content = _body(line)[0]
+    for index, line in enumerate(textlines.split(text)):
+        content = textlines.body(line)[0]
         if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", content):
             raise MailConfigError("binary data (not a Claws accountrc?)", index + 1)
         stripped = content.strip()
@@ -164,7 +127,7 @@ def accounts(text: str) -> list[Account]:
 def plan_keep(text: str, only: frozenset[str] = frozenset()) -> Plan:
     """Set remove_mail=0 in the POP accounts (all, or those named in `only`)."""
     entries = _parse(text)[0]
-    lines = _lines(text)
+    lines = textlines.split(text)
     replace: dict[int, str] = {}
     insert: dict[int, list[str]] = {}
     changes = []
@@ -177,7 +140,7 @@ def plan_keep(text: str, only: frozenset[str] = frozenset()) -> Plan:
             continue
         last_keep = max((n for n, entry in enumerate(own) if _number(entry.value) == 0), default=-1)
         for entry in own[last_keep + 1:]:  # the lines that make it delete (the last one wins)
-            content = _body(lines[entry.line])[0]
+            content = textlines.body(lines[entry.line])[0]
             new = content[:len(entry.key) + 1] + "0"
             replace[entry.line] = new
             changes.append(Change(name, SETTING, content, new))
@@ -185,33 +148,16 @@ def plan_keep(text: str, only: frozenset[str] = frozenset()) -> Plan:
             at = max(e.line for e in entries if e.section == section) + 1
             insert.setdefault(at, []).append(f"{SETTING}=0")
             changes.append(Change(name, SETTING, None, f"{SETTING}=0"))
-    return Plan(_apply(lines, replace, insert), tuple(changes))
+    return Plan(textlines.rebuild(lines, replace, insert), tuple(changes))
 
 
 def plan_revert(text: str, changes: Sequence[Change]) -> Plan:
     """Undo exactly these changes, each found in its account by the line keep wrote."""
-    _entries, owner = _parse(text)
-    lines, done, warnings = _lines(text), [], []
-    limits: dict[tuple[str | None, str | None], int] = {}  # per (scope, text): where the next match ends
-    for change in reversed(changes):
-        scope = change.account.removeprefix("[").removesuffix("]")
-        key = (scope, change.after)
-        top = min(limits.get(key, len(lines)), len(lines))
-        found = None if change.after is None else next(
-            (k for k in range(top - 1, -1, -1) if owner[k] == scope and _body(lines[k])[0] == change.after), None)
-        if found is None:
-            warnings.append(f"{change.account}: {change.setting} no longer reads {change.after!r} "
-                            "(changed since keep); left as is")
-            continue
-        if change.before is None:
-            _remove(lines, found)
-            del owner[found]
-            limits = {other: end - 1 if end > found else end for other, end in limits.items()}
-        else:
-            lines[found] = change.before + _body(lines[found])[1]
-        limits[key] = found
-        done.append(Change(change.account, change.setting, change.after, change.before))
-    return Plan("".join(lines), tuple(reversed(done)), tuple(reversed(warnings)))
+    return textlines.revert_lines(text, _parse(text)[1], changes, _section_of)
+
+
+def _section_of(change: Change) -> str:
+    return change.account.removeprefix("[").removesuffix("]")  # "[Account: 1]" → "Account: 1"
 
 
 def validate_argv(path: Path) -> list[str] | None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from travelsync.mail import textlines
 from travelsync.mail.model import DELETE, KEEP, Account, Change, MailConfigError, Plan
 
 KIND = "fetchmail"
@@ -277,13 +278,7 @@ def plan_keep(text: str, only: frozenset[str] = frozenset()) -> Plan:
             anchor = view.section.tokens[-1]
             edits.append((anchor.end, anchor.end, " keep"))
             changes.append(Change(account, "keep", None, "keep"))
-    return Plan(_apply(text, edits), tuple(changes), tuple(warnings))
-
-
-def _apply(text: str, edits: list[tuple[int, int, str]]) -> str:
-    for start, end, replacement in sorted(edits, reverse=True):
-        text = text[:start] + replacement + text[end:]
-    return text
+    return Plan(textlines.splice(text, edits), tuple(changes), tuple(warnings))
 
 
 def plan_revert(text: str, changes: Sequence[Change]) -> Plan:
@@ -305,7 +300,7 @@ def plan_revert(text: str, changes: Sequence[Change]) -> Plan:
         else:
             edits.append((start, end, change.before))
         done.append(Change(change.account, change.setting, change.after, change.before))
-    return Plan(_apply(text, edits), tuple(done), tuple(warnings))
+    return Plan(textlines.splice(text, edits), tuple(done), tuple(warnings))
 
 
 def validate_argv(path: Path) -> list[str] | None:

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from travelsync.mail import textlines
 from travelsync.mail.model import DELETE, KEEP, Account, Change, MailConfigError, Plan
 
 KIND = "kmail"
@@ -35,44 +36,6 @@ class _Entry:
     value_column: int
 
 
-# --- lines: every edit keeps the bytes around it -------------------------------------------
-
-def _lines(text: str) -> list[str]:
-    parts = text.split("\n")
-    return [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
-
-
-def _body(line: str) -> tuple[str, str]:
-    content = line.rstrip("\n").removesuffix("\r")
-    return content, line[len(content):]
-
-
-def _eol(lines: list[str]) -> str:
-    return next((_body(line)[1] for line in lines if line.endswith("\n")), "\n")
-
-
-def _apply(lines: list[str], replace: Mapping[int, str], insert: Mapping[int, Sequence[str]]) -> str:
-    """Replace line contents (endings kept) and insert lines before index j (j == len: at end)."""
-    eol, out = _eol(lines), []
-    for j in range(len(lines) + 1):
-        for new in insert.get(j, ()):
-            if j == len(lines) and out and not out[-1].endswith("\n"):
-                out[-1] += eol
-                out.append(new)
-            else:
-                out.append(new + eol)
-        if j < len(lines):
-            content, ending = _body(lines[j])
-            out.append(replace.get(j, content) + ending)
-    return "".join(out)
-
-
-def _remove(lines: list[str], k: int) -> None:
-    if k == len(lines) - 1 and not lines[k].endswith("\n") and k > 0:
-        lines[k - 1] = _body(lines[k - 1])[0]
-    del lines[k]
-
-
 # --- parsing ---------------------------------------------------------------------------------
 
 def _parse(text: str) -> tuple[list[_Entry], list[str | None]]:
@@ -80,8 +43,8 @@ def _parse(text: str) -> tuple[list[_Entry], list[str | None]]:
     if not text.strip():
         raise MailConfigError("the file is empty", 1)
     entries, owner, group = [], [], None
-    for index, line in enumerate(_lines(text)):
-        content = _body(line)[0]
+    for index, line in enumerate(textlines.split(text)):
+        content = textlines.body(line)[0]
         if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", content):
             raise MailConfigError("binary data (not a KConfig file?)", index + 1)
         stripped = content.strip()
@@ -142,7 +105,7 @@ def accounts(text: str) -> list[Account]:
 def plan_keep(text: str, only: frozenset[str] = frozenset()) -> Plan:
     """Set leaveOnServer=true (unless `only` names other accounts)."""
     entries = _parse(text)[0]
-    settings, lines = _general(entries), _lines(text)
+    settings, lines = _general(entries), textlines.split(text)
     name = _name(settings)
     if only and not ({name, _last(settings, "host") or name} & only):
         return Plan(text)
@@ -155,7 +118,7 @@ def plan_keep(text: str, only: frozenset[str] = frozenset()) -> Plan:
     changes = []
     last_keep = max((n for n, entry in enumerate(own) if entry.value.lower() in _TRUE), default=-1)
     for entry in own[last_keep + 1:]:  # the lines that make it delete (the last one wins)
-        content = _body(lines[entry.line])[0]
+        content = textlines.body(lines[entry.line])[0]
         new = content[:entry.value_column] + "true" + content[entry.value_column + len(entry.value):]
         replace[entry.line] = new
         changes.append(Change(name, SETTING, content, new))
@@ -165,33 +128,12 @@ def plan_keep(text: str, only: frozenset[str] = frozenset()) -> Plan:
         at = max(before) + 1 if before else group_entries[0].line
         insert[at] = [f"{SETTING}=true"]
         changes.append(Change(name, SETTING, None, f"{SETTING}=true"))
-    return Plan(_apply(lines, replace, insert), tuple(changes), warnings)
+    return Plan(textlines.rebuild(lines, replace, insert), tuple(changes), warnings)
 
 
 def plan_revert(text: str, changes: Sequence[Change]) -> Plan:
     """Undo exactly these changes, found in [General] by the line keep wrote."""
-    owner = _parse(text)[1]
-    lines, done, warnings = _lines(text), [], []
-    limits: dict[tuple[str | None, str | None], int] = {}  # per (scope, text): where the next match ends
-    for change in reversed(changes):
-        scope = GROUP
-        key = (scope, change.after)
-        top = min(limits.get(key, len(lines)), len(lines))
-        found = None if change.after is None else next(
-            (k for k in range(top - 1, -1, -1) if owner[k] == scope and _body(lines[k])[0] == change.after), None)
-        if found is None:
-            warnings.append(f"{change.account}: {change.setting} no longer reads {change.after!r} "
-                            "(changed since keep); left as is")
-            continue
-        if change.before is None:
-            _remove(lines, found)
-            del owner[found]
-            limits = {other: end - 1 if end > found else end for other, end in limits.items()}
-        else:
-            lines[found] = change.before + _body(lines[found])[1]
-        limits[key] = found
-        done.append(Change(change.account, change.setting, change.after, change.before))
-    return Plan("".join(lines), tuple(reversed(done)), tuple(reversed(warnings)))
+    return textlines.revert_lines(text, _parse(text)[1], changes, lambda change: GROUP)
 
 
 def validate_argv(path: Path) -> list[str] | None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from travelsync.mail import textlines
 from travelsync.mail.model import DELETE, KEEP, Account, Change, MailConfigError, Plan
 
 KIND = "mpop"
@@ -159,13 +160,7 @@ def plan_keep(text: str, only: frozenset[str] = frozenset()) -> Plan:
             ending = "\r\n" if last.raw.endswith("\r\n") else "\n"
             edits.append((last.end, last.end, f"{newline}{indent}keep on{ending if not newline else ''}"))
             changes.append(Change(section.name, "keep", None, "keep on"))
-    return Plan(_apply(text, edits), tuple(changes), tuple(warnings))
-
-
-def _apply(text: str, edits: list[tuple[int, int, str]]) -> str:
-    for start, end, replacement in sorted(edits, reverse=True):
-        text = text[:start] + replacement + text[end:]
-    return text
+    return Plan(textlines.splice(text, edits), tuple(changes), tuple(warnings))
 
 
 def plan_revert(text: str, changes: Sequence[Change]) -> Plan:
@@ -185,7 +180,7 @@ def plan_revert(text: str, changes: Sequence[Change]) -> Plan:
         else:
             edits.append((own.argument_start, own.argument_start + len(own.argument), change.before))
         done.append(Change(change.account, change.setting, change.after, change.before))
-    return Plan(_apply(text, edits), tuple(done), tuple(warnings))
+    return Plan(textlines.splice(text, edits), tuple(done), tuple(warnings))
 
 
 def validate_argv(path: Path) -> list[str] | None:

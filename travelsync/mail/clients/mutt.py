@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from travelsync.mail import textlines
 from travelsync.mail.model import DELETE, KEEP, UNKNOWN, Account, Change, MailConfigError, Plan
 
 KIND = "mutt"
@@ -67,44 +68,6 @@ class _Parsed:
     last_pop_line: int | None
     pop_last: bool
     warnings: list[str]
-
-
-# --- lines: every edit keeps the bytes around it -------------------------------------------
-
-def _lines(text: str) -> list[str]:
-    parts = text.split("\n")
-    return [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
-
-
-def _body(line: str) -> tuple[str, str]:
-    content = line.rstrip("\n").removesuffix("\r")
-    return content, line[len(content):]
-
-
-def _eol(lines: list[str]) -> str:
-    return next((_body(line)[1] for line in lines if line.endswith("\n")), "\n")
-
-
-def _apply(lines: list[str], replace: Mapping[int, str], insert: Mapping[int, Sequence[str]]) -> str:
-    """Replace line contents (endings kept) and insert lines before index j (j == len: at end)."""
-    eol, out = _eol(lines), []
-    for j in range(len(lines) + 1):
-        for new in insert.get(j, ()):
-            if j == len(lines) and out and not out[-1].endswith("\n"):
-                out[-1] += eol
-                out.append(new)
-            else:
-                out.append(new + eol)
-        if j < len(lines):
-            content, ending = _body(lines[j])
-            out.append(replace.get(j, content) + ending)
-    return "".join(out)
-
-
-def _remove(lines: list[str], k: int) -> None:
-    if k == len(lines) - 1 and not lines[k].endswith("\n") and k > 0:
-        lines[k - 1] = _body(lines[k - 1])[0]
-    del lines[k]
 
 
 # --- tokens: mutt's rules for quotes, escapes, comments and `;` ------------------------------
@@ -300,7 +263,7 @@ def plan_keep(text: str, only: frozenset[str] = frozenset()) -> Plan:
     """Make the effective pop_delete `no`: rewrite the commands after the last one that says no
     (`pop_delete=yes` → `=no`, `pop_delete`/`invpop_delete`/`&pop_delete` → `nopop_delete`),
     and add `set pop_delete=no` when a reset/toggle or nothing at all decides it."""
-    parsed, lines = _parse(text), _lines(text)
+    parsed, lines = _parse(text), textlines.split(text)
     if not parsed.uses_pop or (only and NAME not in only):
         return Plan(text)
     warnings = _warnings(parsed)
@@ -315,43 +278,22 @@ def plan_keep(text: str, only: frozenset[str] = frozenset()) -> Plan:
     for index in sorted(rewritten, key=lambda n: -parsed.ops[n].target.start):  # right to left in a line
         op = parsed.ops[index]
         line = op.target.line
-        content = replace.get(line, _body(lines[line])[0])
+        content = replace.get(line, textlines.body(lines[line])[0])
         column = op.target.start - starts[line]
         replace[line] = content[:column] + op.replacement + content[column + len(op.target.raw):]
-    changes = [Change(NAME, SETTING, _body(lines[line])[0], new) for line, new in sorted(replace.items())]
+    changes = [Change(NAME, SETTING, textlines.body(lines[line])[0], new) for line, new in sorted(replace.items())]
     insert: dict[int, list[str]] = {}
     if _evaluate(parsed.ops, rewritten) != "no":
         anchor = parsed.ops[-1].line if parsed.ops else parsed.last_pop_line
         insert[len(lines) if anchor is None else anchor + 1] = [f"set {SETTING}=no"]
         changes.append(Change(NAME, SETTING, None, f"set {SETTING}=no"))
-    return Plan(_apply(lines, replace, insert), tuple(changes), warnings)
+    return Plan(textlines.rebuild(lines, replace, insert), tuple(changes), warnings)
 
 
 def plan_revert(text: str, changes: Sequence[Change]) -> Plan:
     """Undo exactly these changes, each found (from the end) by the line keep wrote."""
-    _parse(text)
-    owner: list[None] = [None] * len(_lines(text))
-    lines, done, warnings = _lines(text), [], []
-    limits: dict[tuple[str | None, str | None], int] = {}  # per (scope, text): where the next match ends
-    for change in reversed(changes):
-        scope = None
-        key = (scope, change.after)
-        top = min(limits.get(key, len(lines)), len(lines))
-        found = None if change.after is None else next(
-            (k for k in range(top - 1, -1, -1) if owner[k] == scope and _body(lines[k])[0] == change.after), None)
-        if found is None:
-            warnings.append(f"{change.account}: {change.setting} no longer reads {change.after!r} "
-                            "(changed since keep); left as is")
-            continue
-        if change.before is None:
-            _remove(lines, found)
-            del owner[found]
-            limits = {other: end - 1 if end > found else end for other, end in limits.items()}
-        else:
-            lines[found] = change.before + _body(lines[found])[1]
-        limits[key] = found
-        done.append(Change(change.account, change.setting, change.after, change.before))
-    return Plan("".join(lines), tuple(reversed(done)), tuple(reversed(warnings)))
+    _parse(text)  # refuse what does not parse
+    return textlines.revert_lines(text, [None] * len(textlines.split(text)), changes, lambda change: None)
 
 
 def validate_argv(path: Path) -> list[str] | None:

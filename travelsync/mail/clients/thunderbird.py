@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from travelsync.mail import textlines
 from travelsync.mail.model import DELETE, KEEP, UNKNOWN, Account, Change, MailConfigError, Plan
 
 KIND = "thunderbird"
@@ -50,44 +51,6 @@ class _Pref:
     @property
     def text_value(self) -> str:
         return _unquote(self.value) if self.value[:1] in "\"'" else self.value
-
-
-# --- lines: every edit keeps the bytes around it -------------------------------------------
-
-def _lines(text: str) -> list[str]:
-    parts = text.split("\n")
-    return [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
-
-
-def _body(line: str) -> tuple[str, str]:
-    content = line.rstrip("\n").removesuffix("\r")
-    return content, line[len(content):]
-
-
-def _eol(lines: list[str]) -> str:
-    return next((_body(line)[1] for line in lines if line.endswith("\n")), "\n")
-
-
-def _apply(lines: list[str], replace: Mapping[int, str], insert: Mapping[int, Sequence[str]]) -> str:
-    """Replace line contents (endings kept) and insert lines before index j (j == len: at end)."""
-    eol, out = _eol(lines), []
-    for j in range(len(lines) + 1):
-        for new in insert.get(j, ()):
-            if j == len(lines) and out and not out[-1].endswith("\n"):
-                out[-1] += eol
-                out.append(new)
-            else:
-                out.append(new + eol)
-        if j < len(lines):
-            content, ending = _body(lines[j])
-            out.append(replace.get(j, content) + ending)
-    return "".join(out)
-
-
-def _remove(lines: list[str], k: int) -> None:
-    if k == len(lines) - 1 and not lines[k].endswith("\n") and k > 0:
-        lines[k - 1] = _body(lines[k - 1])[0]
-    del lines[k]
 
 
 # --- parsing ---------------------------------------------------------------------------------
@@ -246,7 +209,7 @@ def _line_of(prefs: list[_Pref], key: str, lines: list[str]) -> tuple[int, str]:
 
 def plan_keep(text: str, only: frozenset[str] = frozenset()) -> Plan:
     """Set leave_on_server to true for the POP servers (all, or those named in `only`)."""
-    prefs, lines = _prefs(text), _lines(text)
+    prefs, lines = _prefs(text), textlines.split(text)
     starts = [0]
     for line in lines:
         starts.append(starts[-1] + len(line))
@@ -265,7 +228,7 @@ def plan_keep(text: str, only: frozenset[str] = frozenset()) -> Plan:
         last_true = max((n for n, pref in enumerate(own) if pref.text_value == "true"), default=-1)
         if own[last_true + 1:]:
             for pref in own[last_true + 1:]:  # the lines that make it delete (last one wins)
-                content = _body(lines[pref.line])[0]
+                content = textlines.body(lines[pref.line])[0]
                 start = pref.value_start - starts[pref.line]
                 new = content[:start] + "true" + content[start + len(pref.value):]
                 changes.append(Change(key, SETTING, content, new))
@@ -275,34 +238,13 @@ def plan_keep(text: str, only: frozenset[str] = frozenset()) -> Plan:
             new = f'user_pref("{name}", true);'
             insert.setdefault(at, []).append(new)
             changes.append(Change(key, SETTING, None, new))
-    return Plan(_apply(lines, replace, insert), tuple(changes), tuple(warnings))
+    return Plan(textlines.rebuild(lines, replace, insert), tuple(changes), tuple(warnings))
 
 
 def plan_revert(text: str, changes: Sequence[Change]) -> Plan:
     """Undo exactly these changes, each found by the line keep wrote; leave the rest alone."""
-    _prefs(text)
-    owner: list[None] = [None] * len(_lines(text))
-    lines, done, warnings = _lines(text), [], []
-    limits: dict[tuple[str | None, str | None], int] = {}  # per (scope, text): where the next match ends
-    for change in reversed(changes):
-        scope = None
-        key = (scope, change.after)
-        top = min(limits.get(key, len(lines)), len(lines))
-        found = None if change.after is None else next(
-            (k for k in range(top - 1, -1, -1) if owner[k] == scope and _body(lines[k])[0] == change.after), None)
-        if found is None:
-            warnings.append(f"{change.account}: {change.setting} no longer reads {change.after!r} "
-                            "(changed since keep); left as is")
-            continue
-        if change.before is None:
-            _remove(lines, found)
-            del owner[found]
-            limits = {other: end - 1 if end > found else end for other, end in limits.items()}
-        else:
-            lines[found] = change.before + _body(lines[found])[1]
-        limits[key] = found
-        done.append(Change(change.account, change.setting, change.after, change.before))
-    return Plan("".join(lines), tuple(reversed(done)), tuple(reversed(warnings)))
+    _prefs(text)  # refuse what does not parse
+    return textlines.revert_lines(text, [None] * len(textlines.split(text)), changes, lambda change: None)
 
 
 def validate_argv(path: Path) -> list[str] | None:
