@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from travelsync.mail import textlines
+from travelsync.mail import processes, textlines
 from travelsync.mail.model import DELETE, KEEP, UNKNOWN, Account, Change, MailConfigError, Plan
 
 KIND = "claws"
@@ -189,24 +189,6 @@ def _socket_answers(path: Path) -> bool:
     return True
 
 
-def _running_processes(names: set[str], uid: int) -> list[int]:
-    """Processes of `uid` whose argv[0] (or comm) is one of `names`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if entry.stat().st_uid != uid:
-                continue
-            argv0 = (entry / "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
-            comm = (entry / "comm").read_text().strip()
-        except OSError:
-            continue
-        if os.path.basename(argv0) in names or comm in names:
-            found.append(int(entry.name))
-    return found
-
-
 def refuse_reason(path: Path) -> str | None:
     """Refuse while Claws runs for this configuration folder: it writes accountrc back from
     memory.  Claws listens on $XDG_RUNTIME_DIR/claws-mail/<md5 of the folder> (older
@@ -222,7 +204,7 @@ def refuse_reason(path: Path) -> str | None:
         uid = path.stat().st_uid
     except OSError:
         uid = os.getuid()
-    pids = _running_processes({"claws-mail"}, uid)
+    pids = [pid for pid, _argv in processes.running({"claws-mail"}, uid)]
     if pids:
         return f"Claws Mail is running (pid {pids[0]}); quit it first"
     return None

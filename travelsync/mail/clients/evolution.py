@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from travelsync.mail import textlines
+from travelsync.mail import processes, textlines
 from travelsync.mail.model import DELETE, KEEP, UNKNOWN, Account, Change, MailConfigError, Plan
 
 KIND = "evolution"
@@ -165,31 +165,13 @@ def default_paths(home: Path, environ: Mapping[str, str]) -> list[Path]:
     return found
 
 
-def _running_processes(names: set[str], uid: int) -> list[tuple[int, list[str]]]:
-    """Processes of `uid` whose argv[0] (or comm) is one of `names`, with their argv."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if entry.stat().st_uid != uid:
-                continue
-            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
-            comm = (entry / "comm").read_text().strip()
-        except OSError:
-            continue
-        if os.path.basename(argv[0]) in names or comm in names:
-            found.append((int(entry.name), argv))
-    return found
-
-
 def refuse_reason(path: Path) -> str | None:
     """Refuse while evolution-source-registry runs for the file's owner: it owns the files."""
     try:
         uid = path.stat().st_uid
     except OSError:
         uid = os.getuid()
-    running = _running_processes({"evolution-source-registry", "evolution-sourc"}, uid)
+    running = processes.running({"evolution-source-registry", "evolution-sourc"}, uid)
     if running:
         return (f"evolution-source-registry is running (pid {running[0][0]}) and owns {path.name}; quit Evolution "
                 "and stop it first: evolution --force-shutdown")

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from travelsync.mail import textlines
+from travelsync.mail import processes, textlines
 from travelsync.mail.model import DELETE, KEEP, Account, Change, MailConfigError, Plan
 
 KIND = "kmail"
@@ -155,24 +155,6 @@ def default_paths(home: Path, environ: Mapping[str, str]) -> list[Path]:
     return found
 
 
-def _running_processes(names: set[str], uid: int) -> list[tuple[int, list[str]]]:
-    """Processes of `uid` whose argv[0] (or comm) is one of `names`, with their argv."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if entry.stat().st_uid != uid:
-                continue
-            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
-            comm = (entry / "comm").read_text().strip()
-        except OSError:
-            continue
-        if os.path.basename(argv[0]) in names or comm in names:
-            found.append((int(entry.name), argv))
-    return found
-
-
 def refuse_reason(path: Path) -> str | None:
     """Refuse while this resource's akonadi_pop3_resource process runs (it rewrites the file)."""
     identifier = path.name.removesuffix("rc")
@@ -180,7 +162,7 @@ def refuse_reason(path: Path) -> str | None:
         uid = path.stat().st_uid
     except OSError:
         uid = os.getuid()
-    for pid, argv in _running_processes({"akonadi_pop3_resource", "akonadi_pop3_re"}, uid):
+    for pid, argv in processes.running({"akonadi_pop3_resource", "akonadi_pop3_re"}, uid):
         named = argv[argv.index("--identifier") + 1] if "--identifier" in argv[:-1] else None
         if named in (None, identifier):
             return (f"the Akonadi resource {identifier} is running (pid {pid}) and rewrites {path.name}; "
