@@ -383,3 +383,85 @@ def test_a_pop_account_of_unknown_mode_is_switched_and_a_file_without_pop_is_ref
     settings = write_settings(home, [{"kind": "mutt", "file": str(imap_only)}])
     assert_refused(cli("--config", settings, "mailer", "keep"), "no POP account")
     assert fingerprint(imap_only) == before
+
+
+def _getmailrc(server: str, retriever: str = "SimplePOP3Retriever") -> str:
+    return GETMAILRC.replace("SimplePOP3Retriever", retriever).replace("pop.example.org", server)
+
+
+def _one_file_per_account_home(home: Path) -> dict[str, Path]:
+    config = home / ".config"
+    sources, getmail = config / "evolution" / "sources", config / "getmail"
+    sources.mkdir(parents=True)
+    getmail.mkdir()
+    return {
+        "kmail0": client_file(config, "akonadi_pop3_resource_0rc",
+                              "[General]\nhost=pop.example.org\nleaveOnServer=false\nlogin=marc\n"),
+        "kmail1": client_file(config, "akonadi_pop3_resource_1rc", "[General]\nhost=pop.work.example\nlogin=m\n"),
+        "evolution-a": client_file(sources, "a.source", "[Data Source]\nDisplayName=home\n\n"
+                                   "[Pop Backend]\nKeepOnServer=false\n"),
+        "evolution-b": client_file(sources, "b.source", "[Data Source]\nDisplayName=work\n\n"
+                                   "[Pop Backend]\nKeepOnServer=0\nDeleteAfterDays=0\n"),
+        "getmail-home": client_file(getmail, "getmailrc-home", _getmailrc("pop.example.org")),
+        "getmail-work": client_file(getmail, "getmailrc-work", _getmailrc("pop.work.example")),
+        "getmail-imap": client_file(getmail, "getmailrc-imap", _getmailrc("imap.example.org",
+                                                                          "SimpleIMAPSSLRetriever")),
+    }
+
+
+def test_kinds_with_one_file_per_account_switch_and_revert_every_usual_file(cli, home):
+    files = _one_file_per_account_home(home)
+    before = {name: fingerprint(path) for name, path in files.items()}
+    settings = write_settings(home, [{"kind": "kmail"}, {"kind": "evolution"}, {"kind": "getmail"}])
+    env = {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
+
+    status = cli("--config", settings, "--json", "mailer", "status", env=env)
+    assert sorted(r["file"] for r in status.json["files"]) == sorted(str(p) for p in files.values())
+
+    kept = cli("--config", settings, "--json", "mailer", "keep", env=env)
+    assert kept.exit_code == 0, kept.stderr
+    reports = {Path(r["file"]): r for r in kept.json["files"]}
+    assert set(reports) == set(files.values())
+    for name, path in files.items():
+        if name == "getmail-imap":  # only POP accounts change; the IMAP file is left alone
+            assert not reports[path]["changed"] and fingerprint(path) == before[name]
+            assert "left alone" in " ".join(reports[path]["notes"])
+        else:
+            assert reports[path]["changed"] and reports[path]["mode"] == KEEP, name
+    assert "leaveOnServer=true" in files["kmail1"].read_text()
+    assert "KeepOnServer=true" in files["evolution-b"].read_text()
+    assert "delete = false" in files["getmail-work"].read_text()
+
+    reverted = cli("--config", settings, "mailer", "revert", env=env)
+    assert reverted.exit_code == 0, reverted.stderr
+    assert {name: path.read_bytes() for name, path in files.items()} == \
+        {name: data for name, (data, _mtime, _mode) in before.items()}
+
+
+def test_accounts_of_a_one_file_per_account_kind_select_among_its_files(cli, home):
+    files = _one_file_per_account_home(home)
+    env = {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
+    untouched = {name: fingerprint(path) for name, path in files.items() if name != "getmail-work"}
+    settings = write_settings(home, [{"kind": "getmail", "accounts": ["marc@pop.work.example"]}])
+    kept = cli("--config", settings, "mailer", "keep", env=env)
+    assert kept.exit_code == 0, kept.stderr
+    assert "delete = false" in files["getmail-work"].read_text()
+    assert {name: fingerprint(files[name]) for name in untouched} == untouched
+
+    nobody = write_settings(home, [{"kind": "getmail", "accounts": ["nosuch@example.org"]}])
+    assert_refused(cli("--config", nobody, "mailer", "keep", env=env), "no account 'nosuch@example.org'",
+                   str(files["getmail-home"]), str(files["getmail-imap"]))
+    imap = write_settings(home, [{"kind": "getmail", "accounts": ["marc@imap.example.org"]}])
+    assert_refused(cli("--config", imap, "mailer", "keep", env=env), "no POP account to switch")
+
+
+def test_a_kind_with_one_file_for_all_accounts_uses_only_the_first_usual_file(cli, home):
+    client_file(home, ".mpoprc", MPOPRC)
+    (home / ".config" / "mpop").mkdir(parents=True)
+    second = client_file(home / ".config" / "mpop", "config", MPOPRC)
+    before = fingerprint(second)
+    settings = write_settings(home, [{"kind": "mpop"}])
+    env = {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
+    kept = cli("--config", settings, "--json", "mailer", "keep", env=env)
+    assert [r["file"] for r in kept.json["files"]] == [str(home / ".mpoprc")]
+    assert fingerprint(second) == before

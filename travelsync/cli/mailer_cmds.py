@@ -15,8 +15,9 @@ def mailer():
     \b
     The clients are the `mailer:` entries of the configuration, each a `kind`
     (fetchmail getmail thunderbird mpop mutt claws evolution kmail), an optional `file`
-    (a local path or [user@]host:/path; default: the client's usual places) and optional
-    `accounts` (default: every POP account in the file).
+    (a local path or [user@]host:/path; default: the first of the client's usual files, or
+    every one of them for getmail, Evolution and KMail, which keep one file per account)
+    and optional `accounts` (default: every POP account in the file).
 
     \b
     Safety: only POP accounts are changed, token by token (every other byte stays); the

@@ -1,4 +1,23 @@
-"""Which module speaks for which mail client `kind`; modules are imported only when used."""
+"""Which module speaks for which mail client `kind`; modules are imported only when used.
+
+The contract of a client module (travelsync/mail/clients/<kind>.py), all pure except
+refuse_reason and default_paths (which look at files):
+
+- KIND: its kind; AFTER_TRIP_DELETES_KEPT: switched back, it deletes what it kept (the
+  after-trip order matters);
+- default_paths(home, environ) -> [Path]: its usual config files, in order of preference;
+- accounts(text) -> [Account]; plan_keep(text, only) -> Plan; plan_revert(text, changes) -> Plan
+  (raise MailConfigError(message, line) for a file that does not parse);
+- validate_argv(path) -> argv of the client's own checker, or None;
+- refuse_reason(path) -> why the file must not be edited now (client running, override), or None.
+
+Optional:
+- CHECKER_PRINTS_SECRETS = True: the checker's output holds passwords (only the line number
+  of its complaint is shown);
+- ONE_FILE_PER_ACCOUNT = True: the client keeps one file per account (getmail rc files,
+  Evolution .source files, KMail resource files), so an entry without `file:` means every
+  existing default path, not only the first: keep switches them all and revert reverts them all.
+"""
 
 import importlib
 from types import ModuleType

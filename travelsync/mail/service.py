@@ -81,18 +81,19 @@ class Opened:
     accounts: list[Account]
 
 
-def locate(entry, environ: Mapping[str, str], home: Path) -> Location:
-    """The entry's `file`, or the first of the client's usual places that exists."""
+def locate(entry, environ: Mapping[str, str], home: Path) -> list[Location]:
+    """The entry's `file`; else the first of the client's usual places that exists, or every
+    one that exists for a kind that keeps one file per account (ONE_FILE_PER_ACCOUNT)."""
     if entry.file:
-        return parse_location(str(entry.file))
+        return [parse_location(str(entry.file))]
     module = registry.client(entry.kind)
     candidates = module.default_paths(home, environ)
-    for candidate in candidates:
-        if candidate.is_file():
-            return Location(str(candidate))
-    looked = ", ".join(str(c) for c in candidates[:4]) or "nowhere"
-    raise MailRefused(f"{entry.kind}: no configuration file found (looked at {looked}); "
-                      "set `file:` in the mailer entry")
+    found = [Location(str(candidate)) for candidate in candidates if candidate.is_file()]
+    if not found:
+        looked = ", ".join(str(c) for c in candidates[:4]) or "nowhere"
+        raise MailRefused(f"{entry.kind}: no configuration file found (looked at {looked}); "
+                          "set `file:` in the mailer entry")
+    return found if getattr(module, "ONE_FILE_PER_ACCOUNT", False) else found[:1]
 
 
 # Clients whose refuse_reason looks at this machine's processes, locks or sibling files: travelsync
@@ -100,9 +101,9 @@ def locate(entry, environ: Mapping[str, str], home: Path) -> Location:
 CHECKED_ONLY_HERE = frozenset({"thunderbird", "claws", "evolution", "kmail"})
 
 
-def open_entry(entry, config, environ, home, run, *, for_change: bool = False) -> Opened:
+def open_entry(entry, location: Location, config, run, *, for_change: bool = False) -> Opened:
+    """Read and parse one of the entry's files; raise MailRefused (or MailConfigError)."""
     module = registry.client(entry.kind)
-    location = locate(entry, environ, home)
     if for_change and location.is_remote and entry.kind in CHECKED_ONLY_HERE:
         raise MailRefused(f"{location}: travelsync cannot tell over ssh whether {entry.kind} is running there "
                           "(it would write its settings back); run travelsync on that machine; nothing changed")
@@ -121,15 +122,32 @@ def open_entry(entry, config, environ, home, run, *, for_change: bool = False) -
     return Opened(entry, module, files, config_file, accounts)
 
 
-def _only(opened: Opened) -> frozenset[str]:
-    """The entry's `accounts:`, each checked against the file's account names."""
-    wanted = frozenset(opened.entry.accounts)
+def _only(entry, group: list[Opened]) -> frozenset[str]:
+    """The entry's `accounts:`, each checked against the account names of the entry's files."""
+    wanted = frozenset(entry.accounts)
+    accounts = [a for opened in group for a in opened.accounts]
     for name in wanted:
-        if not any(name == a.name or name in a.name.split() for a in opened.accounts):
-            names = ", ".join(a.name for a in opened.accounts) or "none"
-            raise MailRefused(f"{opened.config_file.display}: no account {name!r} (accounts: {names}); "
-                              "nothing changed")
+        if not any(_selected(a, frozenset({name})) for a in accounts):
+            names = ", ".join(a.name for a in accounts) or "none"
+            where = ", ".join(opened.config_file.display for opened in group)
+            raise MailRefused(f"{where}: no account {name!r} (accounts: {names}); nothing changed")
     return wanted
+
+
+def _files_to_change(config, environ, home, run):
+    """(entry, opened, group: all of the entry's files) for every file of every entry, all opened
+    before the first is yielded (a refusal anywhere comes before any work); a file named twice is
+    refused."""
+    seen, groups = set(), []
+    for entry in config.mailer:
+        group = [open_entry(entry, location, config, run, for_change=True)
+                 for location in locate(entry, environ, home)]
+        for opened in group:
+            _refuse_twice(opened, seen)
+        groups.append((entry, group))
+    for entry, group in groups:
+        for opened in group:
+            yield entry, opened, group
 
 
 def _defaults(environ, home):
@@ -151,22 +169,31 @@ def status(config, state_dir, *, environ=None, home=None, run: Callable = proces
     originals = Originals(state_dir)
     reports = []
     for entry in config.mailer:
-        report = FileReport(entry.kind, str(entry.file or "(usual places)"), "status")
         try:
-            opened = open_entry(entry, config, environ, home, run)
-        except (MailRefused, MailConfigError) as error:
-            report.error = getattr(error, "message", str(error))
-            reports.append(report)
+            locations = locate(entry, environ, home)
+        except MailRefused as error:
+            reports.append(FileReport(entry.kind, "(usual places)", "status", error=error.message))
             continue
-        report.file = opened.config_file.display
-        report.accounts = opened.accounts
-        report.mode = report.mode_before = mode_of_accounts(opened.accounts)
-        report.held = originals.get(opened.config_file.key) is not None
-        report.warnings = _pop_warnings(opened.accounts)
-        if not any(is_pop(a) for a in opened.accounts):
-            report.notes.append("no POP account in this file")
-        reports.append(report)
+        for location in locations:
+            reports.append(_status_of(entry, location, config, run, originals))
     return reports
+
+
+def _status_of(entry, location: Location, config, run, originals: Originals) -> FileReport:
+    report = FileReport(entry.kind, str(location), "status")
+    try:
+        opened = open_entry(entry, location, config, run)
+    except (MailRefused, MailConfigError) as error:
+        report.error = getattr(error, "message", str(error))
+        return report
+    report.file = opened.config_file.display
+    report.accounts = opened.accounts
+    report.mode = report.mode_before = mode_of_accounts(opened.accounts)
+    report.held = originals.get(opened.config_file.key) is not None
+    report.warnings = _pop_warnings(opened.accounts)
+    if not any(is_pop(a) for a in opened.accounts):
+        report.notes.append("no POP account in this file")
+    return report
 
 
 @dataclass
@@ -183,14 +210,18 @@ def keep(config, state_dir, *, dry_run: bool = False, environ=None, home=None,
     """Switch every configured POP account to keep-on-server.  Raise MailRefused, changing nothing."""
     environ, home = _defaults(environ, home)
     originals = Originals(state_dir)
-    steps, seen = [], set()
-    for entry in config.mailer:
-        opened = open_entry(entry, config, environ, home, run, for_change=True)
-        _refuse_twice(opened, seen)
+    steps = []
+    for entry, opened, group in _files_to_change(config, environ, home, run):
         config_file = opened.config_file
-        only = _only(opened)
-        if not any(is_pop(a) for a in opened.accounts if not only or _selected(a, only)):
-            raise MailRefused(f"{config_file.display}: no POP account to switch to keep-on-server; nothing changed")
+        only = _only(entry, group)
+        if not _has_pop(opened, only):
+            if not any(_has_pop(other, only) for other in group):
+                where = ", ".join(other.config_file.display for other in group)
+                raise MailRefused(f"{where}: no POP account to switch to keep-on-server; nothing changed")
+            report = _report(opened, "keep", config_file.text, opened.accounts, dry_run)
+            report.notes.append("no POP account (of those selected) in this file; left alone")
+            steps.append(_Step(opened, report, config_file.data, None))
+            continue
         try:
             plan = opened.module.plan_keep(config_file.text, only)
             new_accounts = opened.module.accounts(plan.new_text)
@@ -229,6 +260,11 @@ def _selected(account: Account, only: frozenset[str]) -> bool:
     return any(name == account.name or name in account.name.split() for name in only)
 
 
+def _has_pop(opened: Opened, only: frozenset[str]) -> bool:
+    """A POP account to switch: any, or one of those `accounts:` names (`only`)."""
+    return any(is_pop(a) for a in opened.accounts if not only or _selected(a, only))
+
+
 def _to_save(opened: Opened, plan: Plan, new_data: bytes, existing: Saved | None, environ) -> Saved:
     """The original to record; a second keep on a file keeps the first original."""
     config_file = opened.config_file
@@ -249,10 +285,8 @@ def revert(config, state_dir, *, dry_run: bool = False, environ=None, home=None,
     only travelsync's settings (and say so).  Raise MailRefused, changing nothing."""
     environ, home = _defaults(environ, home)
     originals = Originals(state_dir)
-    steps, seen = [], set()
-    for entry in config.mailer:
-        opened = open_entry(entry, config, environ, home, run, for_change=True)
-        _refuse_twice(opened, seen)
+    steps = []
+    for _entry, opened, _group in _files_to_change(config, environ, home, run):
         config_file = opened.config_file
         saved = originals.get(config_file.key)
         if saved is None:

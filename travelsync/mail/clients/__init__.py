@@ -4,5 +4,7 @@ Each module defines KIND, AFTER_TRIP_DELETES_KEPT, default_paths, accounts, plan
 plan_revert, validate_argv and refuse_reason; none of them touches a file or a process
 except refuse_reason (which may look at files beside the config, e.g. a profile lock).
 Optional: CHECKER_PRINTS_SECRETS = True when the checker's output holds passwords (only
-the line number of its complaint is then shown).
+the line number of its complaint is then shown); ONE_FILE_PER_ACCOUNT = True when the
+client keeps one file per account, so that an entry without `file:` means every one of its
+usual files (see travelsync.mail.registry).
 """

@@ -21,6 +21,7 @@ from travelsync.mail.model import DELETE, KEEP, UNKNOWN, Account, Change, MailCo
 
 KIND = "evolution"
 AFTER_TRIP_DELETES_KEPT = False  # switched back, Evolution deletes only what it downloads next
+ONE_FILE_PER_ACCOUNT = True  # without `file:`, every POP .source file is switched
 
 SETTING = "KeepOnServer"
 GROUP = "Pop Backend"

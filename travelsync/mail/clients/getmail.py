@@ -16,6 +16,7 @@ from travelsync.mail.model import DELETE, KEEP, Account, Change, MailConfigError
 
 KIND = "getmail"
 AFTER_TRIP_DELETES_KEPT = True  # `delete = true` again: the next run deletes everything it kept
+ONE_FILE_PER_ACCOUNT = True  # without `file:`, every getmailrc* in the usual folders is switched
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 _SECTION = re.compile(r"\[(?P<name>[^]]+)\]")

@@ -20,6 +20,7 @@ from travelsync.mail.model import DELETE, KEEP, Account, Change, MailConfigError
 
 KIND = "kmail"
 AFTER_TRIP_DELETES_KEPT = True  # leaveOnServer=false again: the next check deletes what was kept
+ONE_FILE_PER_ACCOUNT = True  # without `file:`, every akonadi_pop3_resource_<N>rc is switched
 
 SETTING = "leaveOnServer"
 GROUP = "General"
