@@ -141,3 +141,14 @@ def test_fetchmail_itself_agrees_on_the_edited_file(tmp_path):
 def test_default_paths_honour_fetchmailhome(tmp_path):
     paths = fetchmail.default_paths(Path("/home/m"), {"FETCHMAILHOME": str(tmp_path)})
     assert paths == [tmp_path / "fetchmailrc", Path("/home/m/.fetchmailrc")]
+
+
+def test_entries_without_a_protocol_are_auto_and_switched_imap_ones_are_not():
+    text = ('poll auto.example.org user "a" password "p" is me here\n'
+            'poll imap.example.org protocol IMAP user "b" password "p" is me here\n')
+    found = {a.name: a for a in fetchmail.accounts(text)}
+    assert found["poll auto.example.org user a"].protocol == "auto"
+    plan = fetchmail.plan_keep(text)
+    assert [c.account for c in plan.changes] == ["poll auto.example.org user a"]
+    assert plan.new_text == text.replace("is me here\npoll imap", "is me here keep\npoll imap")
+    assert fetchmail.plan_revert(plan.new_text, plan.changes).new_text == text
