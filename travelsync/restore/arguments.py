@@ -11,7 +11,7 @@ from pathlib import PurePosixPath
 # --delete-before, not rsync's default --delete-during: with --backup-dir, rsync 3.x's generator
 # (moving deleted files aside) and receiver (moving overwritten ones aside) otherwise race to
 # create the same displaced folders and fail now and then with "make_backup … File exists".
-RESTORE_FLAGS = ("--relative", "--delete-before", "--mkpath", "--itemize-changes")
+RESTORE_FLAGS = ("--relative", "--delete-before", "--mkpath")
 
 
 def source_arguments(data_spec: str, insides) -> list[str]:

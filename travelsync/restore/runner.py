@@ -90,7 +90,9 @@ def restore_commands(config, repository, plan: RestorePlan) -> list[list[str]]:
 
     remote = plan.target.is_remote or config.repository.is_remote
     # Owners by name, not number: the laptop's marc need not have home's uid.
-    common = [a for a in common_args(config.rsync, config.ssh, remote) if a != "--numeric-ids"]
+    # Itemized lines only for a dry run (the list it shows): a real restore streams no per-file
+    # output, so the wrapper costs the same however many files change.
+    common = [a for a in common_args(config.rsync, config.ssh, remote, itemize=plan.dry_run) if a != "--numeric-ids"]
     extra_start = len(common) - len(config.rsync.extra_args)
     common, extra = common[:extra_start], common[extra_start:]
     commands = []
@@ -129,12 +131,9 @@ def run_restore(config, repository, plan: RestorePlan, *, on_progress=None, refe
                            dry_run=plan.dry_run, displaced_folder=plan.displaced_folder)
 
     def on_item(code, name):
-        if code.startswith("*deleting"):
-            report.deleted += 1
-        if plan.dry_run:
-            report.change_count += 1
-            if len(report.changes) < MAX_LISTED:
-                report.changes.append(f"{code.strip()} {name}")
+        report.change_count += 1
+        if len(report.changes) < MAX_LISTED:
+            report.changes.append(f"{code.strip()} {name}")
 
     started = time.monotonic()
     for argv in restore_commands(config, repository, plan):
@@ -142,6 +141,7 @@ def run_restore(config, repository, plan: RestorePlan, *, on_progress=None, refe
         report.files_transferred += result.files_transferred
         report.bytes_transferred += result.bytes_transferred
         report.total_size += result.total_size
+        report.deleted += result.stats.deleted
         if result.exit_code in TRANSPORT_FAILURES:
             raise TemporaryError(f"restore to {plan.target} failed: {result.error_summary()} "
                                  f"(rsync exit {result.exit_code}); run it again to resume")
