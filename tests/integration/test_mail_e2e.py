@@ -159,8 +159,11 @@ def test_remote_file_keep_and_revert_over_ssh(cli, sshd_server, tmp_path):
         before = path.read_bytes()
         settings = write_settings(tmp_path, [{"kind": "fetchmail", "file": sshd_server.location(str(link))}],
                                   ssh=sshd_server.ssh_config)
+        listing = sorted(p.name for p in folder.iterdir()), folder.stat().st_mtime_ns
         dry = cli("--config", settings, "mailer", "keep", "--dry-run")
         assert dry.exit_code == 0 and "+    options keep fetchall" in dry.stdout and path.read_bytes() == before
+        assert "not checked" not in dry.stderr  # fetchmail checked it there, in a private folder:
+        assert (sorted(p.name for p in folder.iterdir()), folder.stat().st_mtime_ns) == listing  # nothing beside
         kept = cli("--config", settings, "--json", "mailer", "keep")
         assert kept.exit_code == 0, kept.stderr
         assert kept.json["files"][0]["file"] == sshd_server.location(str(link))

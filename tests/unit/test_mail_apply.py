@@ -240,6 +240,34 @@ def test_dry_run_prints_a_diff_with_passwords_masked_and_changes_nothing(cli, ho
     assert not (isolated_dirs / "state" / "travelsync" / "mailer.json").exists()
 
 
+def _folder_state(folder: Path):
+    return sorted(p.name for p in folder.iterdir()), folder.stat().st_mtime_ns
+
+
+@pytest.mark.parametrize("kind, name, text, vetoed", [  # vetoed: travelsync reads it, the client's checker does not
+    ("fetchmail", "fetchmailrc", FETCHMAILRC, FETCHMAILRC.replace("fetchall", "fetchall frobnicate")),
+    ("getmail", "getmailrc", GETMAILRC, GETMAILRC.replace("password = pw\n", "password = pw\nport = frobnicate\n")),
+    ("mpop", "mpoprc", MPOPRC, MPOPRC.replace("tls off\n", "tls off\nfrobnicate on\n")),
+], ids=["fetchmail", "getmail", "mpop"])
+def test_dry_run_writes_nothing_beside_the_config_even_to_check_it(cli, home, kind, name, text, vetoed):
+    from tests.conftest import need_programs
+
+    need_programs(kind)  # the checker must run for this to prove anything
+    folder = home / "mail"
+    folder.mkdir()
+    path = client_file(folder, name, text)
+    settings = write_settings(home, [{"kind": kind, "file": str(path)}])
+    before, file_before = _folder_state(folder), fingerprint(path)
+    result = cli("--config", settings, "mailer", "keep", "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    assert "not checked" not in result.stderr
+    assert _folder_state(folder) == before and fingerprint(path) == file_before
+    client_file(folder, name, vetoed)
+    before, file_before = _folder_state(folder), fingerprint(path)
+    assert_refused(cli("--config", settings, "mailer", "keep", "--dry-run"), f"{kind} rejects")
+    assert _folder_state(folder) == before and fingerprint(path) == file_before
+
+
 def test_revert_after_the_file_was_edited_undoes_only_our_setting_and_says_so(cli, home):
     path = client_file(home, "mpoprc", MPOPRC)
     settings = write_settings(home, [{"kind": "mpop", "file": str(path)}])

@@ -2,10 +2,18 @@
 
 A config file is either on this machine or `[user@]host:/path` (read with `ssh cat`, edited
 here, written to a temp file beside it there and renamed there).  Before anything is
-replaced, the edited text is written to a temp file in the same folder and handed to the
-client's own parser; only if that accepts it is the file replaced atomically, with its mode
-and owner, at the symlink's target (the link stays).  Every refusal raises MailRefused and
-leaves the file as it was (same bytes, same mtime).
+replaced, the edited text is written, with the file's name, mode and owner, into a private
+temp folder (mode 0700; on the file's machine) and handed to the client's own parser; only if
+that accepts it is the file replaced atomically, with its mode and owner, at the symlink's
+target (the link stays).  The check writes nothing beside the file, so a dry run leaves its
+folder exactly as it was (listing and mtime).  Every refusal raises MailRefused and leaves
+the file as it was (same bytes, same mtime).
+
+Why a private folder is as good as the folder itself for the check: none of the checkers
+resolves a path against the config file's folder (getmail resolves relative destination
+paths against the working directory, which stays the same, and uses --getmaildir only for
+its oldmail files, which --dump never writes; fetchmail --configdump and mpop -P open no
+file the config names).
 """
 
 import base64
@@ -122,33 +130,28 @@ class LocalFiles:
         return ConfigFile(location, str(real), data, stat.S_IMODE(info.st_mode), writable)
 
     def check(self, config: ConfigFile, data: bytes, module: ModuleType) -> str | None:
-        """Run the client's own parser on `data` in a temp file beside the config.
+        """Run the client's own parser on `data`, a copy named like the config in a private temp folder.
 
-        Return None when it accepts it or is not installed here (a note is returned as
-        "not checked: …"), raise MailRefused when it rejects it.
+        Return None when it accepts it, a note "not checked: …" when it is not installed
+        here; raise MailRefused when it rejects it.
         """
-        folder = Path(config.real_path).parent
-        handle, temp = tempfile.mkstemp(prefix=f".{Path(config.real_path).name}.", suffix=".travelsync-tmp",
-                                        dir=folder)
-        try:
+        argv = module.validate_argv(Path(config.real_path))
+        if not argv:
+            return None  # no checker for this client: no copy either
+        with tempfile.TemporaryDirectory(prefix="travelsync-check-") as folder:
+            temp = Path(folder) / Path(config.real_path).name
+            handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(handle, "wb") as out:
                 out.write(data)
                 os.fchmod(out.fileno(), config.mode)
                 _copy_owner(out.fileno(), config.real_path)
-            argv = module.validate_argv(Path(temp))
-            if not argv:
-                return None
+            argv = module.validate_argv(temp)
             try:
                 done = self.run(argv, timeout=CHECK_TIMEOUT)
             except process.ProgramMissing:
                 return f"not checked: {argv[0]} is not installed here"
-            _raise_unless_accepted(done, config, module, temp, argv)
+            _raise_unless_accepted(done, config, module, str(temp), argv)
             return None
-        finally:
-            try:
-                os.unlink(temp)
-            except FileNotFoundError:
-                pass
 
     def replace(self, config: ConfigFile, data: bytes) -> None:
         current = Path(config.real_path).read_bytes()
@@ -193,18 +196,23 @@ printf 'travelsync-ok %s %s %s %s\n' "$(stat -c %a -- "$r")" "$(stat -c %a -- "$
 exec cat -- "$r"
 """
 
+_REMOTE_CHECK = r"""
+d=$1 r=$2 t=$3; shift 3
+mkdir -m 700 -- "$d" || exit 90
+trap 'rm -rf -- "$d"' EXIT
+cat > "$t" || exit 90
+chmod --reference="$r" -- "$t" && { chown --reference="$r" -- "$t" 2>/dev/null || true; } || exit 91
+if command -v "$1" >/dev/null 2>&1; then "$@" >/dev/null 2>"$d/.err"; rc=$?; else rc=127; fi
+[ "$rc" = 0 ] || [ "$rc" = 127 ] || cat -- "$d/.err" >&2
+exit "$rc"
+"""
+
 _REMOTE_PUT = r"""
-r=$1 t=$2 want=$3; shift 3
+r=$1 t=$2 want=$3
 set -C
 cat > "$t" || exit 90
 set +C
 chmod --reference="$r" -- "$t" && { chown --reference="$r" -- "$t" 2>/dev/null || true; } || { rm -f -- "$t"; exit 91; }
-if [ "$#" -gt 0 ]; then
-  if command -v "$1" >/dev/null 2>&1; then "$@" >/dev/null 2>"$t.err"; rc=$?; else rc=127; fi
-  if [ "$rc" != 0 ]; then [ "$rc" = 127 ] || cat -- "$t.err" >&2; rm -f -- "$t" "$t.err"; exit "$rc"; fi
-  rm -f -- "$t.err"
-fi
-if [ "$want" = check ]; then rm -f -- "$t"; exit 0; fi
 if [ "$(sha256sum < "$r" | cut -d' ' -f1)" != "$want" ]; then rm -f -- "$t"; exit 92; fi
 sync -- "$t" 2>/dev/null
 mv -f -- "$t" "$r" || { rm -f -- "$t"; exit 93; }
@@ -251,13 +259,18 @@ class RemoteFiles:
         return str(real.parent / f".{real.name}.{secrets.token_hex(4)}.travelsync-tmp")
 
     def check(self, config: ConfigFile, data: bytes, module: ModuleType) -> str | None:
-        temp = self._temp_for(config)
-        argv = module.validate_argv(Path(temp)) or []
-        done = self._ssh(config.location, _REMOTE_PUT, config.real_path, temp, "check", *argv, input=data)
-        if done.returncode == 127 and argv:
+        """The local check's twin, run there: a copy in a private folder /tmp/travelsync-check.*."""
+        if not module.validate_argv(PurePosixPath(config.real_path)):
+            return None
+        folder = f"/tmp/travelsync-check.{secrets.token_hex(8)}"
+        temp = f"{folder}/{PurePosixPath(config.real_path).name}"
+        argv = module.validate_argv(Path(temp))
+        done = self._ssh(config.location, _REMOTE_CHECK, folder, config.real_path, temp, *argv, input=data)
+        if done.returncode == 127:
             return f"not checked: {argv[0]} is not installed on {config.location.host}"
         if done.returncode in (90, 91):
-            raise MailRefused(f"{config.display}: cannot write a temp file beside it; nothing changed")
+            raise MailRefused(f"{config.display}: cannot write a temp copy to check in /tmp on "
+                              f"{config.location.host}; nothing changed")
         _raise_unless_accepted(done, config, module, temp, argv)
         return None
 
