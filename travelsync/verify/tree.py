@@ -30,10 +30,14 @@ def walk_files(root, prefix: bytes = b""):
 
 
 def sha256_file(path) -> str:
+    """Raw os.read: a buffered read(1 MiB) would allocate a megabyte for every small file."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        while chunk := os.read(fd, CHUNK):
             digest.update(chunk)
+    finally:
+        os.close(fd)
     return digest.hexdigest()
 
 
