@@ -161,7 +161,7 @@ def run_restore(config, repository, plan: RestorePlan, *, on_progress=None, refe
     if not plan.dry_run:
         report.displaced = tidy_displaced(config, repository, plan, references, after_crash)
         if report.displaced:
-            report.warnings.append(f"{len(report.displaced)} laptop files that the snapshot does not hold were "
+            report.warnings.append(f"{len(report.displaced)} laptop files that differ from the snapshot were "
                                    f"moved aside to {plan.displaced_folder}")
     return report
 
