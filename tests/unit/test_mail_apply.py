@@ -493,3 +493,34 @@ def test_a_kind_with_one_file_for_all_accounts_uses_only_the_first_usual_file(cl
     kept = cli("--config", settings, "--json", "mailer", "keep", env=env)
     assert [r["file"] for r in kept.json["files"]] == [str(home / ".mpoprc")]
     assert fingerprint(second) == before
+
+
+def test_a_second_keep_or_revert_while_one_runs_exits_75_naming_the_holder(cli, home, isolated_dirs):
+    from travelsync.mail import lock
+
+    path = client_file(home, "mpoprc", MPOPRC)
+    before = fingerprint(path)
+    settings = write_settings(home, [{"kind": "mpop", "file": str(path)}])
+    import subprocess
+    import sys
+
+    state = isolated_dirs / "state" / "travelsync"
+    holder = subprocess.Popen(  # another travelsync run, holding the lock until its stdin closes
+        [sys.executable, "-c", "import sys; from travelsync.mail import lock\n"
+         f"with lock.hold({str(state)!r}, 'mailer keep'):\n print('held', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=Path(lock.__file__).parents[2])
+    try:
+        assert holder.stdout.readline() == "held\n"
+        for action in ("keep", "revert"):
+            result = cli("--config", settings, "mailer", action)
+            assert result.exit_code == 75, result.stderr
+            first = result.stderr.splitlines()[0]
+            assert "mailer.lock" in first and f"pid {holder.pid}" in first and "mailer keep" in first
+        assert fingerprint(path) == before and not (state / "mailer.json").exists()
+        assert cli("--config", settings, "mailer", "keep", "--dry-run").exit_code == 0  # writes nothing: no lock
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=10)
+    assert cli("--config", settings, "mailer", "keep").exit_code == 0  # released
+    assert "keep on" in path.read_text()
+    assert (state / "mailer.lock").read_text() == ""  # no stale holder left behind

@@ -35,7 +35,9 @@ def mailer():
     \b
     Exit codes: 0 done; 1 refused or unreadable (nothing changed); 2 invalid
     configuration or unknown kind; 3 done, but a setting still deletes mail in keep
-    mode (fetchmail flush/limitflush, getmail delete_after/delete_bigger_than, ...).
+    mode (fetchmail flush/limitflush, getmail delete_after/delete_bigger_than, ...);
+    75 another keep or revert is running (it holds $XDG_STATE_HOME/travelsync/mailer.lock;
+    the message names it); nothing changed, try again later.
     See docs/mailer.md.
     """
 
@@ -117,7 +119,8 @@ def keep(app, dry_run, as_json):
 
     Idempotent: a file that already keeps is left alone. Every file is read, parsed,
     planned and checked first; if any is refused, nothing is changed anywhere (exit 1).
-    Exit 3 when it worked but a setting still deletes mail (see the warnings).
+    Exit 3 when it worked but a setting still deletes mail (see the warnings); 75 when
+    another keep or revert is running.
     """
     from travelsync.mail import service
 

@@ -5,6 +5,7 @@ them are fine is anything replaced (a refusal anywhere changes nothing anywhere)
 are plain objects with `to_json()`.
 """
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,9 +206,24 @@ class _Step:
     drop: bool = False  # revert: forget the saved original afterwards
 
 
+def _locked(state_dir, command: str, dry_run: bool):
+    """The mailer lock around a real keep or revert (TemporaryError, exit 75, while another holds it)."""
+    if dry_run:
+        return contextlib.nullcontext()
+    from travelsync.mail import lock
+
+    return lock.hold(state_dir, command)
+
+
 def keep(config, state_dir, *, dry_run: bool = False, environ=None, home=None,
          run: Callable = process.run) -> list[FileReport]:
-    """Switch every configured POP account to keep-on-server.  Raise MailRefused, changing nothing."""
+    """Switch every configured POP account to keep-on-server.  Raise MailRefused, changing nothing,
+    or TemporaryError while another keep or revert runs."""
+    with _locked(state_dir, "mailer keep", dry_run):
+        return _keep(config, state_dir, dry_run, environ, home, run)
+
+
+def _keep(config, state_dir, dry_run: bool, environ, home, run: Callable) -> list[FileReport]:
     environ, home = _defaults(environ, home)
     originals = Originals(state_dir)
     steps = []
@@ -282,7 +298,13 @@ def _to_save(opened: Opened, plan: Plan, new_data: bytes, existing: Saved | None
 def revert(config, state_dir, *, dry_run: bool = False, environ=None, home=None,
            run: Callable = process.run) -> list[FileReport]:
     """Put back what keep changed: the original bytes when the file is as keep left it, else undo
-    only travelsync's settings (and say so).  Raise MailRefused, changing nothing."""
+    only travelsync's settings (and say so).  Raise MailRefused, changing nothing, or
+    TemporaryError while another keep or revert runs."""
+    with _locked(state_dir, "mailer revert", dry_run):
+        return _revert(config, state_dir, dry_run, environ, home, run)
+
+
+def _revert(config, state_dir, dry_run: bool, environ, home, run: Callable) -> list[FileReport]:
     environ, home = _defaults(environ, home)
     originals = Originals(state_dir)
     steps = []
