@@ -450,3 +450,35 @@ def test_refuses_a_newer_repository_format(cli, local_rig):
     result = run(cli, local_rig, "backup")
     assert result.exit_code == 1
     assert "repository format 2 is newer" in result.stderr
+
+
+def test_if_due_backs_up_once_then_stays_quiet(cli, local_rig):
+    make_tree(local_rig.source, False)
+    local_rig.config.write_text(local_rig.config.read_text() + "schedule: {full: 'sun 02:30', timezone: UTC}\n")
+    env = {"TRAVELSYNC_NOW": "2026-11-22T02:40:00+00:00"}  # a Sunday, ten minutes after the full is due
+    first = cli("--config", local_rig.config, "--json", "backup", "--if-due", env=env)
+    assert first.exit_code == 0, first.stderr
+    assert first.json["kind"] == "full" and first.json["snapshot"] == "20261122T024000Z-full"
+    again = cli("--config", local_rig.config, "--quiet", "backup", "--if-due", env=env)
+    assert (again.exit_code, again.stdout, again.stderr) == (0, "", "")
+    assert len(local_rig.snapshot_dirs()) == 1
+
+
+def test_file_vanishing_during_backup_commits_with_warning_exit_3(rig):
+    make_tree(rig.source, False)
+    big_tree(rig, count=12)
+    victim = rig.source / "big" / "chunk011"  # sent last: its name is in rsync's list already
+    process = start_slow_backup(rig, "--json", "backup", "--full")
+    try:
+        wait_for(lambda: (rig.repo / "partial").exists() and bytes_under(rig.repo / "partial") > 200_000,
+                 what="the slowed backup to start sending")
+        victim.unlink()
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 3, err.decode()
+    report = json.loads(out)
+    assert report["status"] == "complete" and any("vanished" in w and "chunk011" in w for w in report["warnings"])
+    assert b"warning:" in err and b"chunk011" in err
+    assert os.readlink(rig.repo / "latest") == f"snapshots/{report['snapshot']}"
