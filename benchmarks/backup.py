@@ -96,13 +96,14 @@ def write_config(path: Path, source: Path, repository: Path) -> None:
     path.write_text(f"repository: {repository}\nsources:\n  - name: home\n    path: {source}\n")
 
 
-def compare_run(work: Path, files: int, size: int) -> list[tuple]:
-    source, bare, repository = work / "source", work / "bare", work / "repo"
+def compare_run(work: Path, files: int, size: int, round_number: int = 0) -> list[tuple]:
+    source, bare, repository = work / "source", work / f"bare{round_number}", work / f"repo{round_number}"
     bare.mkdir(parents=True, exist_ok=True)
-    print(f"generating {files} files, about {size / 2**20:.0f} MiB in {source} …", flush=True)
-    written = generate_tree(source, files, size)
-    print(f"  {written / 2**20:.0f} MiB written", flush=True)
-    config = work / "config.yaml"
+    if not source.exists():
+        print(f"generating {files} files, about {size / 2**20:.0f} MiB in {source} …", flush=True)
+        written = generate_tree(source, files, size)
+        print(f"  {written / 2**20:.0f} MiB written", flush=True)
+    config = work / f"config{round_number}.yaml"
     write_config(config, source, repository)
     rows = []
 
@@ -114,14 +115,29 @@ def compare_run(work: Path, files: int, size: int) -> list[tuple]:
         print(f"  {name:<11} rsync {bare_seconds:7.2f} s   travelsync {ours:7.2f} s   "
               f"ratio {ours / bare_seconds:5.2f}   travelsync peak RSS {peak / 1024:6.1f} MiB", flush=True)
 
+    print(f"round {round_number + 1}", flush=True)
     step("full", ["rsync", *RSYNC_FLAGS, f"{source}/", f"{bare}/full/"], ["--full"])
     step("unchanged", ["rsync", *RSYNC_FLAGS, f"--link-dest={bare}/full", f"{source}/", f"{bare}/incr1/"],
          ["--incremental"])
-    changed = change_one_percent(source, 11)
+    changed = change_one_percent(source, 11 + round_number)
     print(f"  ({changed} files changed)", flush=True)
     step("1% changed", ["rsync", *RSYNC_FLAGS, f"--link-dest={bare}/incr1", f"{source}/", f"{bare}/incr2/"],
          ["--incremental"])
+    for folder in (bare, repository):  # keep the disk small between rounds
+        shutil.rmtree(folder, ignore_errors=True)
     return rows
+
+
+def median_rows(rounds: list[list[tuple]]) -> list[tuple]:
+    """Per step: the median bare and travelsync times over the rounds, the worst peak RSS."""
+    import statistics
+
+    result = []
+    for steps in zip(*rounds):
+        bare = statistics.median(s[1] for s in steps)
+        ours = statistics.median(s[2] for s in steps)
+        result.append((steps[0][0], bare, ours, ours / bare, max(s[4] for s in steps), None))
+    return result
 
 
 def memory_run(work: Path, files: int) -> int:
@@ -140,14 +156,17 @@ def main() -> None:
     parser.add_argument("--rss-scales", default="10000,100000", help="file counts for the memory runs ('' for none)")
     parser.add_argument("--workdir", help="where to build trees (default: a temp folder, removed after)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--rounds", type=int, default=3, help="repeat the comparison; medians are reported")
     options = parser.parse_args()
     work = Path(options.workdir or tempfile.mkdtemp(prefix="travelsync-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     rsync_version = subprocess.run(["rsync", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
     print(f"machine: {os.cpu_count()} cpus, {rsync_version}", flush=True)
     try:
-        rows = compare_run(work, options.files, parse_size(options.size))
-        print("\n| step | bare rsync (s) | travelsync (s) | ratio | travelsync peak RSS (MiB) |")
+        rounds = [compare_run(work, options.files, parse_size(options.size), n) for n in range(options.rounds)]
+        rows = median_rows(rounds)
+        print(f"\nmedians of {options.rounds} rounds")
+        print("| step | bare rsync (s) | travelsync (s) | ratio | travelsync peak RSS (MiB) |")
         print("|---|---:|---:|---:|---:|")
         for name, bare_seconds, ours, ratio, peak, _ in rows:
             print(f"| {name} | {bare_seconds:.2f} | {ours:.2f} | {ratio:.2f} | {peak / 1024:.1f} |")

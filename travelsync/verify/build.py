@@ -18,9 +18,10 @@ def build_manifest(files, parent_entries, hash_file, handle) -> tuple[int, int]:
     current = next(parent, None)
     hashed = inherited = 0
     for path, size, mtime_ns in files:
-        key = component_key(path)
-        while current is not None and component_key(current.path) < key:
-            current = next(parent, None)
+        if current is not None and current.path != path:
+            key = component_key(path)
+            while current is not None and component_key(current.path) < key:
+                current = next(parent, None)
         if current is not None and current.path == path and current.size == size and current.mtime_ns == mtime_ns:
             writer.add(Entry(path, size, mtime_ns, current.sha256))
             inherited += 1

@@ -10,6 +10,7 @@ carriage return are escaped as `\\\\`, `\\t`, `\\n`, `\\r`; other bytes (non-UTF
 import io
 from dataclasses import dataclass
 
+BATCH = 1 << 18  # bytes of lines handed to the compressor at once
 HEADER = b"# travelsync manifest 1\tpath\tsize\tmtime_ns\tsha256\n"
 _ESCAPES = {b"\\": b"\\\\", b"\t": b"\\t", b"\n": b"\\n", b"\r": b"\\r"}
 _UNESCAPES = {b"\\": b"\\", b"t": b"\t", b"n": b"\n", b"r": b"\r"}
@@ -58,14 +59,19 @@ class ManifestWriter:
         import zstandard
 
         self.stream = zstandard.ZstdCompressor(level=3).stream_writer(handle, closefd=False)
-        self.stream.write(HEADER)
+        self.buffer = bytearray(HEADER)
         self.count = 0
 
     def add(self, entry: Entry) -> None:
-        self.stream.write(format_line(entry))
+        self.buffer += format_line(entry)
         self.count += 1
+        if len(self.buffer) > BATCH:
+            self.stream.write(self.buffer)
+            self.buffer.clear()
 
     def close(self) -> None:
+        self.stream.write(self.buffer)
+        self.buffer.clear()
         self.stream.flush(1)  # FLUSH_FRAME
         self.stream.close()
 
