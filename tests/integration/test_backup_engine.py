@@ -482,3 +482,16 @@ def test_file_vanishing_during_backup_commits_with_warning_exit_3(rig):
     assert report["status"] == "complete" and any("vanished" in w and "chunk011" in w for w in report["warnings"])
     assert b"warning:" in err and b"chunk011" in err
     assert os.readlink(rig.repo / "latest") == f"snapshots/{report['snapshot']}"
+
+
+def test_unknown_host_key_is_refused_with_exit_75(cli, remote_rig):
+    make_tree(remote_rig.source, False)
+    empty = remote_rig.base / "empty_known_hosts"
+    empty.write_text("")
+    document = yaml.safe_load(remote_rig.config.read_text())
+    document["ssh"]["options"] = ["-o", f"UserKnownHostsFile={empty}", "-o", "GlobalKnownHostsFile=/dev/null"]
+    remote_rig.config.write_text(yaml.safe_dump(document))
+    result = run(cli, remote_rig, "backup")
+    assert result.exit_code == 75
+    assert "Host key verification failed" in result.stderr
+    assert not remote_rig.repo.exists()

@@ -20,11 +20,15 @@ def multiplexed(ssh, environ=None):
     whose open stderr would hold up the caller) and exits CONTROL_PERSIST_SECONDS after its
     last use. With no master, ssh simply connects on its own."""
     import dataclasses
+    import hashlib
     import os
 
     environ = os.environ if environ is None else environ
     folder = environ.get("XDG_RUNTIME_DIR") or "/tmp"
-    path = os.path.join(folder, f"travelsync-ssh-{os.getuid()}-%C")
+    # the settings are part of the name: a changed identity or known_hosts never joins a
+    # connection that was opened (and its host key checked) under other settings
+    settings = hashlib.sha256(repr((ssh.port, str(ssh.identity), tuple(ssh.options))).encode()).hexdigest()[:10]
+    path = os.path.join(folder, f"travelsync-ssh-{os.getuid()}-{settings}-%C")
     options = ("-o", "ControlMaster=no", "-o", f"ControlPath={path}")
     return dataclasses.replace(ssh, options=options + tuple(ssh.options))
 
