@@ -436,12 +436,19 @@ def test_progress_bar_on_a_terminal_and_summary(local_rig):
     assert "files transferred" in out.decode() and "(full, complete)" in out.decode()
 
 
-def test_dry_run_writes_nothing(cli, local_rig):
-    make_tree(local_rig.source, False)
-    result = run(cli, local_rig, "--json", "backup", "--dry-run")
+def test_dry_run_writes_nothing(cli, rig):
+    make_tree(rig.source, False)
+    result = run(cli, rig, "--json", "backup", "--dry-run")
     assert result.exit_code == 0, result.stderr
     assert result.json["dry_run"] is True and result.json["files_transferred"] >= 10
-    assert not local_rig.repo.exists() or not local_rig.snapshot_dirs()
+    assert not rig.repo.exists()
+    first = backup(cli, rig, "--full")
+    (rig.source / "docs" / "a.txt").write_bytes(b"changed")
+    again = run(cli, rig, "--json", "backup", "--incremental", "--dry-run")
+    assert again.exit_code == 0, again.stderr
+    assert again.json["kind"] == "incremental" and again.json["files_transferred"] == 1  # only the change
+    assert [p.name for p in rig.snapshot_dirs()] == [first["snapshot"]]
+    assert not list((rig.repo / "partial").iterdir())
 
 
 def test_refuses_a_newer_repository_format(cli, local_rig):

@@ -92,7 +92,8 @@ def _dry_run(config, repository, kind, started, on_item, on_progress) -> BackupR
         if outcome in (Outcome.FAILED, Outcome.TRANSPORT, Outcome.KILLED):
             raise TravelsyncError(f"rsync dry run of source {source.name} failed: {result.error_summary()}")
         total, seconds = total.add(result.stats), seconds + result.seconds
-    return BackupReport(None, chosen if parent or chosen == "full" else "full", total.files_transferred,
+    kind_taken = "incremental" if parent is not None else "full"  # no snapshot yet: the run makes a full
+    return BackupReport(None, kind_taken, total.files_transferred,
                         total.literal_data or total.transferred_size, total.total_size, seconds, warnings,
                         dry_run=True)
 
