@@ -96,15 +96,6 @@ class RemoteStore:
     def makedirs(self, rel: str = "") -> None:
         self.run(f"mkdir -p -- {self.q(rel)}")
 
-    def is_empty_or_missing(self) -> bool:
-        done = self.run(f"[ ! -e {self.q('')} ] || [ -z \"$(ls -A -- {self.q('')} | grep -vx lock)\" ]", check=False)
-        return done.returncode == 0
-
-    def listdir(self, rel: str) -> list[str]:
-        done = self.run(f"[ -d {self.q(rel)} ] && cd -- {self.q(rel)} && for n in * .[!.]*; do "
-                        f"[ -e \"$n\" ] || [ -L \"$n\" ] && printf '%s\\0' \"$n\"; done; true")
-        return sorted(n.decode("utf-8", "surrogateescape") for n in done.stdout.split(b"\0") if n)
-
     def overview(self):
         """Repository file, emptiness, `latest`, partials and every snapshot.json: one round trip.
         Output: tagged NUL-separated records (R repo file, E empty, L latest, P partial, S snapshot)."""
@@ -156,30 +147,9 @@ class RemoteStore:
                  f"rm -f -- {temporary} && ln -s -- {shlex.quote(target)} {temporary} && "
                  f"mv -T -- {temporary} {self.q(latest)} && sync {self.q('')}", input=document)
 
-    def snapshot_documents(self, snapshots: str, name: str) -> list[tuple[str, bytes | None]]:
-        """Every snapshots/<id>/<name> in one round trip: "<id>\\0<Y|N><content>\\0"."""
-        done = self.run(f"cd -- {self.q(snapshots)} 2>/dev/null || exit 0; for d in *; do [ -d \"$d\" ] || continue; "
-                        f"printf '%s\\0' \"$d\"; if [ -f \"$d/{name}\" ]; then printf Y; cat \"$d/{name}\"; "
-                        f"else printf N; fi; printf '\\0'; done")
-        parts = done.stdout.split(b"\0")
-        result = []
-        for index in range(0, len(parts) - 1, 2):
-            body = parts[index + 1]
-            result.append((parts[index].decode("utf-8", "surrogateescape"), body[1:] if body[:1] == b"Y" else None))
-        return sorted(result)
-
     def rename(self, source: str, target: str) -> None:
         self.run(f"mv -T -- {self.q(source)} {self.q(target)} && sync \"$(dirname -- {self.q(source)})\" "
                  f"\"$(dirname -- {self.q(target)})\"")
-
-    def swap_symlink(self, name: str, target: str) -> None:
-        temporary = shlex.quote(self.absolute(f".{name}.tmp"))
-        self.run(f"rm -f -- {temporary} && ln -s -- {shlex.quote(target)} {temporary} && "
-                 f"mv -T -- {temporary} {self.q(name)} && sync {self.q('')}")
-
-    def readlink(self, name: str) -> str | None:
-        done = self.run(f"readlink -- {self.q(name)}", check=False)
-        return done.stdout.decode("utf-8", "surrogateescape").rstrip("\n") if done.returncode == 0 else None
 
     def remove_tree(self, rel: str) -> None:
         self.run(f"rm -rf -- {self.q(rel)}", timeout=3600)
