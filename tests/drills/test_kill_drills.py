@@ -1,0 +1,258 @@
+"""Drill 1: SIGKILL at seeded random moments of backup, restore, prepare, finalize and
+`mailer keep`/`revert` (real `python -m travelsync` processes; the whole process group, so
+rsync dies too; for backup also rsync alone), each followed by a re-run and the checks that
+nothing was lost or half-written."""
+
+import json
+import os
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.drills.conftest import (FETCHMAILRC, ROUNDS, check_nothing_vanished, check_repository, change_home,
+                                   fetchmail_parses, files_under, kill_at, laptop_matches, repository_facts,
+                                   slow_checker, snapshot_digests, start)
+
+pytestmark = pytest.mark.timeout(300)
+
+DAY0 = datetime.fromisoformat("2026-11-24T02:30:00+00:00")
+
+
+def at(day: int, hour: int = 2, minute: int = 30) -> str:
+    return (DAY0 + timedelta(days=day)).replace(hour=hour, minute=minute).isoformat()
+
+
+class Window:
+    """Kill moments are drawn in [0.05 s, limit]; a kill that lands after the run ended shrinks
+    the limit to that run's length, so later rounds hit the run itself."""
+
+    def __init__(self, drill, limit: float):
+        self.drill, self.limit, self.hits, self.misses = drill, limit, 0, 0
+
+    def moment(self) -> float:
+        return self.drill.random.uniform(0.05, self.limit)
+
+    def landed(self, what: str, running) -> None:
+        if what.startswith("finished before"):
+            self.misses += 1
+            self.limit = max(0.1, 0.9 * running.finished_after)
+        else:
+            self.hits += 1
+
+    def done(self) -> None:
+        self.drill.check(self.hits >= 1, f"{self.hits} of {self.hits + self.misses} kills landed while the run was "
+                                         "still going (the others ran to the end first)")
+
+
+def kill_and_report(drill, window, running, victim="group") -> tuple[int, str]:
+    what = kill_at(running, window.moment(), victim)
+    code = running.wait()
+    window.landed(what, running)
+    drill.say(f"  {what}; the killed run exited {code}; stderr: {running.stderr.strip().splitlines()[-1:]}")
+    return code, what
+
+
+# ---------------------------------------------------------------- backup
+@pytest.mark.parametrize("victim", ["group", "rsync"])
+def test_kill_backup(home_world, drill, cli, victim):
+    world = home_world
+    window = Window(drill, 1.4)
+    for index in range(ROUNDS):
+        kind = drill.random.choice(["--full", "--incremental"])
+        changes = change_home(world.home, drill.random, f"day{index}")
+        before = repository_facts(world.repo)
+        drill.tried(f"round {index + 1}: {changes}; `backup {kind}` (rsync --bwlimit=600), SIGKILL to "
+                    f"{'the whole group' if victim == 'group' else 'rsync alone'}")
+        running = start(world.base / f"run-{index}", "--config", world.slow, "backup", kind,
+                        env={"TRAVELSYNC_NOW": at(index)})
+        code, what = kill_and_report(drill, window, running, victim)
+        if victim == "rsync" and what.startswith("SIGKILL"):
+            drill.check(code == 1 and "signal 9" in running.stderr,
+                        "travelsync saw rsync killed: exit 1 naming signal 9", f"exit {code}: {running.stderr}")
+        check_repository(drill, cli, world.fast, world.repo, before, verify=False)
+        rerun = cli("--config", world.fast, "--json", "backup", kind, env={"TRAVELSYNC_NOW": at(index, 3)})
+        drill.check(rerun.exit_code in (0, 3), f"the re-run of backup {kind} completed (exit {rerun.exit_code})",
+                    rerun.stderr)
+        report = rerun.json
+        drill.say(f"  re-run: snapshot {report['snapshot']}, resumed={report['resumed']}, "
+                  f"no_change={report['no_change']}, {report['bytes_transferred']} bytes sent")
+        drill.check(files_under(world.data(report["snapshot"])) == files_under(world.home),
+                    f"snapshot {report['snapshot']} holds exactly home's files")
+        drill.check(world.latest_id() == report["snapshot"], "`latest` is the re-run's snapshot")
+        drill.check(not [p for p in (world.repo / "partial").iterdir()], "no partial snapshot is left over")
+        check_repository(drill, cli, world.fast, world.repo, before)
+    window.done()
+
+
+# ---------------------------------------------------------------- restore
+def seed_laptop(world, rng) -> None:
+    """A laptop that already has things: a changed copy of a mail, a draft of its own (both to be
+    moved aside), an identical code file, and a folder the restore must not touch."""
+    shutil.rmtree(world.laptop, ignore_errors=True)
+    mail = world.laptop_home / "Mail" / "cur"
+    mail.mkdir(parents=True)
+    home_mails = sorted((world.home / "Mail" / "cur").iterdir())
+    (mail / rng.choice(home_mails).name).write_text("the laptop's own version of this mail\n")
+    (mail / "draft-on-laptop").write_text(f"a draft {rng.random()}\n")
+    (world.laptop_home / "src" / "app").mkdir(parents=True)
+    (world.laptop_home / "Other").mkdir()
+    (world.laptop_home / "Other" / "laptop-only.txt").write_text("never touched\n")
+
+
+def test_kill_restore(home_world, drill, cli):
+    world = home_world
+    window = Window(drill, 1.2)
+    snapshots = sorted(p.name for p in (world.repo / "snapshots").iterdir())
+    for index in range(ROUNDS):
+        seed_laptop(world, drill.random)
+        before = files_under(world.laptop)
+        chosen = drill.random.choice(snapshots)
+        drill.tried(f"round {index + 1}: `restore --from {chosen}` onto a laptop with {len(before)} files "
+                    "(one changed mail, one draft of its own), SIGKILL to the whole group")
+        running = start(world.base / f"run-{index}", "--config", world.slow, "restore", "--from", chosen,
+                        env={"TRAVELSYNC_NOW": at(index, 7)})
+        kill_and_report(drill, window, running)
+        rerun = cli("--config", world.fast, "--json", "restore", "--from", chosen, env={"TRAVELSYNC_NOW": at(index, 8)})
+        drill.check(rerun.exit_code in (0, 3), f"the re-run of restore completed (exit {rerun.exit_code})", rerun.stderr)
+        drill.check(not laptop_matches(world.laptop_home, world.data(chosen)),
+                    f"the laptop's Mail, src, big and .fetchmailrc equal snapshot {chosen}",
+                    laptop_matches(world.laptop_home, world.data(chosen)))
+        check_nothing_vanished(drill, world.laptop, before, held_by_repository=set())
+        drill.check((world.laptop_home / "Other" / "laptop-only.txt").read_text() == "never touched\n",
+                    "a laptop folder outside the restored paths is untouched")
+    window.done()
+
+
+# ---------------------------------------------------------------- prepare and finalize
+def trip_state(state_dir: Path) -> dict:
+    path = state_dir / "travelsync" / "trip.json"
+    return json.loads(path.read_text()) if path.exists() else {"state": "idle"}
+
+
+def end_trip(drill, world, cli, state_dir, when):
+    if trip_state(state_dir)["state"] in ("prepared", "finalized"):
+        done = cli("--config", world.fast, "return", env={"TRAVELSYNC_NOW": when})
+        drill.check(done.exit_code in (0, 3), "`return` ends the trip", done.stderr)
+    drill.check((world.home / ".fetchmailrc").read_bytes() == FETCHMAILRC,
+                "home's .fetchmailrc is byte for byte the original again")
+
+
+@pytest.fixture
+def keep_bytes(home_world, cli):
+    """What `mailer keep` writes into home's .fetchmailrc (one keep and revert, unkilled)."""
+    world = home_world
+    assert cli("--config", world.fast, "mailer", "keep").exit_code == 0
+    kept = (world.home / ".fetchmailrc").read_bytes()
+    assert cli("--config", world.fast, "mailer", "revert").exit_code == 0
+    assert (world.home / ".fetchmailrc").read_bytes() == FETCHMAILRC
+    assert kept != FETCHMAILRC
+    return kept
+
+
+def check_mail_file(drill, path: Path, allowed: dict[str, bytes]) -> None:
+    data = path.read_bytes()
+    which = [name for name, text in allowed.items() if text == data]
+    drill.check(which, f"{path.name} is byte-identical to the {' or the '.join(allowed)} setting "
+                       f"({which[0] if which else 'neither'})", data[:300])
+    ok, said = fetchmail_parses(path)
+    drill.check(ok, f"fetchmail parses it ({said})")
+    drill.check(path.stat().st_mode & 0o777 == 0o600, "its mode is still 0600", oct(path.stat().st_mode))
+
+
+def test_kill_prepare(home_world, drill, cli, keep_bytes, isolated_dirs):
+    world, state_dir = home_world, isolated_dirs / "state"
+    window = Window(drill, 1.3)
+    for index in range(ROUNDS):
+        end_trip(drill, world, cli, state_dir, at(2 * index, 1))
+        seed_laptop(world, drill.random)
+        before = files_under(world.laptop)
+        full = world.last_full_id()
+        drill.tried(f"round {index + 1}: `prepare` (last full {full}) onto a laptop with {len(before)} files, "
+                    "SIGKILL to the whole group")
+        running = start(world.base / f"run-{index}", "--config", world.slow, "prepare", "--skip-preflight",
+                        env={"TRAVELSYNC_NOW": at(2 * index, 18)})
+        kill_and_report(drill, window, running)
+        check_mail_file(drill, world.home / ".fetchmailrc", {"old": FETCHMAILRC, "keep": keep_bytes})
+        rerun = cli("--config", world.fast, "--json", "prepare", "--skip-preflight",
+                    env={"TRAVELSYNC_NOW": at(2 * index, 19)})
+        drill.check(rerun.exit_code in (0, 3), f"the re-run of prepare completed (exit {rerun.exit_code})",
+                    rerun.stderr)
+        state = trip_state(state_dir)
+        drill.check(state["state"] == "prepared" and not state["in_progress"], "the trip state is `prepared`", state)
+        drill.check(not laptop_matches(world.laptop_home, world.data(full)), f"the laptop equals the full {full}",
+                    laptop_matches(world.laptop_home, world.data(full)))
+        check_nothing_vanished(drill, world.laptop, before, snapshot_digests(world.repo, full))
+        check_mail_file(drill, world.home / ".fetchmailrc", {"keep": keep_bytes})
+    end_trip(drill, world, cli, state_dir, at(2 * ROUNDS, 1))
+    window.done()
+
+
+def test_kill_finalize(home_world, drill, cli, keep_bytes, isolated_dirs):
+    world, state_dir = home_world, isolated_dirs / "state"
+    window = Window(drill, 0.9)
+    for index in range(ROUNDS):
+        end_trip(drill, world, cli, state_dir, at(2 * index, 1))
+        seed_laptop(world, drill.random)
+        prepared = cli("--config", world.fast, "prepare", "--skip-preflight", env={"TRAVELSYNC_NOW": at(2 * index, 18)})
+        assert prepared.exit_code in (0, 3), prepared.stderr
+        (world.laptop_home / "Mail" / "cur" / f"written-before-leaving-{index}").write_text("laptop only\n")
+        changes = change_home(world.home, drill.random, f"night{index}")
+        night = cli("--config", world.fast, "--json", "backup", "--incremental",
+                    env={"TRAVELSYNC_NOW": at(2 * index + 1)})
+        assert night.exit_code == 0, night.stderr
+        latest, full = night.json["snapshot"], world.last_full_id()
+        before = files_under(world.laptop)
+        drill.tried(f"round {index + 1}: prepared, then {changes}, nightly {latest}; `finalize`, SIGKILL to the "
+                    "whole group")
+        running = start(world.base / f"run-{index}", "--config", world.slow, "finalize", "--skip-preflight",
+                        env={"TRAVELSYNC_NOW": at(2 * index + 1, 7)})
+        kill_and_report(drill, window, running)
+        rerun = cli("--config", world.fast, "--json", "finalize", "--skip-preflight",
+                    env={"TRAVELSYNC_NOW": at(2 * index + 1, 8)})
+        drill.check(rerun.exit_code in (0, 3), f"the re-run of finalize completed (exit {rerun.exit_code})",
+                    rerun.stderr)
+        drill.check(rerun.json["snapshot"] == latest, f"it restored the nightly {latest}", rerun.json["snapshot"])
+        state = trip_state(state_dir)
+        drill.check(state["state"] == "finalized" and not state["in_progress"], "the trip state is `finalized`", state)
+        drill.check(not laptop_matches(world.laptop_home, world.data(latest)), f"the laptop equals {latest}",
+                    laptop_matches(world.laptop_home, world.data(latest)))
+        check_nothing_vanished(drill, world.laptop, before, snapshot_digests(world.repo, full, latest))
+        check_repository(drill, cli, world.fast, world.repo, verify=False)
+    end_trip(drill, world, cli, state_dir, at(2 * ROUNDS, 1))
+    window.done()
+
+
+# ---------------------------------------------------------------- mailer keep / revert
+@pytest.mark.parametrize("action", ["keep", "revert"])
+@pytest.mark.parametrize("checker", ["fetchmail", "slowed-fetchmail"])
+def test_kill_mailer(home_world, drill, cli, keep_bytes, action, checker, tmp_path):
+    world = home_world
+    rc = world.home / ".fetchmailrc"
+    env = {}
+    if checker == "slowed-fetchmail":
+        folder = slow_checker(tmp_path / "slow-bin", 0.4)
+        env["PATH"] = f"{folder}:{os.environ['PATH']}"
+    window = Window(drill, 0.9 if checker == "slowed-fetchmail" else 0.45)
+    for index in range(ROUNDS):
+        if action == "revert":
+            assert cli("--config", world.fast, "mailer", "keep").exit_code == 0
+        end_bytes = keep_bytes if action == "keep" else FETCHMAILRC
+        drill.tried(f"round {index + 1}: `mailer {action}` with {checker} as the checker, SIGKILL to the whole group")
+        running = start(world.base / f"run-{index}", "--config", world.fast, "mailer", action, env=env)
+        kill_and_report(drill, window, running)
+        check_mail_file(drill, rc, {"old": FETCHMAILRC, "keep": keep_bytes})
+        rerun = cli("--config", world.fast, "mailer", action)
+        drill.check(rerun.exit_code == 0, f"the re-run of mailer {action} completed", rerun.stderr)
+        check_mail_file(drill, rc, {"keep" if action == "keep" else "old": end_bytes})
+        if action == "keep":
+            back = cli("--config", world.fast, "mailer", "revert")
+            drill.check(back.exit_code == 0 and rc.read_bytes() == FETCHMAILRC,
+                        "a revert after the killed keep gives back the exact original bytes", back.stderr)
+        status = cli("--config", world.fast, "--json", "mailer", "status")
+        drill.check(status.json["files"][0]["held"] is False, "no original is held any more (no keep in force)")
+    if checker == "slowed-fetchmail":
+        calls = (tmp_path / "slow-bin" / "calls")
+        drill.say(f"the slowed checker ran {len(calls.read_text().splitlines()) if calls.exists() else 0} times")
+    window.done()
