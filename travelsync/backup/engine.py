@@ -29,7 +29,7 @@ class Stopped(TemporaryError):
 
 def run_backup(app_or_config, *, kind: str = "auto", dry_run: bool = False, environ=None,
                on_item=None, on_progress=None, notice=None, cancel: threading.Event | None = None,
-               sleep=time.sleep, check_changes: bool = True) -> BackupReport:
+               sleep=time.sleep, check_changes: bool = True, on_started=None) -> BackupReport:
     """Back up every configured source; return a BackupReport (exit_status 0 or 3).
 
     app_or_config: a cli App (its config and environment are used) or a Config.
@@ -38,6 +38,8 @@ def run_backup(app_or_config, *, kind: str = "auto", dry_run: bool = False, envi
     notice(message): one-line messages for the user (lock taken over, partial resumed…).
     cancel: set it (e.g. from a SIGTERM handler) to stop at a safe point: rsync is terminated,
     the partial kept, and Stopped (exit 75) raised.
+    on_started(): called once the lock is held (notifiers ping "start" then, not for a run
+    that only found the repository locked).
     Raises TemporaryError (75) when locked or unreachable, TravelsyncError (1) on failure,
     with "no space left on <repository>" when the repository is full.
     """
@@ -50,6 +52,8 @@ def run_backup(app_or_config, *, kind: str = "auto", dry_run: bool = False, envi
     if dry_run:
         return _dry_run(config, repository, kind, started, on_item, on_progress)
     with repository.lock("backup", notice):
+        if on_started is not None:
+            on_started()
         try:
             return _backup(config, repository, kind, started, environ, on_item, on_progress, notice, cancel,
                            sleep, check_changes)

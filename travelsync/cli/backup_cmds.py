@@ -36,6 +36,7 @@ def backup(app, kind, if_due, dry_run):
     import threading
 
     from travelsync.backup.engine import run_backup
+    from travelsync.notify.hooks import notify_outcome, notify_start
     from travelsync.rsync.progress import ProgressBar, human_bytes, summary_line
 
     config = app.config
@@ -53,9 +54,23 @@ def backup(app, kind, if_due, dry_run):
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, lambda *_: cancel.set())
+    started = []
+
+    def on_started():
+        started.append(True)
+        if not dry_run:
+            for problem in notify_start(config):
+                app.warn(problem)
+
     try:
         report = run_backup(app, kind=kind, dry_run=dry_run, on_item=on_item,
-                            on_progress=bar.update if bar else None, notice=app.info, cancel=cancel)
+                            on_progress=bar.update if bar else None, notice=app.info, cancel=cancel,
+                            on_started=on_started)
+    except TravelsyncError as error:
+        if started and not dry_run:  # a run that only found the lock held reports nothing
+            for problem in notify_outcome(config, {"exit_status": int(error.exit_status), "message": error.message}):
+                app.warn(problem)
+        raise
     finally:
         if bar:
             bar.finish()
@@ -63,6 +78,9 @@ def backup(app, kind, if_due, dry_run):
             signal.signal(signal.SIGTERM, previous)
     for warning in report.warnings:
         app.warn(warning)
+    if not dry_run:
+        for problem in notify_outcome(config, report):
+            app.warn(problem)
 
     def human(r):
         if r.no_change:
