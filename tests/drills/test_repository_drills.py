@@ -1,0 +1,230 @@
+"""Drills 4, 5 and 6: a damaged or missing `snapshot.json`, a repository of a future format,
+and `TRAVELSYNC_NOW` moving backwards between runs."""
+
+import hashlib
+import json
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import need_programs
+from tests.drills.conftest import (FETCHMAILRC, ROUNDS, build_home, change_home, check_repository, files_under,
+                                   repository_facts, write_config)
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def three_snapshots(tmp_path, drill, cli, monkeypatch):
+    """A local repository with a full and two incrementals of a small home."""
+    need_programs("rsync")
+    home = build_home(tmp_path, drill.random, mails=10, chunks=1, chunk_size=20_000)
+    monkeypatch.setenv("HOME", str(home))
+    repo = tmp_path / "repository"
+    config = write_config(tmp_path / "config.yaml", repository=str(repo), home=home, mailer=False)
+    ids = []
+    for day, kind in enumerate(["--full", "--incremental", "--incremental"]):
+        change_home(home, drill.random, f"day{day}")
+        result = cli("--config", config, "--json", "backup", kind, env={"TRAVELSYNC_NOW": f"2026-11-{22 + day}T02:30:00+00:00"})
+        assert result.exit_code == 0, result.stderr
+        ids.append(result.json["snapshot"])
+    return home, repo, config, ids
+
+
+# ---------------------------------------------------------------- drill 4: snapshot.json damaged or missing
+def damage(repo: Path, snapshot_id: str, how: str) -> str:
+    document = repo / "snapshots" / snapshot_id / "snapshot.json"
+    if how == "missing":
+        document.unlink()
+        return f"removed {snapshot_id}/snapshot.json"
+    text = document.read_bytes()
+    document.write_bytes(text[: len(text) // 2])
+    return f"cut {snapshot_id}/snapshot.json in half ({len(text)} → {len(text) // 2} bytes)"
+
+
+SILENT_MISSING = ("a snapshot folder without snapshot.json is skipped without a word: travelsync/repository/"
+                  "repository.py Repository.snapshots() `document is None: continue` adds no problem")
+VERIFY_UNCLEAR = ("verify never mentions the damaged snapshot.json: `verify ID` says only \"no snapshot 'ID'\" "
+                  "(exit 2) and `verify` silently checks an older snapshot when `latest` is the damaged one "
+                  "(travelsync/cli/backup_cmds.py verify ignores repository.problems; Repository.latest() falls back)")
+BACKUP_SILENT = ("backup says nothing about the damaged snapshot and silently links to another parent "
+                 "(travelsync/backup/engine.py _backup never reports repository.problems; Repository.latest() "
+                 "falls back to the newest readable snapshot)")
+CASES = [(how, where) for how in ("corrupted", "missing") for where in ("latest", "middle")]
+
+
+def case_params(reasons: dict):
+    return [pytest.param(how, where, marks=pytest.mark.xfail(strict=True, reason=reasons[(how, where)]))
+            if (how, where) in reasons else pytest.param(how, where) for how, where in CASES]
+
+
+def pick(ids, where):
+    return ids[-1] if where == "latest" else ids[1]
+
+
+@pytest.mark.parametrize("how, where", case_params({("missing", "latest"): SILENT_MISSING,
+                                                      ("missing", "middle"): SILENT_MISSING}))
+def test_damaged_snapshot_json_listing(three_snapshots, drill, cli, how, where):
+    home, repo, config, ids = three_snapshots
+    victim = pick(ids, where)
+    drill.tried(f"{damage(repo, victim, how)} ({where} of {len(ids)}); `travelsync snapshots`")
+    listing = cli("--config", config, "--json", "snapshots")
+    drill.check("Traceback" not in listing.stderr and listing.exit_code in (0, 3), f"no crash (exit {listing.exit_code})",
+                listing.stderr)
+    drill.check([r["id"] for r in listing.json] == [i for i in ids if i != victim],
+                "the other snapshots are listed, the damaged one is not listed as usable", listing.json)
+    drill.check(victim in listing.stderr and "snapshot.json" in listing.stderr,
+                "the listing names the damaged snapshot and its snapshot.json", listing.stderr)
+    drill.check(listing.exit_code == 3, "and exits 3 (warnings)", listing.exit_code)
+
+
+@pytest.mark.parametrize("how, where", case_params({case: VERIFY_UNCLEAR for case in CASES}))
+def test_damaged_snapshot_json_verify(three_snapshots, drill, cli, how, where):
+    home, repo, config, ids = three_snapshots
+    victim = pick(ids, where)
+    drill.tried(f"{damage(repo, victim, how)} ({where} of {len(ids)}); `travelsync verify` of each snapshot")
+    for snapshot_id in ids:
+        if snapshot_id != victim:
+            result = cli("--config", config, "verify", snapshot_id)
+            drill.check(result.exit_code == 0, f"`verify {snapshot_id}` (intact) still passes", result.stderr)
+    result = cli("--config", config, "verify", victim)
+    drill.check("Traceback" not in result.stderr and result.exit_code != 0,
+                f"`verify {victim}` fails without a crash (exit {result.exit_code})", result.stderr)
+    drill.check("snapshot.json" in result.stderr + result.stdout,
+                f"and says that its snapshot.json is {how}", result.stderr.strip())
+    plain = cli("--config", config, "verify")
+    if where == "latest":
+        drill.check(plain.exit_code != 0 and "snapshot.json" in plain.stderr,
+                    "`verify` (latest) says the latest snapshot's snapshot.json is damaged instead of checking "
+                    "another one", f"exit {plain.exit_code}: {plain.stdout.strip()} {plain.stderr.strip()}")
+
+
+@pytest.mark.parametrize("how, where", case_params({case: BACKUP_SILENT for case in CASES}))
+def test_damaged_snapshot_json_next_backup(three_snapshots, drill, cli, how, where):
+    home, repo, config, ids = three_snapshots
+    victim = pick(ids, where)
+    change = change_home(home, drill.random, "after")
+    what = damage(repo, victim, how)
+    kept = (repo / "snapshots" / victim / "snapshot.json").read_bytes() if how == "corrupted" else None
+    drill.tried(f"{what} ({where} of {len(ids)}); {change}; `backup --incremental`")
+    result = cli("--config", config, "--json", "backup", "--incremental", env={"TRAVELSYNC_NOW": "2026-11-25T02:30:00+00:00"})
+    drill.check("Traceback" not in result.stderr and result.exit_code in (0, 3),
+                f"the backup completes without a crash (exit {result.exit_code})", result.stderr)
+    made = result.json["snapshot"]
+    parent = json.loads((repo / "snapshots" / made / "snapshot.json").read_text())["parent"]
+    drill.check(parent != victim, f"its link-dest parent is not the damaged snapshot (parent {parent})")
+    drill.check(files_under(repo / "snapshots" / made / "data" / "home") == files_under(home),
+                f"the new snapshot {made} holds exactly home's files")
+    drill.check(cli("--config", config, "verify", made).exit_code == 0, f"`verify {made}` passes")
+    drill.check(not (repo / "snapshots" / victim / "snapshot.json").exists() if how == "missing"
+                else (repo / "snapshots" / victim / "snapshot.json").read_bytes() == kept,
+                "the damaged snapshot is left as it was for the user to inspect")
+    drill.check(victim in result.stderr and "snapshot.json" in result.stderr,
+                "the backup says that the snapshot's snapshot.json is damaged", result.stderr.strip())
+
+
+# ---------------------------------------------------------------- drill 5: a repository of a future format
+def fingerprint(*roots: Path) -> dict:
+    """Every path under the roots with its type, size, mtime and content hash."""
+    found = {}
+    for root in roots:
+        if not root.exists():
+            found[str(root)] = "absent"
+            continue
+        for folder, dirs, files in os.walk(root):
+            for name in dirs + files:
+                path = Path(folder, name)
+                info = path.lstat()
+                digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+                found[str(path)] = (info.st_mode, info.st_size, info.st_mtime_ns, digest)
+    return found
+
+
+FUTURE_LOCK = b"pid=4242 host=newer-travelsync command=backup started=2027-01-01T00:00:00+00:00\n"
+LOCK_WRITTEN = ("backup takes the repository lock before it reads travelsync.repo: the future repository's `lock` "
+                "file is truncated and rewritten, and the holder is 'taken over' "
+                "(travelsync/backup/engine.py run_backup: `with repository.lock(...)` before "
+                "`repository.check_format` in _backup)")
+DRY_RUN_ACCEPTS = ("backup --dry-run treats the refused repository as one to create and reports 'would transfer' "
+                   "with exit 0 (travelsync/backup/engine.py _dry_run: `except TravelsyncError: snapshots = []`)")
+RESTORE_MISLEADS = ("restore/prepare never check the format: they answer 'no complete snapshot in the repository "
+                    "yet' (exit 2) instead of naming format 2 (travelsync/restore/runner.py plan_restore has no "
+                    "check_format)")
+FUTURE_COMMANDS = [
+    pytest.param(("backup",), marks=pytest.mark.xfail(strict=True, reason=LOCK_WRITTEN)),
+    pytest.param(("backup", "--if-due"), marks=pytest.mark.xfail(strict=True, reason=LOCK_WRITTEN)),
+    pytest.param(("backup", "--dry-run"), marks=pytest.mark.xfail(strict=True, reason=DRY_RUN_ACCEPTS)),
+    ("snapshots",), ("verify",), ("prune",), ("prune", "--dry-run"),
+    pytest.param(("restore",), marks=pytest.mark.xfail(strict=True, reason=RESTORE_MISLEADS)),
+    pytest.param(("prepare", "--skip-preflight"), marks=pytest.mark.xfail(strict=True, reason=RESTORE_MISLEADS)),
+]
+
+
+@pytest.mark.parametrize("command", FUTURE_COMMANDS, ids=lambda c: " ".join(c))
+def test_future_repository_format_is_refused_and_nothing_written(tmp_path, drill, cli, monkeypatch, isolated_dirs,
+                                                                 command):
+    need_programs("rsync")
+    home = build_home(tmp_path, drill.random, mails=5, chunks=1, chunk_size=10_000)
+    monkeypatch.setenv("HOME", str(home))
+    repo = tmp_path / "repository"
+    (repo / "snapshots" / "20270101T000000Z-full" / "data" / "home").mkdir(parents=True)
+    (repo / "snapshots" / "20270101T000000Z-full" / "snapshot.json").write_text('{"format": 2, "id": "x"}\n')
+    (repo / "partial").mkdir()
+    (repo / "travelsync.repo").write_text("format: 2\ncreated: 2027-01-01T00:00:00+00:00\nsource_host: future\n")
+    (repo / "lock").write_bytes(FUTURE_LOCK)
+    os.symlink("snapshots/20270101T000000Z-full", repo / "latest")
+    config = write_config(tmp_path / "config.yaml", repository=str(repo), home=home)
+    before = fingerprint(repo, home, tmp_path / "laptop", isolated_dirs / "state")
+    drill.tried(f"a repository whose travelsync.repo says `format: 2` (with a lock record of its own); "
+                f"`travelsync {' '.join(command)}`")
+    result = cli("--config", config, *command, env={"TRAVELSYNC_NOW": "2026-11-24T02:40:00+00:00"})
+    drill.check("Traceback" not in result.stderr, "no crash", result.stderr)
+    drill.check(result.exit_code == 1, "refused with exit 1 (the engine's failure code)",
+                f"exit {result.exit_code}: {result.stdout.strip()} {result.stderr.strip()}")
+    drill.check("repository format 2 is newer than this travelsync understands" in result.stderr,
+                "the message names format 2 and says this travelsync is older", result.stderr.strip())
+    after = fingerprint(repo, home, tmp_path / "laptop", isolated_dirs / "state")
+    changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+    drill.check(not changed, "nothing was written: the repository (lock included), home, laptop and state are "
+                             "byte for byte and mtime for mtime as before", changed)
+    drill.check((repo / "lock").read_bytes() == FUTURE_LOCK, "the future writer's lock record is intact")
+
+
+# ---------------------------------------------------------------- drill 6: the clock moves backwards
+def test_clock_moving_backwards(tmp_path, drill, cli, monkeypatch):
+    need_programs("rsync")
+    home = build_home(tmp_path, drill.random, mails=10, chunks=1, chunk_size=20_000)
+    monkeypatch.setenv("HOME", str(home))
+    repo = tmp_path / "repository"
+    config = write_config(tmp_path / "config.yaml", repository=str(repo), home=home, mailer=False)
+    now = datetime.fromisoformat("2026-11-29T02:30:00+00:00")
+    previous_ids = set()
+    for index in range(ROUNDS * 3):
+        step = drill.random.choice([timedelta(0), -timedelta(days=drill.random.randrange(1, 9)),
+                                    -timedelta(seconds=drill.random.randrange(1, 3600)),
+                                    timedelta(hours=drill.random.randrange(1, 30))])
+        now += step
+        kind = drill.random.choice(["--full", "--incremental", "--auto"])
+        changed = drill.random.random() < 0.7
+        what = change_home(home, drill.random, f"run{index}") if changed else "no change at home"
+        before = repository_facts(repo)
+        drill.tried(f"run {index + 1}: clock moved {step} to {now.isoformat()}; {what}; `backup {kind}`")
+        result = cli("--config", config, "--json", "backup", kind, env={"TRAVELSYNC_NOW": now.isoformat()})
+        drill.check("Traceback" not in result.stderr and result.exit_code in (0, 3),
+                    f"no crash (exit {result.exit_code})", result.stderr)
+        report = result.json
+        made = report["snapshot"]
+        if report["no_change"]:
+            drill.check(made in previous_ids, f"no change: recorded against the existing {made}")
+        else:
+            drill.check(made not in previous_ids, f"a new, unique id {made}", sorted(previous_ids))
+        previous_ids.add(made)
+        after = check_repository(drill, cli, config, repo, before, verify=False)
+        drill.check(len(after["snapshots"]) == len(before["snapshots"]) + (0 if report["no_change"] else 1),
+                    "exactly one more snapshot (or none for no change)")
+        drill.check(after["latest"] == f"snapshots/{made}", f"`latest` is the run's snapshot {made}", after["latest"])
+        drill.check(files_under(repo / "snapshots" / made / "data" / "home") == files_under(home),
+                    f"{made} holds exactly home's files")
+    check_repository(drill, cli, config, repo)
