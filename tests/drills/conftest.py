@@ -185,20 +185,22 @@ class Running:
         except (ProcessLookupError, PermissionError):
             pass
 
-    def session_members(self) -> list[tuple[int, str]]:
-        """(pid, program) of every live process in this run's session (travelsync, rsync, ssh…)."""
+    def session_members(self) -> list[tuple[int, str, bytes]]:
+        """(pid, program, command line) of every live process in this run's session (travelsync,
+        rsync, ssh…)."""
         found = []
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
             try:
                 stat_text = (entry / "stat").read_text()
-                cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+                cmdline = (entry / "cmdline").read_bytes()
             except OSError:
                 continue
             fields = stat_text.rsplit(")", 1)[1].split()
             if fields[0] != "Z" and int(fields[3]) == self.pid:  # session id
-                found.append((int(entry.name), os.path.basename(cmdline[0].decode(errors="replace"))))
+                program = os.path.basename(cmdline.split(b"\0")[0].decode(errors="replace"))
+                found.append((int(entry.name), program, cmdline))
         return found
 
 
@@ -216,10 +218,10 @@ def run_to_end(folder: Path, *args, env=None, timeout=120) -> tuple[int, str, st
     return code, running.stdout, running.stderr
 
 
-def kill_at(running: Running, moment: float, victim: str = "group", poll=0.005) -> str:
+def kill_at(running: Running, moment: float, victim="group", poll=0.005, label=None) -> str:
     """Kill at `moment` seconds after the start: the whole group, or only the processes named
-    `victim` (e.g. "rsync", "ssh"), waiting for one to appear if none runs at that moment.
-    Returns what happened, for the log."""
+    `victim` (e.g. "rsync"), or those for which `victim(pid, program, cmdline)` is true, waiting
+    for one to appear if none runs at that moment. Returns what happened, for the log."""
     deadline = running.started + moment
     while time.monotonic() < deadline and running.process.poll() is None:
         time.sleep(poll)
@@ -230,19 +232,21 @@ def kill_at(running: Running, moment: float, victim: str = "group", poll=0.005) 
     if victim == "group":
         running.kill_group()
         return f"SIGKILL to the whole process group at {time.monotonic() - running.started:.3f}s"
+    chosen = victim if callable(victim) else (lambda pid, name, cmdline: name == victim)
+    label = label or victim
     give_up = time.monotonic() + 30
     while running.process.poll() is None and time.monotonic() < give_up:
-        targets = [pid for pid, name in running.session_members() if name == victim]
+        targets = [pid for pid, name, cmdline in running.session_members() if chosen(pid, name, cmdline)]
         if targets:
             for pid in targets:
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-            return (f"SIGKILL to {len(targets)} {victim} process(es) only at "
+            return (f"SIGKILL to {len(targets)} {label} process(es) only at "
                     f"{time.monotonic() - running.started:.3f}s")
         time.sleep(poll)
-    return f"no {victim} process ran after {moment:.3f}s; the run ended (exit {running.process.poll()})"
+    return f"no {label} process ran after {moment:.3f}s; the run ended (exit {running.process.poll()})"
 
 
 # ---------------------------------------------------------------- what must hold
