@@ -392,3 +392,55 @@ class World:
 
     def data(self, snapshot_id: str) -> Path:
         return self.repo / "snapshots" / snapshot_id / "data" / "home"
+
+
+# ---------------------------------------------------------------- the laptop and the trip
+def seed_laptop(world, rng) -> None:
+    """A laptop that already has things: a changed copy of a mail, a draft of its own (both to be
+    moved aside), an identical code file, and a folder the restore must not touch."""
+    shutil.rmtree(world.laptop, ignore_errors=True)
+    mail = world.laptop_home / "Mail" / "cur"
+    mail.mkdir(parents=True)
+    home_mails = sorted((world.home / "Mail" / "cur").iterdir())
+    (mail / rng.choice(home_mails).name).write_text("the laptop's own version of this mail\n")
+    (mail / "draft-on-laptop").write_text(f"a draft {rng.random()}\n")
+    (world.laptop_home / "src" / "app").mkdir(parents=True)
+    (world.laptop_home / "Other").mkdir()
+    (world.laptop_home / "Other" / "laptop-only.txt").write_text("never touched\n")
+
+
+def trip_state(state_dir: Path) -> dict:
+    path = state_dir / "travelsync" / "trip.json"
+    return json.loads(path.read_text()) if path.exists() else {"state": "idle"}
+
+
+def end_trip(drill, world, cli, state_dir, when):
+    if trip_state(state_dir)["state"] in ("prepared", "finalized"):
+        done = cli("--config", world.fast, "return", env={"TRAVELSYNC_NOW": when})
+        drill.check(done.exit_code in (0, 3), "`return` ends the trip", done.stderr)
+    drill.check((world.home / ".fetchmailrc").read_bytes() == FETCHMAILRC,
+                "home's .fetchmailrc is byte for byte the original again")
+
+
+@pytest.fixture
+def keep_bytes(home_world, cli):
+    """What `mailer keep` writes into home's .fetchmailrc (one keep and revert, unkilled)."""
+    world = home_world
+    assert cli("--config", world.fast, "mailer", "keep").exit_code == 0
+    kept = (world.home / ".fetchmailrc").read_bytes()
+    assert cli("--config", world.fast, "mailer", "revert").exit_code == 0
+    assert (world.home / ".fetchmailrc").read_bytes() == FETCHMAILRC
+    assert kept != FETCHMAILRC
+    return kept
+
+
+def check_mail_file(drill, path: Path, allowed: dict[str, bytes]) -> None:
+    data = path.read_bytes()
+    which = [name for name, text in allowed.items() if text == data]
+    drill.check(which, f"{path.name} is byte-identical to the {' or the '.join(allowed)} setting "
+                       f"({which[0] if which else 'neither'})", data[:300])
+    ok, said = fetchmail_parses(path)
+    drill.check(ok, f"fetchmail parses it ({said})")
+    drill.check(path.stat().st_mode & 0o777 == 0o600, "its mode is still 0600", oct(path.stat().st_mode))
+
+

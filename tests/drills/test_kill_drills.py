@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.drills.conftest import (FETCHMAILRC, ROUNDS, check_nothing_vanished, check_repository, change_home,
-                                   fetchmail_parses, files_under, kill_at, laptop_matches, repository_facts,
-                                   slow_checker, snapshot_digests, start)
+from tests.drills.conftest import (FETCHMAILRC, ROUNDS, check_mail_file, check_nothing_vanished, check_repository,
+                                   change_home, end_trip, files_under, kill_at, laptop_matches, repository_facts,
+                                   seed_laptop, slow_checker, snapshot_digests, start, trip_state)
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -87,20 +87,6 @@ def test_kill_backup(home_world, drill, cli, victim):
 
 
 # ---------------------------------------------------------------- restore
-def seed_laptop(world, rng) -> None:
-    """A laptop that already has things: a changed copy of a mail, a draft of its own (both to be
-    moved aside), an identical code file, and a folder the restore must not touch."""
-    shutil.rmtree(world.laptop, ignore_errors=True)
-    mail = world.laptop_home / "Mail" / "cur"
-    mail.mkdir(parents=True)
-    home_mails = sorted((world.home / "Mail" / "cur").iterdir())
-    (mail / rng.choice(home_mails).name).write_text("the laptop's own version of this mail\n")
-    (mail / "draft-on-laptop").write_text(f"a draft {rng.random()}\n")
-    (world.laptop_home / "src" / "app").mkdir(parents=True)
-    (world.laptop_home / "Other").mkdir()
-    (world.laptop_home / "Other" / "laptop-only.txt").write_text("never touched\n")
-
-
 def test_kill_restore(home_world, drill, cli):
     world = home_world
     window = Window(drill, 1.2)
@@ -126,41 +112,6 @@ def test_kill_restore(home_world, drill, cli):
 
 
 # ---------------------------------------------------------------- prepare and finalize
-def trip_state(state_dir: Path) -> dict:
-    path = state_dir / "travelsync" / "trip.json"
-    return json.loads(path.read_text()) if path.exists() else {"state": "idle"}
-
-
-def end_trip(drill, world, cli, state_dir, when):
-    if trip_state(state_dir)["state"] in ("prepared", "finalized"):
-        done = cli("--config", world.fast, "return", env={"TRAVELSYNC_NOW": when})
-        drill.check(done.exit_code in (0, 3), "`return` ends the trip", done.stderr)
-    drill.check((world.home / ".fetchmailrc").read_bytes() == FETCHMAILRC,
-                "home's .fetchmailrc is byte for byte the original again")
-
-
-@pytest.fixture
-def keep_bytes(home_world, cli):
-    """What `mailer keep` writes into home's .fetchmailrc (one keep and revert, unkilled)."""
-    world = home_world
-    assert cli("--config", world.fast, "mailer", "keep").exit_code == 0
-    kept = (world.home / ".fetchmailrc").read_bytes()
-    assert cli("--config", world.fast, "mailer", "revert").exit_code == 0
-    assert (world.home / ".fetchmailrc").read_bytes() == FETCHMAILRC
-    assert kept != FETCHMAILRC
-    return kept
-
-
-def check_mail_file(drill, path: Path, allowed: dict[str, bytes]) -> None:
-    data = path.read_bytes()
-    which = [name for name, text in allowed.items() if text == data]
-    drill.check(which, f"{path.name} is byte-identical to the {' or the '.join(allowed)} setting "
-                       f"({which[0] if which else 'neither'})", data[:300])
-    ok, said = fetchmail_parses(path)
-    drill.check(ok, f"fetchmail parses it ({said})")
-    drill.check(path.stat().st_mode & 0o777 == 0o600, "its mode is still 0600", oct(path.stat().st_mode))
-
-
 def test_kill_prepare(home_world, drill, cli, keep_bytes, isolated_dirs):
     world, state_dir = home_world, isolated_dirs / "state"
     window = Window(drill, 1.3)
