@@ -122,22 +122,29 @@ def _as_nobody(function):
 
     reader, writer = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the child
-        os.close(reader)
+    if pid == 0:  # the child: whatever happens, it never returns into pytest
         try:
-            os.setgroups([])
-            os.setgid(65534)
-            os.setuid(65534)
-            outcome = ("ok", function())
-        except BaseException as error:  # reported to the parent, never raised here
-            outcome = ("error", repr(error))
-        with os.fdopen(writer, "wb") as out:
-            pickle.dump(outcome, out)
-        os._exit(0)
+            os.close(reader)
+            try:
+                os.setgroups([])
+                os.setgid(65534)
+                os.setuid(65534)
+                outcome = ("ok", function())
+            except BaseException as error:  # reported to the parent, never raised here
+                outcome = ("error", repr(error))
+            try:
+                payload = pickle.dumps(outcome)
+            except BaseException as error:
+                payload = pickle.dumps(("error", f"result not picklable: {error!r}"))
+            with os.fdopen(writer, "wb") as out:
+                out.write(payload)
+        finally:
+            os._exit(0)
     os.close(writer)
     with os.fdopen(reader, "rb") as source:
         data = source.read()
-    os.waitpid(pid, 0)
+    _, wait_status = os.waitpid(pid, 0)
+    assert data, f"the unprivileged child died without a result (wait status {wait_status})"
     status, value = pickle.loads(data)
     assert status == "ok", value
     return value
