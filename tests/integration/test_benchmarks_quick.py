@@ -1,0 +1,133 @@
+"""`benchmarks/run --quick`: every row measured, and the rows measure the same work.
+
+The quick run is executed once for the module (about 10–25 s: a few hundred files, real rsync,
+real travelsync processes, and the peers when they are installed).
+"""
+
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT, need_programs, need_root
+
+pytestmark = pytest.mark.integration
+
+STEPS = ("full", "unchanged", "prepare", "changed", "finalize")
+TITLES = ("full backup", "incremental, nothing changed", "prepare (restore full)",
+          "incremental after 1 % change", "finalize (restore latest)")
+PEERS = {"rsnapshot": "rsnapshot", "borg": "borg", "restic": "restic"}
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    if shutil.which("rsync") is None:
+        pytest.skip("rsync is not installed")
+    out = tmp_path_factory.mktemp("bench") / "results"
+    result = subprocess.run([sys.executable, str(REPO_ROOT / "benchmarks" / "run"), "--quick", "--out", str(out)],
+                            capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout, json.loads((out / "results.json").read_text()), out
+
+
+def table_rows(stdout: str, header_start: str) -> list[list[str]]:
+    """The body rows of the markdown table whose header begins with `header_start`."""
+    lines = stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header_start))
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows
+
+
+def test_every_step_has_a_row_with_positive_times_and_ratios(quick_run):
+    need_programs("rsync")
+    stdout, results, _ = quick_run
+    rows = table_rows(stdout, "| step | travelsync (s) | rsync (s) | ÷ rsync |")
+    assert [row[0] for row in rows] == list(TITLES)
+    for row in rows:
+        assert float(row[1]) > 0 and float(row[2]) > 0 and float(row[3]) > 0, row
+    for step in STEPS:
+        for name in ("travelsync", "rsync"):
+            assert results["steps"][step][name]["median_seconds"] > 0
+        ratio = results["ratios"][step]["rsync"]
+        assert isinstance(ratio, (int, float)) and ratio > 0
+        assert ratio == pytest.approx(results["steps"][step]["travelsync"]["median_seconds"]
+                                      / results["steps"][step]["rsync"]["median_seconds"], rel=0.01)
+
+
+def test_travelsync_and_bare_rsync_transferred_the_same_files(quick_run):
+    _, results, _ = quick_run
+    files, change = results["dataset"]["files"], results["dataset"]["change"]
+    assert change["modified"] > 0 and change["added"] > 0 and change["deleted"] > 0, change
+    expected = {"full": files, "unchanged": 0, "prepare": files, "changed": change["modified"] + change["added"],
+                "finalize": change["modified"] + change["added"]}
+    for step, count in expected.items():
+        assert results["steps"][step]["travelsync"]["files_transferred"] == [count], step
+        assert results["steps"][step]["rsync"]["files_transferred"] == [count], step
+
+
+def test_peers_are_measured_or_said_to_be_skipped(quick_run):
+    stdout, results, _ = quick_run
+    for peer, program in PEERS.items():
+        facts = results["tools"][peer]
+        if shutil.which(program):
+            assert results["steps"]["full"][peer]["median_seconds"] > 0
+            assert results["ratios"]["full"][peer] > 0
+            if peer != "rsnapshot":  # rsnapshot has no restore command
+                assert results["ratios"]["finalize"][peer] > 0
+        else:
+            assert facts["skipped"] == f"{program} is not installed"
+            assert f"- {peer}: skipped ({program} is not installed)." in stdout
+
+
+def test_memory_startup_and_targets_are_reported(quick_run):
+    stdout, results, _ = quick_run
+    assert [row["files"] for row in results["memory"]] == [500, 2000]
+    assert all(10 < row["peak_rss_mib"] < 500 for row in results["memory"])  # a Python process, not rsync's 0
+    startup = results["startup"]
+    assert 0 < startup["python_ms"] < startup["travelsync_help_ms"]
+    assert "| travelsync --help |" in stdout
+    names = [row["target"] for row in results["targets"]]
+    assert "full: travelsync / bare rsync" in names and "start-up over bare Python (ms)" in names
+    assert "finalize / prepare (travelsync)" in names
+    assert all(isinstance(row["met"], bool) for row in results["targets"])
+
+
+def test_preflight_ran_in_a_private_namespace(quick_run):
+    need_root()
+    need_programs("ip")
+    _, results, _ = quick_run
+    preflight = results["preflight"]
+    assert set(preflight["seconds"]) == {"total", "ipv6", "tunnel", "nat64"}
+    assert set(preflight["statuses"]) == {"ipv6", "tunnel", "nat64"}
+    # The checks run at once: the whole run is well under the sum of the checks run alone.
+    assert preflight["seconds"]["total"] < preflight["sum_of_checks"]
+    leftover = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert "tsbench-" not in leftover and not any(Path("/etc/netns").glob("tsbench-*"))
+
+
+def test_chart_is_a_png(quick_run):
+    _, results, out = quick_run
+    data = (out / "chart.png").read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    assert data[12:16] == b"IHDR" and width > 100 and height > 100
+    if results["chart"]["drawn_by"] == "built-in":  # the pixels decompress to the declared size
+        start = data.index(b"IDAT") + 4
+        length = struct.unpack(">I", data[start - 8:start - 4])[0]
+        assert len(zlib.decompress(data[start:start + length])) == height * (1 + width * 3)
+
+
+def test_bad_arguments_exit_2():
+    result = subprocess.run([sys.executable, str(REPO_ROOT / "benchmarks" / "run"), "--rounds", "0"],
+                            capture_output=True, text=True, timeout=30, env={**os.environ})
+    assert result.returncode == 2 and "--rounds" in result.stderr
