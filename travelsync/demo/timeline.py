@@ -34,6 +34,8 @@ def human(result: dict) -> str:
     lines.append("")
     for name, passed in result["checks"].items():
         lines.append(f"{'ok  ' if passed else 'FAIL'} {name}")
+    lines.append("\nnot shown: the network preflight (it checks this machine's real network, which a sandbox\n"
+                 "must not touch); run `travelsync preflight` on the laptop before you leave")
     if result.get("sandbox"):
         lines.append(f"\nsandbox kept: {result['sandbox']} (config: {result['sandbox']}/config/travelsync.yaml)")
     lines.append("demo " + ("succeeded" if result["ok"] else "FAILED"))
