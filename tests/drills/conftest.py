@@ -218,20 +218,30 @@ def run_to_end(folder: Path, *args, env=None, timeout=120) -> tuple[int, str, st
     return code, running.stdout, running.stderr
 
 
-def kill_at(running: Running, moment: float, victim="group", poll=0.005, label=None) -> str:
-    """Kill at `moment` seconds after the start: the whole group, or only the processes named
+def kill_at(running: Running, moment: float, victim="group", poll=0.005, label=None, anchor=None) -> str:
+    """Kill at `moment` seconds after the start (or, with `anchor` a program name such as "rsync",
+    after that program first appears in the run, not counting dry runs such as backup's check
+    for changes): the whole group, or only the processes named
     `victim` (e.g. "rsync"), or those for which `victim(pid, program, cmdline)` is true, waiting
     for one to appear if none runs at that moment. Returns what happened, for the log."""
-    deadline = running.started + moment
+    origin = running.started
+    if anchor:
+        give_up = time.monotonic() + 30
+        while running.process.poll() is None and time.monotonic() < give_up and not any(
+                name == anchor and b"\0--dry-run\0" not in cmd for _pid, name, cmd in running.session_members()):
+            time.sleep(poll)
+        origin = time.monotonic()
+    deadline = origin + moment
     while time.monotonic() < deadline and running.process.poll() is None:
         time.sleep(poll)
     if running.process.poll() is not None:
         running.finished_after = time.monotonic() - running.started
-        return (f"finished before the kill moment {moment:.3f}s (after about {running.finished_after:.3f}s, "
-                f"exit {running.process.returncode})")
+        return (f"finished before the kill moment {moment:.3f}s{' after ' + anchor + ' started' if anchor else ''} "
+                f"(after about {running.finished_after:.3f}s, exit {running.process.returncode})")
     if victim == "group":
         running.kill_group()
-        return f"SIGKILL to the whole process group at {time.monotonic() - running.started:.3f}s"
+        return (f"SIGKILL to the whole process group at {time.monotonic() - running.started:.3f}s"
+                + (f" ({time.monotonic() - origin:.3f}s after {anchor} started)" if anchor else ""))
     chosen = victim if callable(victim) else (lambda pid, name, cmdline: name == victim)
     label = label or victim
     give_up = time.monotonic() + 30
@@ -366,7 +376,7 @@ def home_world(tmp_path, drill, monkeypatch, cli):
     repo = tmp_path / "repository"
     laptop = tmp_path / "laptop"
     slow = write_config(tmp_path / "slow.yaml", repository=str(repo), home=home, laptop_root=laptop,
-                        extra_args=["--bwlimit=600"])
+                        extra_args=["--bwlimit=300"])
     fast = write_config(tmp_path / "fast.yaml", repository=str(repo), home=home, laptop_root=laptop)
     for kind, when in (("--full", FULL_AT), ("--incremental", INCR_AT)):
         if kind == "--incremental":

@@ -27,7 +27,7 @@ def test_prepare_and_scheduled_backup_at_once(home_world, drill, cli, keep_bytes
         before_repo, before_laptop = repository_facts(world.repo), files_under(world.laptop)
         full = world.last_full_id()
         drill.tried(f"round {index + 1}: {changes}; `prepare` and `{' '.join(scheduled)}` together "
-                    f"({first} first, the other {offset:.3f}s later), both with rsync --bwlimit=600")
+                    f"({first} first, the other {offset:.3f}s later), both with rsync --bwlimit=300")
         runs = {}
         for name in ([first, "backup" if first == "prepare" else "prepare"]):
             args = ("prepare", "--skip-preflight") if name == "prepare" else scheduled

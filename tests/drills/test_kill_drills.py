@@ -25,19 +25,23 @@ def at(day: int, hour: int = 2, minute: int = 30) -> str:
 
 
 class Window:
-    """Kill moments are drawn in [0.05 s, limit]; a kill that lands after the run ended shrinks
-    the limit to that run's length, so later rounds hit the run itself."""
+    """Half the kill moments are drawn in [0.05 s, limit] after the start, half in [0, rsync_limit]
+    after rsync first appears (so the transfer itself is hit often); a kill that lands after the
+    run ended shrinks the limit to that run's length, so later rounds hit the run itself."""
 
-    def __init__(self, drill, limit: float):
-        self.drill, self.limit, self.hits, self.misses = drill, limit, 0, 0
+    def __init__(self, drill, limit: float, rsync_limit: float | None = None):
+        self.drill, self.limit, self.rsync_limit, self.hits, self.misses = drill, limit, rsync_limit, 0, 0
 
-    def moment(self) -> float:
-        return self.drill.random.uniform(0.05, self.limit)
+    def moment(self) -> tuple[float, str | None]:
+        if self.rsync_limit and self.drill.random.random() < 0.5:
+            return self.drill.random.uniform(0.0, self.rsync_limit), "rsync"
+        return self.drill.random.uniform(0.05, self.limit), None
 
-    def landed(self, what: str, running) -> None:
+    def landed(self, what: str, running, anchor) -> None:
         if what.startswith("finished before"):
             self.misses += 1
-            self.limit = max(0.1, 0.9 * running.finished_after)
+            if anchor is None:
+                self.limit = max(0.1, 0.9 * running.finished_after)
         else:
             self.hits += 1
 
@@ -47,9 +51,10 @@ class Window:
 
 
 def kill_and_report(drill, window, running, victim="group") -> tuple[int, str]:
-    what = kill_at(running, window.moment(), victim)
+    moment, anchor = window.moment()
+    what = kill_at(running, moment, victim, anchor=anchor)
     code = running.wait()
-    window.landed(what, running)
+    window.landed(what, running, anchor)
     drill.say(f"  {what}; the killed run exited {code}; stderr: {running.stderr.strip().splitlines()[-1:]}")
     return code, what
 
@@ -58,12 +63,12 @@ def kill_and_report(drill, window, running, victim="group") -> tuple[int, str]:
 @pytest.mark.parametrize("victim", ["group", "rsync"])
 def test_kill_backup(home_world, drill, cli, victim):
     world = home_world
-    window = Window(drill, 1.4)
+    window = Window(drill, 2.0, rsync_limit=0.6)
     for index in range(ROUNDS):
         kind = drill.random.choice(["--full", "--incremental"])
         changes = change_home(world.home, drill.random, f"day{index}")
         before = repository_facts(world.repo)
-        drill.tried(f"round {index + 1}: {changes}; `backup {kind}` (rsync --bwlimit=600), SIGKILL to "
+        drill.tried(f"round {index + 1}: {changes}; `backup {kind}` (rsync --bwlimit=300), SIGKILL to "
                     f"{'the whole group' if victim == 'group' else 'rsync alone'}")
         running = start(world.base / f"run-{index}", "--config", world.slow, "backup", kind,
                         env={"TRAVELSYNC_NOW": at(index)})
@@ -71,7 +76,7 @@ def test_kill_backup(home_world, drill, cli, victim):
         if victim == "rsync" and what.startswith("SIGKILL"):
             drill.check(code == 1 and "signal 9" in running.stderr,
                         "travelsync saw rsync killed: exit 1 naming signal 9", f"exit {code}: {running.stderr}")
-        check_repository(drill, cli, world.fast, world.repo, before, verify=False)
+        check_repository(drill, cli, world.fast, world.repo, before)
         rerun = cli("--config", world.fast, "--json", "backup", kind, env={"TRAVELSYNC_NOW": at(index, 3)})
         drill.check(rerun.exit_code in (0, 3), f"the re-run of backup {kind} completed (exit {rerun.exit_code})",
                     rerun.stderr)
@@ -89,7 +94,7 @@ def test_kill_backup(home_world, drill, cli, victim):
 # ---------------------------------------------------------------- restore
 def test_kill_restore(home_world, drill, cli):
     world = home_world
-    window = Window(drill, 1.2)
+    window = Window(drill, 2.0, rsync_limit=1.5)
     snapshots = sorted(p.name for p in (world.repo / "snapshots").iterdir())
     for index in range(ROUNDS):
         seed_laptop(world, drill.random)
@@ -114,7 +119,7 @@ def test_kill_restore(home_world, drill, cli):
 # ---------------------------------------------------------------- prepare and finalize
 def test_kill_prepare(home_world, drill, cli, keep_bytes, isolated_dirs):
     world, state_dir = home_world, isolated_dirs / "state"
-    window = Window(drill, 1.3)
+    window = Window(drill, 2.0, rsync_limit=1.5)
     for index in range(ROUNDS):
         end_trip(drill, world, cli, state_dir, at(2 * index, 1))
         seed_laptop(world, drill.random)
@@ -142,7 +147,7 @@ def test_kill_prepare(home_world, drill, cli, keep_bytes, isolated_dirs):
 
 def test_kill_finalize(home_world, drill, cli, keep_bytes, isolated_dirs):
     world, state_dir = home_world, isolated_dirs / "state"
-    window = Window(drill, 0.9)
+    window = Window(drill, 1.0, rsync_limit=0.5)
     for index in range(ROUNDS):
         end_trip(drill, world, cli, state_dir, at(2 * index, 1))
         seed_laptop(world, drill.random)
