@@ -225,10 +225,12 @@ def kill_at(running: Running, moment: float, victim="group", poll=0.005, label=N
     `victim` (e.g. "rsync"), or those for which `victim(pid, program, cmdline)` is true, waiting
     for one to appear if none runs at that moment. Returns what happened, for the log."""
     origin = running.started
+    label_anchor = getattr(anchor, "label", anchor)
     if anchor:
         give_up = time.monotonic() + 30
+        starts = anchor if callable(anchor) else (lambda _pid, name, cmd: name == anchor and b"\0--dry-run\0" not in cmd)
         while running.process.poll() is None and time.monotonic() < give_up and not any(
-                name == anchor and b"\0--dry-run\0" not in cmd for _pid, name, cmd in running.session_members()):
+                starts(*member) for member in running.session_members()):
             time.sleep(poll)
         origin = time.monotonic()
     deadline = origin + moment
@@ -236,12 +238,12 @@ def kill_at(running: Running, moment: float, victim="group", poll=0.005, label=N
         time.sleep(poll)
     if running.process.poll() is not None:
         running.finished_after = time.monotonic() - running.started
-        return (f"finished before the kill moment {moment:.3f}s{' after ' + anchor + ' started' if anchor else ''} "
+        return (f"finished before the kill moment {moment:.3f}s{' after ' + label_anchor + ' started' if anchor else ''} "
                 f"(after about {running.finished_after:.3f}s, exit {running.process.returncode})")
     if victim == "group":
         running.kill_group()
         return (f"SIGKILL to the whole process group at {time.monotonic() - running.started:.3f}s"
-                + (f" ({time.monotonic() - origin:.3f}s after {anchor} started)" if anchor else ""))
+                + (f" ({time.monotonic() - origin:.3f}s after {label_anchor} started)" if anchor else ""))
     chosen = victim if callable(victim) else (lambda pid, name, cmdline: name == victim)
     label = label or victim
     give_up = time.monotonic() + 30

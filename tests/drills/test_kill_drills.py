@@ -29,12 +29,13 @@ class Window:
     after rsync first appears (so the transfer itself is hit often); a kill that lands after the
     run ended shrinks the limit to that run's length, so later rounds hit the run itself."""
 
-    def __init__(self, drill, limit: float, rsync_limit: float | None = None):
+    def __init__(self, drill, limit: float, rsync_limit: float | None = None, anchor="rsync"):
         self.drill, self.limit, self.rsync_limit, self.hits, self.misses = drill, limit, rsync_limit, 0, 0
+        self.anchor = anchor
 
-    def moment(self) -> tuple[float, str | None]:
+    def moment(self):
         if self.rsync_limit and self.drill.random.random() < 0.5:
-            return self.drill.random.uniform(0.0, self.rsync_limit), "rsync"
+            return self.drill.random.uniform(0.0, self.rsync_limit), self.anchor
         return self.drill.random.uniform(0.05, self.limit), None
 
     def landed(self, what: str, running, anchor) -> None:
@@ -181,6 +182,13 @@ def test_kill_finalize(home_world, drill, cli, keep_bytes, isolated_dirs):
 
 
 # ---------------------------------------------------------------- mailer keep / revert
+def checker_started(_pid, _name, cmdline) -> bool:
+    return b"fetchmail" in cmdline and b"--configdump" in cmdline
+
+
+checker_started.label = "the checker"
+
+
 @pytest.mark.parametrize("action", ["keep", "revert"])
 @pytest.mark.parametrize("checker", ["fetchmail", "slowed-fetchmail"])
 def test_kill_mailer(home_world, drill, cli, keep_bytes, action, checker, tmp_path):
@@ -190,7 +198,9 @@ def test_kill_mailer(home_world, drill, cli, keep_bytes, action, checker, tmp_pa
     if checker == "slowed-fetchmail":
         folder = slow_checker(tmp_path / "slow-bin", 0.4)
         env["PATH"] = f"{folder}:{os.environ['PATH']}"
-    window = Window(drill, 0.9 if checker == "slowed-fetchmail" else 0.45)
+    window = Window(drill, 0.45)
+    if checker == "slowed-fetchmail":  # half the kills aimed at the checker and the write after it
+        window = Window(drill, 1.0, rsync_limit=0.7, anchor=checker_started)
     for index in range(ROUNDS):
         if action == "revert":
             assert cli("--config", world.fast, "mailer", "keep").exit_code == 0

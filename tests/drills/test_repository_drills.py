@@ -201,13 +201,17 @@ def test_clock_moving_backwards(tmp_path, drill, cli, monkeypatch):
     config = write_config(tmp_path / "config.yaml", repository=str(repo), home=home, mailer=False)
     now = datetime.fromisoformat("2026-11-29T02:30:00+00:00")
     previous_ids = set()
+    instants = []
     for index in range(ROUNDS * 3):
         step = drill.random.choice([timedelta(0), -timedelta(days=drill.random.randrange(1, 9)),
                                     -timedelta(seconds=drill.random.randrange(1, 3600)),
-                                    timedelta(hours=drill.random.randrange(1, 30))])
+                                    timedelta(hours=drill.random.randrange(1, 30)), "an earlier run's instant"])
+        if step == "an earlier run's instant" or (index == 2 and instants):  # always at least once
+            step = drill.random.choice(instants) - now
         now += step
+        instants.append(now)
         kind = drill.random.choice(["--full", "--incremental", "--auto"])
-        changed = drill.random.random() < 0.7
+        changed = drill.random.random() < 0.7 or step <= timedelta(0)
         what = change_home(home, drill.random, f"run{index}") if changed else "no change at home"
         before = repository_facts(repo)
         drill.tried(f"run {index + 1}: clock moved {step} to {now.isoformat()}; {what}; `backup {kind}`")
