@@ -15,9 +15,12 @@ from travelsync.repository import layout
 from travelsync.repository.lock import local_lock
 from travelsync.repository.snapshot import SnapshotInfo, from_json
 from travelsync.rsync.run import RsyncResult
-from travelsync.verify.build import build_manifest
+from travelsync.rsync.itemize import (CHECKSUM_WIDTH, is_linked_unchanged, name_candidates, split_listing,
+                                      unescape_name)
+from travelsync.verify.build import ParentEntries, SourceManifest
 from travelsync.verify.check import compare
-from travelsync.verify.manifest import Entry, escape, read_entries, unescape
+from travelsync.verify.manifest import HEADER_V1, Entry, Manifest, ManifestWriter, escape, format_line, unescape
+from travelsync.verify.order import rsync_order_key
 
 UTC = timezone.utc
 SUNDAY = datetime(2026, 11, 22, 2, 30, tzinfo=UTC)
@@ -80,20 +83,122 @@ def test_retry_delays_double():
     assert retry_delays(0, 5) == []
 
 
-def test_manifest_escaping_and_inheritance():
+def _spooled(builder_lines):
+    """Compress spool lines the way the engine does; return the manifest bytes."""
+    handle = io.BytesIO()
+    writer = ManifestWriter(handle)
+    writer.add_lines(builder_lines)
+    writer.close()
+    return handle.getvalue()
+
+
+def _listing(code, size, checksum, name):
+    line = b"%s %d %s %s" % (code, size, (checksum or " " * CHECKSUM_WIDTH).encode(), name)
+    return split_listing(line)
+
+
+def test_manifest_escaping_and_versions():
     odd = b"a\tb\nc\\d\xff"
     assert unescape(escape(odd)) == odd
-    parent = io.BytesIO()
-    build_manifest([(b"d/a", 1, 10), (odd, 2, 20)], (), lambda p: "h-" + p.hex(), parent)
-    entries = list(read_entries(parent.getvalue()))
-    assert [e.path for e in entries] == [b"d/a", odd]
-    hashed = []
-    child = io.BytesIO()
-    counts = build_manifest([(b"d/a", 1, 10), (b"d/new", 3, 30), (odd, 2, 21)], iter(entries),
-                            lambda p: hashed.append(p) or "new", child)
-    assert counts == (2, 1) and hashed == [b"d/new", odd]  # unchanged d/a inherited its checksum
-    report = compare("S", child.getvalue(), [(b"d/a", "h-" + b"d/a".hex()), (b"d/new", "bad"), (b"x", "new")])
-    assert report.corrupted == [b"d/new"] and report.missing == [odd] and report.extra == [b"x"]
+    data = _spooled(format_line(Entry(b"d/a", 1, "aa")) + format_line(Entry(odd, 2, "bb")))
+    manifest = Manifest(data)
+    assert (manifest.version, manifest.algorithm) == (2, "xxh128")
+    assert list(manifest) == [Entry(b"d/a", 1, "aa"), Entry(odd, 2, "bb")]
+    import zstandard  # a version-1 manifest (sha256, with mtime) of an older snapshot still reads
+
+    old = zstandard.ZstdCompressor().compress(HEADER_V1 + b"d/a\t1\t10\t" + b"5" * 64 + b"\n")
+    old_manifest = Manifest(old)
+    assert old_manifest.algorithm == "sha256" and list(old_manifest) == [Entry(b"d/a", 1, "5" * 64)]
+    newer = zstandard.ZstdCompressor().compress(b"# travelsync manifest 9\tpath\n")
+    with pytest.raises(TravelsyncError, match="manifest version 9 is newer"):
+        Manifest(newer)
+
+
+def test_rsync_listing_lines_parse_and_unescape():
+    code, size, checksum, name = split_listing(b">f+++++++++ 3000000 9d6d7e8581a266b1c378eda65e764e68 big")
+    assert (code, size, checksum, name) == (b">f+++++++++", 3000000, "9d6d7e8581a266b1c378eda65e764e68", b"big")
+    code, size, checksum, name = _listing(b"hf         ", 5, None, b"we ird/n\\#012l\tt")
+    assert checksum is None and unescape_name(name) == b"we ird/n\nl\tt"
+    assert unescape_name(b"bs\\#134#123") == b"bs\\#123" and unescape_name(b"\\#377\\#376") == b"\xff\xfe"
+    assert is_linked_unchanged(b"hf         ", b"a/x") and not is_linked_unchanged(b"hf+++++++++", b"a/x")
+    assert not is_linked_unchanged(b"hf         ", b"a/hl => a/x")  # a -H follower
+    assert name_candidates(b"p => q => r") == [b"p => q => r", b"p", b"p => q"]
+
+
+def test_rsync_order_key_sorts_files_first_then_folders_with_slash():
+    paths = [b"s/0", b"s/z", b"s/a.d/t", b"s/a/x", b"s/a/zz", b"s/a/b/y", b"s/a/b/c/w", b"s/a/b2/s", b"s/b/u"]
+    assert sorted(reversed(paths), key=rsync_order_key) == paths
+
+
+class _Batches:
+    def __init__(self, digests):
+        self.digests, self.calls = digests, []
+
+    def __call__(self, names):
+        self.calls.append(list(names))
+        return {name: self.digests[name] for name in names if name in self.digests}
+
+
+def _build(lines, parent=None, digests=None, batch=None):
+    spool = io.BytesIO()
+    hasher = _Batches(digests or {})
+    builder = SourceManifest("home", spool, parent, hasher, lambda name: name.split(b" => ")[0])
+    for line in lines:
+        builder.add(*_listing(*line))
+    builder.finish()
+    return builder, hasher, spool.getvalue()
+
+
+def test_full_takes_rsyncs_checksums_and_hashes_only_what_rsync_did_not_send():
+    sent = "1" * 32
+    builder, hasher, spool = _build([
+        (b">f+++++++++", 4, sent, b"a.txt"),
+        (b".f         ", 3, None, b"kept-from-resumed-partial"),
+        (b"hf+++++++++", 4, None, b"hl => a.txt"),  # hard-link follower: no %C
+        (b"cd+++++++++", 4096, None, b"docs/"),  # folders are not in the manifest
+        (b">f+++++++++", 2, "2" * 32, b"docs/b"),
+    ], digests={b"kept-from-resumed-partial": "3" * 32, b"hl": sent})
+    assert (builder.sent, builder.inherited, builder.hashed) == (2, 0, 2)
+    assert hasher.calls == [[b"kept-from-resumed-partial", b"hl"]]
+    assert [Entry(*e) for e in [(b"home/a.txt", 4, sent), (b"home/kept-from-resumed-partial", 3, "3" * 32),
+                                (b"home/hl", 4, sent), (b"home/docs/b", 2, "2" * 32)]] == list(Manifest(_spooled(spool)))
+
+
+def test_incremental_inherits_linked_files_and_hashes_only_the_unexplained():
+    parent_lines = b"".join(format_line(Entry(p, s, d)) for p, s, d in [
+        (b"home/a", 1, "a" * 32), (b"home/gone", 1, "g" * 32), (b"home/odd\tname", 2, "o" * 32),
+        (b"home/d/b", 3, "b" * 32), (b"home/d/c", 9, "c" * 32)])
+    parent = ParentEntries(Manifest(_spooled(parent_lines)))
+    builder, hasher, spool = _build([
+        (b"hf         ", 1, None, b"a"),
+        (b">f+++++++++", 5, "n" * 32, b"new"),
+        (b"hf         ", 2, None, b"odd\tname"),
+        (b">f.st......", 3, "x" * 32, b"d/b"),  # changed: rsync's checksum
+        (b"hf         ", 4, None, b"d/c"),  # size differs from the parent's entry: not trusted
+        (b"hf         ", 7, None, b"d/unknown"),  # not in the parent's manifest
+    ], parent=parent, digests={b"d/c": "C" * 32, b"d/unknown": "u" * 32})
+    assert (builder.sent, builder.inherited, builder.hashed) == (2, 2, 2)
+    assert hasher.calls == [[b"d/c", b"d/unknown"]]
+    entries = {e.path: e.digest for e in Manifest(_spooled(spool))}
+    assert entries == {b"home/a": "a" * 32, b"home/new": "n" * 32, b"home/odd\tname": "o" * 32,
+                       b"home/d/b": "x" * 32, b"home/d/c": "C" * 32, b"home/d/unknown": "u" * 32}
+
+
+def test_pending_lines_keep_their_order_across_batches(monkeypatch):
+    import travelsync.verify.build as build
+
+    monkeypatch.setattr(build, "BATCH", 2)
+    lines = [(b".f         " if i % 2 else b">f+++++++++", 1, None if i % 2 else f"{i:032d}", b"f%02d" % i)
+             for i in range(9)]
+    builder, hasher, spool = _build(lines, digests={b"f%02d" % i: f"{i:032d}" for i in range(9)})
+    assert len(hasher.calls) == 2 and builder.hashed == 4
+    assert [e.path for e in Manifest(_spooled(spool))] == [b"home/f%02d" % i for i in range(9)]
+
+
+def test_compare_reports_corrupted_missing_and_extra():
+    data = _spooled(b"".join(format_line(Entry(p, 1, d)) for p, d in [(b"d/a", "aa"), (b"d/new", "nn"), (b"m", "mm")]))
+    report = compare("S", data, [(b"d/a", "aa"), (b"d/new", "bad"), (b"x", "xx")])
+    assert report.corrupted == [b"d/new"] and report.missing == [b"m"] and report.extra == [b"x"]
 
 
 def test_local_lock_names_the_holder_and_takes_over_a_dead_one(tmp_path):

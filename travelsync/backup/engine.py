@@ -134,21 +134,22 @@ def _backup(config, repository, kind, started, environ, on_item, on_progress, no
     partial = repository.partial_path(snapshot_id)
     total, warnings, failed, status = Stats(), [], [], "complete"
     exit_status = ExitStatus.SUCCESS
-    for source in config.sources:
-        result = _transfer(config, repository, source, partial, parent, on_item, on_progress, cancel, sleep,
-                           notice)
-        outcome = classify(result)
-        total = total.add(result.stats)
-        if outcome is Outcome.VANISHED:
-            exit_status = ExitStatus.WARNINGS
-            warnings.append(f"{source.name}: {result.vanished_count} file(s) vanished during the backup: "
-                            + ", ".join(result.vanished_files[:10]))
-        elif outcome is Outcome.PARTIAL:
-            exit_status, status = ExitStatus.WARNINGS, "incomplete"
-            failed += [f"{source.name}: {name}" for name in result.failed_files]
-            warnings.append(f"{source.name}: {max(result.failed_count, 1)} file(s) could not be backed up: "
-                            + (", ".join(result.failed_files[:10]) or result.error_summary()))
-    hashed = _write_manifest(config, repository, partial, parent if chosen == "incremental" else None)
+    with _ManifestSpool(config, repository, partial, parent if chosen == "incremental" else None) as manifest:
+        for source in _in_rsync_order(config.sources):
+            result = _transfer(config, repository, source, partial, parent, on_item, on_progress, cancel, sleep,
+                               notice, manifest)
+            outcome = classify(result)
+            total = total.add(result.stats)
+            if outcome is Outcome.VANISHED:
+                exit_status = ExitStatus.WARNINGS
+                warnings.append(f"{source.name}: {result.vanished_count} file(s) vanished during the backup: "
+                                + ", ".join(result.vanished_files[:10]))
+            elif outcome is Outcome.PARTIAL:
+                exit_status, status = ExitStatus.WARNINGS, "incomplete"
+                failed += [f"{source.name}: {name}" for name in result.failed_files]
+                warnings.append(f"{source.name}: {max(result.failed_count, 1)} file(s) could not be backed up: "
+                                + (", ".join(result.failed_files[:10]) or result.error_summary()))
+        hashed = manifest.write()
     finished = clock.now(environ)
     info = SnapshotInfo(snapshot_id, chosen, parent.id if parent else None, started, finished, status,
                         total.files, total.total_size, tuple(warnings), tuple(s.name for s in config.sources),
@@ -179,17 +180,26 @@ def _prepare_partial(repository, kind, started, taken, notice) -> tuple[str, boo
     return snapshot_id, resumed
 
 
-def _transfer(config, repository, source, partial, parent, on_item, on_progress, cancel, sleep, notice):
-    """rsync one source into the partial snapshot, retrying transport failures with backoff."""
+def _in_rsync_order(sources):
+    """Sources in the order rsync would list data/'s folders (the manifest's order)."""
+    return sorted(sources, key=lambda source: source.name.encode() + b"/")
+
+
+def _transfer(config, repository, source, partial, parent, on_item, on_progress, cancel, sleep, notice,
+              manifest=None):
+    """rsync one source into the partial snapshot, retrying transport failures with backoff.
+    rsync's listing feeds `manifest` (a _ManifestSpool) as it streams."""
     from travelsync.rsync.args import backup_args
     from travelsync.rsync.run import run_rsync
 
     destination = repository.location.child(partial, layout.DATA, source.name)
     argv = backup_args(config.rsync, _ssh(config, repository), source, destination,
-                       link_dest=_link_dest(repository, parent, source))
+                       link_dest=_link_dest(repository, parent, source), listing=manifest is not None)
     delays = retry_delays(config.rsync.retries, config.rsync.retry_delay)
     for attempt in range(len(delays) + 1):
-        result = run_rsync(argv, on_item=on_item, on_progress=on_progress, cancel=cancel)
+        builder = manifest.start(source, first_attempt=attempt == 0) if manifest is not None else None
+        result = run_rsync(argv, on_item=on_item, on_progress=on_progress, cancel=cancel,
+                           on_file=builder.add if builder is not None else None)
         if cancel is not None and cancel.is_set():
             raise Stopped("backup stopped on request; the partial snapshot is kept and the next run resumes it")
         outcome = classify(result)
@@ -202,6 +212,8 @@ def _transfer(config, repository, source, partial, parent, on_item, on_progress,
             raise TravelsyncError(f"rsync failed on source {source.name} (exit {result.exit_code}): "
                                   f"{result.error_summary()}")
         if outcome is not Outcome.TRANSPORT:
+            if builder is not None:
+                builder.finish()
             return result
         if attempt < len(delays):
             notice(f"rsync transport failure (exit {result.exit_code}: {result.error_summary()}); "
@@ -211,31 +223,75 @@ def _transfer(config, repository, source, partial, parent, on_item, on_progress,
                          f"{result.error_summary()} (after {len(delays)} retries; previous snapshots untouched)")
 
 
-def _write_manifest(config, repository, partial, parent) -> int:
-    """manifest.tsv.zst beside data/: hash new and changed files, inherit the rest from the parent."""
-    from travelsync.verify.build import build_manifest
-    from travelsync.verify.manifest import read_entries
-    from travelsync.verify.tree import sha256_file
+class _ManifestSpool:
+    """manifest.tsv.zst of the snapshot being taken, built from rsync's listing as it streams
+    (verify/build.py): lines go to a local temp file, one section per source (a retried
+    source starts its section again), and are compressed into partial/<id>/ at the end.
 
-    store = repository.store
-    data = f"{partial}/{layout.DATA}"
-    parent_entries = ()
-    if parent is not None:
-        parent_manifest = store.read(f"{layout.SNAPSHOTS}/{parent.id}/{layout.MANIFEST_FILE}")
-        parent_entries = read_entries(parent_manifest) if parent_manifest else ()
-    if repository.location.is_remote:
-        roots = {source.name.encode(): os.fsencode(source.path) for source in config.sources}
+    Checksums come from rsync (`%C`) or, for unchanged files, from the parent's manifest;
+    the few files left (hard-link followers, files already in a resumed partial) are hashed
+    by rsync in batches: from the snapshot, or from the source for a remote repository."""
 
-        def hash_file(path: bytes) -> str:  # the local source file rsync just sent
-            name, _, rest = path.partition(b"/")
-            return sha256_file(os.path.join(roots[name], rest))
-    else:
-        base = os.fsencode(store.absolute(data))
+    def __init__(self, config, repository, partial, parent):
+        self.config, self.repository, self.partial = config, repository, partial
+        self.parent_handle = self.parent = None
+        self.builders = []
+        if parent is not None:
+            from travelsync.verify.build import ParentEntries
+            from travelsync.verify.manifest import VERSION, Manifest
 
-        def hash_file(path: bytes) -> str:
-            return sha256_file(os.path.join(base, path))
+            handle = repository.store.open_for_reading(f"{layout.SNAPSHOTS}/{parent.id}/{layout.MANIFEST_FILE}")
+            if handle is not None:
+                self.parent_handle = handle
+                manifest = Manifest(handle)
+                if manifest.version == VERSION:  # an older manifest's checksums cannot be inherited
+                    self.parent = ParentEntries(manifest)
 
-    # straight to its name: partial/ is invisible until the commit, which fsyncs the folder
-    with store.open_for_writing(f"{partial}/{layout.MANIFEST_FILE}") as handle:
-        hashed, _inherited = build_manifest(store.file_stats(data), parent_entries, hash_file, handle)
-    return hashed
+    def __enter__(self):
+        import tempfile
+
+        self.spool = tempfile.TemporaryFile(prefix="travelsync-manifest-")
+        return self
+
+    def __exit__(self, *exc):
+        self.spool.close()
+        if self.parent_handle is not None:
+            self.parent_handle.close()
+        return False
+
+    def start(self, source, first_attempt: bool):
+        """A SourceManifest for one rsync attempt of `source` (its section restarted)."""
+        from travelsync.verify.build import SourceManifest, candidates_resolver
+        from travelsync.verify.sums import checksums_of
+        from travelsync.location import Location
+
+        if self.builders and self.builders[-1][0] == source.name:
+            self.spool.seek(self.builders.pop()[1])
+            self.spool.truncate()
+        offset = self.spool.tell()
+        if self.repository.location.is_remote:
+            root = source.path  # the source rsync just sent from (the repository is far away)
+        else:
+            root = self.repository.store.absolute(f"{self.partial}/{layout.DATA}/{source.name}")
+        root_location = Location(str(root))
+
+        def hash_names(names):
+            return checksums_of(self.config.rsync, None, root_location, names)
+
+        builder = SourceManifest(source.name, self.spool, self.parent if first_attempt else None, hash_names,
+                                 candidates_resolver(os.fsencode(str(root))))
+        self.builders.append((source.name, offset, builder))
+        return builder
+
+    def write(self) -> int:
+        """Compress the spool into partial/<id>/manifest.tsv.zst; the files hashed again."""
+        from travelsync.verify.manifest import ManifestWriter
+
+        self.spool.seek(0)
+        # straight to its name: partial/ is invisible until the commit, which fsyncs the folder
+        with self.repository.store.open_for_writing(f"{self.partial}/{layout.MANIFEST_FILE}") as handle:
+            writer = ManifestWriter(handle)
+            while chunk := self.spool.read(1 << 20):
+                writer.add_lines(chunk)
+            writer.close()
+        return sum(builder.hashed for _, _, builder in self.builders)

@@ -23,7 +23,10 @@ def open_repository(config, environ=None) -> Repository:
     if location.is_remote:
         from travelsync.repository.remote_store import RemoteStore, multiplexed
 
-        return Repository(RemoteStore(location, multiplexed(config.ssh, environ)), environ)
-    from travelsync.repository.local_store import LocalStore
+        store = RemoteStore(location, multiplexed(config.ssh, environ))
+    else:
+        from travelsync.repository.local_store import LocalStore
 
-    return Repository(LocalStore(location), environ)
+        store = LocalStore(location)
+    store.rsync_settings = config.rsync  # for the checksum listings of `verify`
+    return Repository(store, environ)

@@ -13,6 +13,8 @@ class LocalStore:
     """File operations on REPO, by paths relative to it; every rename is followed by an fsync
     of the folders involved so a commit survives a power cut."""
 
+    rsync_settings = None  # set by open_repository
+
     def __init__(self, location: Location):
         self.location = location
         self.root = Path(location.path)
@@ -91,15 +93,20 @@ class LocalStore:
         self.makedirs()
         return local_lock(self.root / "lock", command, str(self.location), notice)
 
-    def file_stats(self, rel: str):
-        from travelsync.verify.tree import walk_files
-
-        return walk_files(self.root / rel)
-
     def file_hashes(self, rel: str):
+        """The files under rel, hashed when a manifest asks (verify.check.TreeHashes)."""
+        from travelsync.verify.check import TreeHashes
         from travelsync.verify.tree import hash_files
 
-        return hash_files(self.root / rel)
+        return TreeHashes(lambda: hash_files(self.root / rel), self.rsync_settings, None,
+                          Location(self.absolute(rel)))
+
+    def open_for_reading(self, rel: str):
+        """A binary file object, or None when the file does not exist."""
+        try:
+            return open(self.root / rel, "rb")
+        except (FileNotFoundError, NotADirectoryError):
+            return None
 
     def open_for_writing(self, rel: str):
         return open(self.root / rel, "wb")

@@ -34,6 +34,8 @@ def multiplexed(ssh, environ=None):
 
 
 class RemoteStore:
+    rsync_settings = None  # set by open_repository
+
     def __init__(self, location: Location, ssh):
         self.location = location
         self.ssh = ssh
@@ -157,50 +159,113 @@ class RemoteStore:
     def lock(self, command: str, notice=None):
         return RemoteLock(self, command, notice)
 
-    def file_stats(self, rel: str):
-        """(path bytes, size, mtime_ns) of every regular file under rel, in manifest order."""
-        from travelsync.verify.tree import component_key
-
-        done = self.run(f"cd -- {self.q(rel)} && find . -type f -printf '%s\\t%T@\\t%P\\0'", timeout=3600)
-        entries = []
-        for record in done.stdout.split(b"\0"):
-            if not record:
-                continue
-            size, mtime, path = record.split(b"\t", 2)
-            seconds, _, fraction = mtime.decode().partition(".")
-            entries.append((path, int(size), int(seconds) * 10**9 + int((fraction + "000000000")[:9])))
-        entries.sort(key=lambda entry: component_key(entry[0]))
-        return iter(entries)
-
     def file_hashes(self, rel: str):
-        """(path bytes, sha256 hex) of every regular file under rel, hashed on the remote."""
+        """The files under rel, hashed on the remote when a manifest asks (sha256sum for a
+        version-1 manifest, rsync's xxh128 listing for version 2): no data crosses the network."""
+        from travelsync.verify.check import TreeHashes
+
+        return TreeHashes(lambda: self._sha256_pairs(rel), self.rsync_settings, self.ssh,
+                          self.location.child(rel))
+
+    def _sha256_pairs(self, rel: str):
         done = self.run(f"cd -- {self.q(rel)} && find . -type f -print0 | xargs -0r sha256sum -z --", timeout=3600)
         for record in done.stdout.split(b"\0"):
             if record:
                 digest, path = record.split(b"  ", 1)
                 yield (path[2:] if path.startswith(b"./") else path), digest.decode()
 
+    def open_for_reading(self, rel: str):
+        """The remote file as a stream (ssh `cat`), or None when it does not exist."""
+        process = subprocess.Popen(self._argv(f"cat -- {self.q(rel)} 2>/dev/null || exit 66"),
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        first = process.stdout.peek(1)[:1] if hasattr(process.stdout, "peek") else b""
+        if not first:
+            code = process.wait()
+            process.stdout.close()
+            if code == SSH_UNREACHABLE:
+                raise TemporaryError(f"repository {self.location}: ssh failed reading {rel}")
+            if code == 66:
+                return None
+            return _RemoteReader(None)
+        return _RemoteReader(process)
+
     def open_for_writing(self, rel: str):
         return _RemoteWriter(self, rel)
 
 
+class _RemoteReader:
+    """A remote file's bytes as they arrive from `ssh cat` (a file-like object)."""
+
+    def __init__(self, process):
+        self.process = process
+
+    def read(self, size: int = -1) -> bytes:
+        return self.process.stdout.read(size) if self.process is not None else b""
+
+    def readinto(self, buffer) -> int:
+        return self.process.stdout.readinto(buffer) if self.process is not None else 0
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        if self.process is not None:
+            self.process.stdout.close()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+            self.process = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 class _RemoteWriter:
-    """A file-like object whose bytes are sent to the remote file on close (manifests are small)."""
+    """A file-like object streaming its bytes into a remote temp file (`ssh cat >`); on close
+    the file is synced and renamed into place, so a reader never sees half a file."""
 
     def __init__(self, store: RemoteStore, rel: str):
-        self.store, self.rel, self.chunks = store, rel, []
+        target = store.q(rel)
+        temporary = shlex.quote(store.absolute(rel) + ".travelsync-tmp")
+        self.store, self.rel = store, rel
+        self.process = subprocess.Popen(
+            store._argv(f"cat > {temporary} && sync {temporary} && mv -f -- {temporary} {target} && "
+                        f"sync \"$(dirname -- {target})\""),
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def write(self, data: bytes) -> int:
-        self.chunks.append(bytes(data))
+        try:
+            self.process.stdin.write(data)
+        except BrokenPipeError:
+            self._finish()
         return len(data)
 
     def flush(self) -> None:
         pass
 
+    def _finish(self) -> None:
+        process, self.process = self.process, None
+        if process is None:
+            return
+        try:
+            process.stdin.close()
+        except BrokenPipeError:
+            pass
+        code = process.wait(timeout=600)
+        error = process.stderr.read().decode("utf-8", "replace").strip().splitlines()
+        process.stderr.close()
+        if code == SSH_UNREACHABLE:
+            raise TemporaryError(f"repository {self.store.location}: ssh failed writing {self.rel}")
+        if code != 0:
+            raise TravelsyncError(f"repository {self.store.location}: cannot write {self.rel}: "
+                                  f"{error[-1] if error else f'exit status {code}'}")
+
     def close(self) -> None:
-        if self.chunks is not None:
-            self.store.write_atomic(self.rel, b"".join(self.chunks))
-            self.chunks = None
+        self._finish()
 
     def __enter__(self):
         return self
@@ -208,6 +273,10 @@ class _RemoteWriter:
     def __exit__(self, *exc):
         if exc[0] is None:
             self.close()
+        elif self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
 
 
 class RemoteLock:

@@ -6,6 +6,7 @@ nor a host.
 """
 
 from travelsync.location import Location, rsync_rsh
+from travelsync.rsync.itemize import CHECKSUM, LISTING_FORMAT
 
 # rsync exit codes worth naming (rsync(1) "EXIT VALUES").
 PARTIAL_TRANSFER = 23  # some files could not be transferred
@@ -13,7 +14,8 @@ VANISHED = 24  # source files vanished while rsync ran
 TRANSPORT_FAILURES = frozenset({10, 12, 30, 35, 255})  # socket/protocol/timeouts/ssh: worth a retry
 
 
-def common_args(settings, ssh, remote: bool, *, progress: bool = True, itemize: bool = True) -> list[str]:
+def common_args(settings, ssh, remote: bool, *, progress: bool = True, itemize: bool = True,
+                listing: bool = False) -> list[str]:
     """The flags every travelsync transfer shares, program first.
 
     `-aHAX --numeric-ids` keep contents, modes, times, symlinks, hard links, ACLs, xattrs and
@@ -21,9 +23,15 @@ def common_args(settings, ssh, remote: bool, *, progress: bool = True, itemize: 
     whole-transfer progress; `-i` itemizes each change; `--stats` gives the counts. `-e ssh…`
     (port, identity, options from the `ssh:` section) only when one end is remote. The user's
     `rsync.extra_args` come last so they can override.
+
+    `listing`: every item, changed or not (`-ii`), in LISTING_FORMAT with rsync's xxh128
+    whole-file checksum of each file it sends (rsync/itemize.py): the backup's manifest is
+    built from these lines, with no second read of the data.
     """
     argv = [settings.program, "-aHAX", "--numeric-ids", "-s", "--stats"]
-    if itemize:
+    if listing:
+        argv += ["-ii", f"--out-format={LISTING_FORMAT}", f"--checksum-choice={CHECKSUM}"]
+    elif itemize:
         argv.append("--itemize-changes")
     if progress:
         argv.append("--info=progress2")
@@ -47,7 +55,7 @@ def source_spec(path) -> str:
 
 
 def backup_args(settings, ssh, source, destination: Location, *, link_dest: str | None = None,
-                dry_run: bool = False, progress: bool = True) -> list[str]:
+                dry_run: bool = False, progress: bool = True, listing: bool = False) -> list[str]:
     """rsync argv copying `source` (a config Source) into `destination` (a folder, local or remote).
 
     `link_dest`: the same source's folder in the previous snapshot (an absolute path on the
@@ -55,8 +63,9 @@ def backup_args(settings, ssh, source, destination: Location, *, link_dest: str 
     full, which must share no inode with older snapshots. `--delete` makes the destination
     equal the source (it matters when a partial snapshot is resumed); `--partial` keeps a
     half-sent file for the next run; `--delete-excluded` drops files newly excluded.
+    `listing`: list every file with its checksum (see common_args) for the manifest.
     """
-    argv = common_args(settings, ssh, destination.is_remote, progress=progress)
+    argv = common_args(settings, ssh, destination.is_remote, progress=progress, listing=listing)
     argv += ["--delete", "--delete-excluded", "--partial"]
     if source.one_file_system:
         argv.append("--one-file-system")
@@ -81,4 +90,19 @@ def change_check_args(settings, ssh, source, previous: Location) -> list[str]:
         argv.append("--one-file-system")
     argv += exclude_args(source.exclude)
     argv += ["--", source_spec(source.path), previous.rsync_spec(trailing_slash=True)]
+    return argv
+
+
+def checksum_args(settings, ssh, root: Location, nowhere: str, *, files_from: str | None = None) -> list[str]:
+    """A dry run that lists the xxh128 checksum of every regular file under `root` (or of the
+    NUL-separated names in the file `files_from`, relative to root) in LISTING_FORMAT,
+    computed by rsync where the files are (on the remote for a remote root: no data crosses
+    the network). `nowhere`: a local folder that does not exist (the dry run's destination)."""
+    argv = [settings.program, "-rl", "-c", "-n", "-s", f"--checksum-choice={CHECKSUM}",
+            f"--out-format={LISTING_FORMAT}"]
+    if root.is_remote:
+        argv += ["-e", rsync_rsh(ssh)]
+    if files_from is not None:
+        argv += ["--from0", f"--files-from={files_from}"]
+    argv += ["--", root.rsync_spec(trailing_slash=True), nowhere.rstrip("/") + "/"]
     return argv

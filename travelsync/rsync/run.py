@@ -8,6 +8,10 @@ routed: itemized lines (`>f+++++++++ name`) to `on_item(code, name)`, progress l
 many files rsync reports: only counts and at most `MAX_NAMES` failed/vanished names are kept.
 An `on_item` that raises (e.g. `StopTransfer` after the first change) stops rsync, and the
 exception reaches the caller.
+
+With the listing format (rsync/itemize.py, argv holding `--out-format=LISTING_FORMAT`),
+`on_file(code, size, checksum, name)` gets every regular file's line as bytes (the backup
+builds its manifest from them), and `on_item` only the items that changed, as under `-i`.
 """
 
 import os
@@ -18,6 +22,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from travelsync.rsync import itemize
 from travelsync.rsync.stats import ITEM, PROGRESS, Stats, failed_name, number, vanished_name
 
 MAX_NAMES = 100  # failed / vanished names kept for the report; the rest are only counted
@@ -87,25 +92,29 @@ _LINE_END = re.compile(rb"[\r\n]")
 
 
 class _LineSplitter:
-    """Feed raw byte chunks; get whole lines (split on \\n or \\r), decoded leniently."""
+    """Feed raw byte chunks; get whole lines (split on \\n or \\r), decoded leniently, or as
+    bytes with `raw=True`."""
 
-    def __init__(self, handle_line):
+    def __init__(self, handle_line, raw: bool = False):
         self.pending = b""
         self.handle_line = handle_line
+        self.raw = raw
 
     def feed(self, chunk: bytes) -> None:
         data = self.pending + chunk
         start = 0
+        handle, raw = self.handle_line, self.raw
         for match in _LINE_END.finditer(data):
             end = match.start()
             if end > start:
-                self.handle_line(data[start:end].decode("utf-8", "replace"), data[end] == 13)
+                line = data[start:end]
+                handle(line if raw else line.decode("utf-8", "replace"), data[end] == 13)
             start = end + 1
         self.pending = data[start:]
 
     def close(self) -> None:
         if self.pending:
-            self.handle_line(self.pending.decode("utf-8", "replace"), False)
+            self.handle_line(self.pending if self.raw else self.pending.decode("utf-8", "replace"), False)
             self.pending = b""
 
 
@@ -120,7 +129,7 @@ def _die_with_parent() -> None:
 
 
 def run_rsync(argv: list[str], *, on_item=None, on_progress=None, env=None,
-              cancel: threading.Event | None = None) -> RsyncResult:
+              cancel: threading.Event | None = None, on_file=None) -> RsyncResult:
     """Run `argv` (argv[0] is the rsync program) to completion; return its RsyncResult.
 
     Never raises for a non-zero exit: the caller maps `exit_code` (see backup.outcome).
@@ -143,6 +152,27 @@ def run_rsync(argv: list[str], *, on_item=None, on_progress=None, env=None,
                 process.signal_group(signal.SIGKILL) if kill else process.terminate()
             except Exception:
                 pass
+
+    def listing_line(raw: bytes, carriage_return: bool) -> None:
+        """The listing format: every item (-ii) with size and checksum; the hot path."""
+        if raised:
+            return
+        if not item_code(raw):
+            stdout_line(raw.decode("utf-8", "replace"), carriage_return)
+            return
+        try:
+            code, size, checksum, name = split_listing(raw)
+            if on_file is not None and code[1:2] == b"f" and code[:1] != b"*":
+                on_file(code, size, checksum, name)
+            if code[2:11] != itemize.UNCHANGED or code[:1] == b"*":
+                result.items += 1
+                if on_item is not None:
+                    on_item(code.decode("ascii", "replace"), name.decode("utf-8", "replace"))
+        except BaseException as error:  # from a callback: stop rsync, re-raise in the caller
+            raised.append(error)
+            stop_rsync(kill=True)
+
+    item_code, split_listing = itemize.ITEM_CODE.match, itemize.split_listing
 
     def stdout_line(line: str, carriage_return: bool) -> None:
         if raised:
@@ -180,7 +210,9 @@ def run_rsync(argv: list[str], *, on_item=None, on_progress=None, env=None,
         result.error_lines.append(line)
         del result.error_lines[:-MAX_NAMES]
 
-    out, err = _LineSplitter(stdout_line), _LineSplitter(stderr_line)
+    listing = f"--out-format={itemize.LISTING_FORMAT}" in argv
+    out = _LineSplitter(listing_line, raw=True) if listing else _LineSplitter(stdout_line)
+    err = _LineSplitter(stderr_line)
     started = time.monotonic()
     # rsync writes into our own pipes (sh hands a file's descriptor straight to the child), and we
     # read them in 64 KiB chunks: sh's unbuffered mode reads one byte per call, its line mode

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from travelsync.verify.manifest import read_entries
+from travelsync.verify.manifest import Manifest
 
 MAX_LISTED = 1000
 
@@ -26,17 +26,49 @@ class VerifyReport:
 
 
 def compare(snapshot_id: str, manifest_data: bytes, hashes) -> VerifyReport:
-    """manifest_data: the compressed manifest; hashes: (path, sha256) of the files found now."""
-    expected = {entry.path: entry.sha256 for entry in read_entries(manifest_data)}
+    """manifest_data: the compressed manifest; hashes: the files found now, either
+    (path, digest) pairs in the manifest's algorithm, or a TreeHashes (`.each(algorithm,
+    handle)`) that computes whichever algorithm the manifest names (sha256 for version 1,
+    xxh128 for version 2)."""
+    manifest = Manifest(manifest_data)
+    expected = {entry.path: entry.digest for entry in manifest}
     report = VerifyReport(snapshot_id)
-    for path, digest in hashes:
+
+    def seen(path: bytes, digest: str) -> None:
         report.checked += 1
         want = expected.pop(path, None)
         if want is None:
             report.extra.append(path)
         elif want != digest:
             report.corrupted.append(path)
+
+    each = getattr(hashes, "each", None)
+    if each is not None:
+        each(manifest.algorithm, seen)
+    else:
+        for path, digest in hashes:
+            seen(path, digest)
     report.missing = sorted(expected)
     report.corrupted.sort()
     report.extra.sort()
     return report
+
+
+class TreeHashes:
+    """The files of a snapshot folder, hashed on demand in the algorithm a manifest names:
+    sha256 by `sha256_pairs()` (version 1), xxh128 by rsync where the files are (version 2)."""
+
+    def __init__(self, sha256_pairs, settings, ssh, root):
+        self.sha256_pairs, self.settings, self.ssh, self.root = sha256_pairs, settings, ssh, root
+
+    def __iter__(self):
+        return iter(self.sha256_pairs())
+
+    def each(self, algorithm: str, handle) -> None:
+        if algorithm == "sha256":
+            for path, digest in self.sha256_pairs():
+                handle(path, digest)
+            return
+        from travelsync.verify.sums import each_checksum
+
+        each_checksum(self.settings, self.ssh, self.root, handle)

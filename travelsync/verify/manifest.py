@@ -1,18 +1,31 @@
-"""The manifest format: zstd-compressed TSV, one regular file a line, in manifest order.
+"""The manifest format: zstd-compressed TSV, one regular file a line, a header line first.
+
+Version 2 (written since rsync computes the checksums; see verify/build.py):
+
+    # travelsync manifest 2	path	size	xxh128
+    home/notes/a.txt	12	9f86d081884c7d659a2feaa0c55ad015
+
+Version 1 (older snapshots; still read and verified):
 
     # travelsync manifest 1	path	size	mtime_ns	sha256
     home/notes/a.txt	12	1764131234123456789	9f86d0…
 
 Paths are the bytes under the snapshot's data/ (so `<source>/…`); `\\`, tab, newline and
-carriage return are escaped as `\\\\`, `\\t`, `\\n`, `\\r`; other bytes (non-UTF-8 too) stay as they are.
+carriage return are escaped as `\\\\`, `\\t`, `\\n`, `\\r`; other bytes (non-UTF-8 too) stay as
+they are. Version 2 lines come in rsync's order (verify/order.py), version 1 lines in
+path-component order; readers must not depend on either.
 """
 
 import io
+import re
 from dataclasses import dataclass
 
+VERSION = 2
+ALGORITHM = "xxh128"
 BATCH = 1 << 18  # bytes of lines handed to the compressor at once
-HEADER = b"# travelsync manifest 1\tpath\tsize\tmtime_ns\tsha256\n"
-_ESCAPES = {b"\\": b"\\\\", b"\t": b"\\t", b"\n": b"\\n", b"\r": b"\\r"}
+HEADER = b"# travelsync manifest 2\tpath\tsize\txxh128\n"
+HEADER_V1 = b"# travelsync manifest 1\tpath\tsize\tmtime_ns\tsha256\n"
+ALGORITHMS = {1: "sha256", 2: "xxh128"}
 _UNESCAPES = {b"\\": b"\\", b"t": b"\t", b"n": b"\n", b"r": b"\r"}
 
 
@@ -20,8 +33,7 @@ _UNESCAPES = {b"\\": b"\\", b"t": b"\t", b"n": b"\n", b"r": b"\r"}
 class Entry:
     path: bytes
     size: int
-    mtime_ns: int
-    sha256: str
+    digest: str  # hex, in the manifest's algorithm
 
 
 def escape(path: bytes) -> bytes:
@@ -44,16 +56,19 @@ def unescape(text: bytes) -> bytes:
 
 
 def format_line(entry: Entry) -> bytes:
-    return b"%s\t%d\t%d\t%s\n" % (escape(entry.path), entry.size, entry.mtime_ns, entry.sha256.encode())
+    return b"%s\t%d\t%s\n" % (escape(entry.path), entry.size, entry.digest.encode())
 
 
-def parse_line(line: bytes) -> Entry:
-    path, size, mtime, digest = line.rstrip(b"\n").rsplit(b"\t", 3)
-    return Entry(unescape(path), int(size), int(mtime), digest.decode())
+def parse_line(line: bytes, version: int = VERSION) -> Entry:
+    if version == 1:
+        path, size, _mtime, digest = line.rstrip(b"\n").rsplit(b"\t", 3)
+    else:
+        path, size, digest = line.rstrip(b"\n").rsplit(b"\t", 2)
+    return Entry(unescape(path), int(size), digest.decode())
 
 
 class ManifestWriter:
-    """Write entries to a binary file object, compressing as they come."""
+    """Write version-2 entries to a binary file object, compressing as they come."""
 
     def __init__(self, handle):
         import zstandard
@@ -63,8 +78,19 @@ class ManifestWriter:
         self.count = 0
 
     def add(self, entry: Entry) -> None:
-        self.buffer += format_line(entry)
+        self.add_line(format_line(entry))
+
+    def add_line(self, line: bytes) -> None:
+        self.buffer += line
         self.count += 1
+        if len(self.buffer) > BATCH:
+            self.stream.write(self.buffer)
+            self.buffer.clear()
+
+    def add_lines(self, chunk: bytes) -> None:
+        """Whole formatted lines at once (copied from a spool)."""
+        self.buffer += chunk
+        self.count += chunk.count(b"\n")
         if len(self.buffer) > BATCH:
             self.stream.write(self.buffer)
             self.buffer.clear()
@@ -76,13 +102,32 @@ class ManifestWriter:
         self.stream.close()
 
 
+class Manifest:
+    """A manifest being read: `version`, `algorithm`, and its Entries, streamed once."""
+
+    def __init__(self, data_or_handle):
+        import zstandard
+
+        handle = io.BytesIO(data_or_handle) if isinstance(data_or_handle, bytes) else data_or_handle
+        self.reader = io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(handle))
+        first = self.reader.peek(64)[:64]
+        match = re.match(rb"# travelsync manifest (\d+)\t", first)
+        self.version = int(match.group(1)) if match else 1
+        if self.version not in ALGORITHMS:
+            from travelsync.errors import TravelsyncError
+
+            raise TravelsyncError(f"manifest version {self.version} is newer than this travelsync understands",
+                                  hint="upgrade travelsync on this machine")
+        self.algorithm = ALGORITHMS[self.version]
+
+    def __iter__(self):
+        version = self.version
+        for line in self.reader:
+            if line.startswith(b"#") or not line.strip():
+                continue
+            yield parse_line(line, version)
+
+
 def read_entries(data_or_handle):
     """Yield the Entries of a manifest (bytes or a binary file object), streaming."""
-    import zstandard
-
-    handle = io.BytesIO(data_or_handle) if isinstance(data_or_handle, bytes) else data_or_handle
-    reader = io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(handle))
-    for line in reader:
-        if line.startswith(b"#") or not line.strip():
-            continue
-        yield parse_line(line)
+    return iter(Manifest(data_or_handle))
