@@ -5,6 +5,7 @@ the service API answers the trip workflow.  (Remote files: tests/integration/tes
 import json
 import os
 import pickle
+import types
 import stat
 import tempfile
 from pathlib import Path
@@ -129,7 +130,10 @@ def _as_nobody(function):
                 os.setgroups([])
                 os.setgid(65534)
                 os.setuid(65534)
-                outcome = ("ok", function())
+                value = function()
+                if hasattr(value, "exit_code"):  # a CliResult: send plain values (conftest is not importable by name)
+                    value = {"exit_code": value.exit_code, "stdout": value.stdout, "stderr": value.stderr}
+                outcome = ("ok", value)
             except BaseException as error:  # reported to the parent, never raised here
                 outcome = ("error", repr(error))
             try:
@@ -147,7 +151,7 @@ def _as_nobody(function):
     assert data, f"the unprivileged child died without a result (wait status {wait_status})"
     status, value = pickle.loads(data)
     assert status == "ok", value
-    return value
+    return types.SimpleNamespace(**value) if isinstance(value, dict) and "exit_code" in value else value
 
 
 def test_unreadable_file_is_refused(cli):
