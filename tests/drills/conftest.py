@@ -33,6 +33,14 @@ FULL_AT = "2026-11-22T02:30:00+00:00"  # a Sunday
 INCR_AT = "2026-11-23T02:30:00+00:00"
 
 
+def day_at(day: int, hour: int = 2, minute: int = 30) -> str:
+    """`TRAVELSYNC_NOW` for `day` days after Sunday 2026-11-22 (any number of rounds)."""
+    from datetime import datetime, timedelta
+
+    start = datetime.fromisoformat(FULL_AT).replace(hour=hour, minute=minute)
+    return (start + timedelta(days=day)).isoformat()
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/drills/" in str(item.fspath).replace(os.sep, "/"):
@@ -293,9 +301,9 @@ def repository_facts(repo: Path) -> dict:
 
 
 def check_repository(drill: Drill, cli, config: Path, repo: Path, before: dict | None = None,
-                     verify: bool = True) -> dict:
-    """Every snapshot folder has a complete snapshot.json and verifies; `latest` names one of them;
-    nothing listed before is gone or rewritten."""
+                     verify=True) -> dict:
+    """Every snapshot folder has a complete snapshot.json and verifies (`verify`: True for all, or
+    the ids to verify); `latest` names one of them; nothing listed before is gone or rewritten."""
     facts = repository_facts(repo)
     damaged = [name for name, document in facts["snapshots"].items()
                if document is None or json.loads(document).get("status") != "complete"]
@@ -313,7 +321,8 @@ def check_repository(drill: Drill, cli, config: Path, repo: Path, before: dict |
                 "`travelsync snapshots` lists exactly those, without warnings",
         f"exit {listing.exit_code}: {listing.stderr.strip()}")
     if verify:
-        for name in facts["snapshots"]:
+        names = facts["snapshots"] if verify is True else [n for n in verify if n]
+        for name in names:
             result = cli("--config", config, "verify", name)
             drill.check(result.exit_code == 0, f"`travelsync verify {name}` OK",
                         f"exit {result.exit_code}: {result.stdout.strip()} {result.stderr.strip()}")

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tests.drills.conftest import (FETCHMAILRC, ROUNDS, change_home, check_mail_file, check_nothing_vanished,
-                                   check_repository, end_trip, files_under, laptop_matches, repository_facts,
+                                   check_repository, day_at, end_trip, files_under, laptop_matches, repository_facts,
                                    seed_laptop, snapshot_digests, start, trip_state)
 
 pytestmark = pytest.mark.timeout(180)
@@ -16,8 +16,8 @@ pytestmark = pytest.mark.timeout(180)
 def test_prepare_and_scheduled_backup_at_once(home_world, drill, cli, keep_bytes, isolated_dirs):
     world, state_dir = home_world, isolated_dirs / "state"
     for index in range(ROUNDS):
-        day = 24 + 2 * index
-        end_trip(drill, world, cli, state_dir, f"2026-11-{day}T01:00:00+00:00")
+        day = 2 + 2 * index
+        end_trip(drill, world, cli, state_dir, day_at(day, 1, 0))
         seed_laptop(world, drill.random)
         changes = change_home(world.home, drill.random, f"day{index}")
         scheduled = drill.random.choice([("backup", "--if-due"), ("backup", "--incremental")])
@@ -25,7 +25,7 @@ def test_prepare_and_scheduled_backup_at_once(home_world, drill, cli, keep_bytes
         # prepare restores for about 2 s, then switches the mail client: the backup may start
         # anywhere in that span (rsync sends .fetchmailrc among its first files)
         offset = drill.random.uniform(0.0, 0.3) if first == "backup" else drill.random.uniform(0.0, 3.0)
-        when = f"2026-11-{day}T02:40:00+00:00"  # the nightly incremental is due; prepare runs now too
+        when = day_at(day, 2, 40)  # the nightly incremental is due; prepare runs now too
         before_repo, before_laptop = repository_facts(world.repo), files_under(world.laptop)
         full = world.last_full_id()
         drill.tried(f"round {index + 1}: {changes}; `prepare` and `{' '.join(scheduled)}` together "
@@ -66,8 +66,8 @@ def test_prepare_and_scheduled_backup_at_once(home_world, drill, cli, keep_bytes
         check_nothing_vanished(drill, world.laptop, before_laptop, snapshot_digests(world.repo, full))
         check_mail_file(drill, world.home / ".fetchmailrc", {"keep": keep_bytes})
         finalize = cli("--config", world.fast, "--json", "finalize", "--skip-preflight", "--backup-first",
-                       env={"TRAVELSYNC_NOW": f"2026-11-{day + 1}T07:00:00+00:00"})
+                       env={"TRAVELSYNC_NOW": day_at(day + 1, 7, 0)})
         drill.check(finalize.exit_code in (0, 3), "the trip still completes: finalize", finalize.stderr)
         latest = finalize.json["snapshot"]
         drill.check(not laptop_matches(world.laptop_home, world.data(latest)), f"the laptop equals {latest}")
-    end_trip(drill, world, cli, state_dir, "2026-12-30T01:00:00+00:00")
+    end_trip(drill, world, cli, state_dir, day_at(2 + 2 * ROUNDS, 1, 0))

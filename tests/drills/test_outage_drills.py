@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import need, need_programs, need_root
-from tests.drills.conftest import (ROUNDS, build_home, change_home, check_repository, files_under, kill_at,
+from tests.drills.conftest import (ROUNDS, build_home, day_at, change_home, check_repository, files_under, kill_at,
                                    repository_facts, start, write_config)
 
 pytestmark = pytest.mark.timeout(180)
@@ -59,7 +59,7 @@ def test_repository_disk_full(tmp_path, drill, cli, small_tmpfs, monkeypatch):
         big = home / "big" / f"large{index}"
         big.write_bytes(drill.random.randbytes(margin + drill.random.randrange(200_000, 1_500_000)))
         before = repository_facts(repo)
-        when = f"2026-11-{23 + index}T02:30:00+00:00"
+        when = day_at(1 + index)
         drill.tried(f"round {index + 1}: {margin} bytes free on the repository's tmpfs, home grew by "
                     f"{big.stat().st_size} bytes; `backup {kind}`")
         result = cli("--config", config, "backup", kind, env={"TRAVELSYNC_NOW": when})
@@ -137,7 +137,7 @@ def test_ssh_connection_cut_mid_transfer(tmp_path, drill, cli, sshd_server, monk
         kind = drill.random.choice(["--full", "--incremental"])
         changes = change_home(home, drill.random, f"day{index}")
         before = repository_facts(repo)
-        when = f"2026-11-{23 + index}T02:30:00+00:00"
+        when = day_at(1 + index)
         drill.tried(f"round {index + 1}: {changes}; `backup {kind}` to {location} (--bwlimit=400, 2 retries); "
                     f"SIGKILL to {'rsync’s ssh' if victim == 'transport' else 'the shared connection’s ssh master'} "
                     "during the transfer")
@@ -164,13 +164,15 @@ def test_ssh_connection_cut_mid_transfer(tmp_path, drill, cli, sshd_server, monk
         if code == 75:
             drill.check("unreachable" in running.stderr or "ssh" in running.stderr, "the message says why",
                         running.stderr)
-        check_repository(drill, cli, fast, repo, before)
+        previous = (before["latest"] or "/").split("/", 1)[1]
+        check_repository(drill, cli, fast, repo, before, verify=[previous])
         if victim == "master":
             drill.check(not lock_lost, "while that backup went on after the cut, the repository lock stayed held",
                         "`flock -n REPO/lock` succeeded 0.3 s after the cut, with the backup still running")
-        again = cli("--config", fast, "--json", "backup", kind, env={"TRAVELSYNC_NOW": when.replace("02:30", "03:30")})
+        again = cli("--config", fast, "--json", "backup", kind, env={"TRAVELSYNC_NOW": day_at(1 + index, 3, 30)})
         drill.check(again.exit_code == 0, "the next run completes", again.stderr)
         made = again.json["snapshot"]
         drill.check(files_under(repo / "snapshots" / made / "data" / "home") == files_under(home),
                     f"{made} holds exactly home's files")
-        check_repository(drill, cli, fast, repo, before)
+        check_repository(drill, cli, fast, repo, before, verify=[previous, made])
+    check_repository(drill, cli, fast, repo)
