@@ -45,7 +45,7 @@ BREAKS = {
         "    if target.name == '.fetchmailrc':  # BROKEN: truncate, then write slowly, in place\n"
         "        import time\n"
         "        with open(target, 'wb') as handle:\n"
-        "            handle.write(data[: len(data) // 2]); handle.flush(); time.sleep(1.0); handle.write(data[len(data) // 2:])\n"
+        "            handle.write(data[: len(data) // 2]); handle.flush(); time.sleep(0.5); handle.write(data[len(data) // 2:])\n"
         "        return target\n",
         ["tests/drills/test_kill_drills.py::test_kill_mailer[slowed-fetchmail-keep]",
          "tests/drills/test_concurrency_drill.py::test_prepare_and_scheduled_backup_at_once"],

@@ -13,6 +13,17 @@ from tests.drills.conftest import (FETCHMAILRC, ROUNDS, change_home, check_mail_
 pytestmark = pytest.mark.timeout(180)
 
 
+def wait_for_restore_end(running, limit=30.0) -> None:
+    """Until prepare's rsync has started and ended again (its mail switch comes next)."""
+    deadline, seen = time.monotonic() + limit, False
+    while running.process.poll() is None and time.monotonic() < deadline:
+        busy = any(name == "rsync" for _pid, name, _cmd in running.session_members())
+        if seen and not busy:
+            return
+        seen = seen or busy
+        time.sleep(0.005)
+
+
 def test_prepare_and_scheduled_backup_at_once(home_world, drill, cli, keep_bytes, isolated_dirs):
     world, state_dir = home_world, isolated_dirs / "state"
     for index in range(ROUNDS):
@@ -22,21 +33,26 @@ def test_prepare_and_scheduled_backup_at_once(home_world, drill, cli, keep_bytes
         changes = change_home(world.home, drill.random, f"day{index}")
         scheduled = drill.random.choice([("backup", "--if-due"), ("backup", "--incremental")])
         first = drill.random.choice(["prepare", "backup"])
-        # prepare restores for about 2 s, then switches the mail client: the backup may start
-        # anywhere in that span (rsync sends .fetchmailrc among its first files)
-        offset = drill.random.uniform(0.0, 0.3) if first == "backup" else drill.random.uniform(0.0, 3.0)
+        # backup first: prepare follows within 0.3 s; prepare first: the backup starts around
+        # prepare's mail switch (its restore just ended, plus up to 0.5 s): it then copies home
+        # while prepare rewrites .fetchmailrc
+        offset = drill.random.uniform(0.0, 0.3) if first == "backup" else drill.random.uniform(0.0, 0.5)
         when = day_at(day, 2, 40)  # the nightly incremental is due; prepare runs now too
         before_repo, before_laptop = repository_facts(world.repo), files_under(world.laptop)
         full = world.last_full_id()
         drill.tried(f"round {index + 1}: {changes}; `prepare` and `{' '.join(scheduled)}` together "
-                    f"({first} first, the other {offset:.3f}s later), both with rsync --bwlimit=300")
+                    + (f"(backup first, prepare {offset:.3f}s later)" if first == "backup" else
+                       f"(prepare first, the backup {offset:.3f}s after prepare's restore ended)")
+                    + ", both with rsync --bwlimit=300")
         runs = {}
         for name in ([first, "backup" if first == "prepare" else "prepare"]):
             args = ("prepare", "--skip-preflight") if name == "prepare" else scheduled
+            if runs and first == "prepare":
+                wait_for_restore_end(runs["prepare"])
+            if runs:
+                time.sleep(offset)
             runs[name] = start(world.base / f"run-{index}-{name}", "--config", world.slow, "--json", *args,
                                env={"TRAVELSYNC_NOW": when})
-            if len(runs) == 1:
-                time.sleep(offset)
         codes = {name: running.wait(120) for name, running in runs.items()}
         drill.say(f"  exits: {codes}; backup said {runs['backup'].stderr.strip().splitlines()[-1:]}; "
                   f"prepare said {runs['prepare'].stderr.strip().splitlines()[-1:]}")
