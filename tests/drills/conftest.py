@@ -253,7 +253,7 @@ def kill_at(running: Running, moment: float, victim="group", poll=0.005, label=N
         return (f"SIGKILL to the whole process group at {time.monotonic() - running.started:.3f}s"
                 + (f" ({time.monotonic() - origin:.3f}s after {label_anchor} started)" if anchor else ""))
     chosen = victim if callable(victim) else (lambda pid, name, cmdline: name == victim)
-    label = label or victim
+    label = label or getattr(victim, "label", victim)
     give_up = time.monotonic() + 30
     while running.process.poll() is None and time.monotonic() < give_up:
         targets = [pid for pid, name, cmdline in running.session_members() if chosen(pid, name, cmdline)]

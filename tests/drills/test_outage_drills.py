@@ -104,6 +104,20 @@ def master_of(sshd):
     return pids
 
 
+def stop_masters(runtime: Path) -> None:
+    """End the shared-connection masters travelsync left (ControlPersist) under this drill's
+    runtime folder, by pid, then remove the folder."""
+    marker = f"ControlPath={runtime}/".encode()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker in (entry / "cmdline").read_bytes():
+                    os.kill(int(entry.name), 15)
+            except (OSError, ProcessLookupError):
+                continue
+    shutil.rmtree(runtime, ignore_errors=True)
+
+
 def lock_is_free(repo: Path) -> bool:
     done = subprocess.run(["flock", "-n", "-E", "99", str(repo / "lock"), "true"], capture_output=True)
     return done.returncode == 0
@@ -122,7 +136,7 @@ def test_ssh_connection_cut_mid_transfer(tmp_path, drill, cli, sshd_server, monk
     home = build_home(tmp_path, drill.random, mails=10, chunks=4, chunk_size=120_000)
     monkeypatch.setenv("HOME", str(home))
     runtime = Path(tempfile.mkdtemp(prefix="tsdrill-", dir="/tmp"))  # short: a socket path has 108 bytes at most
-    request.addfinalizer(lambda: shutil.rmtree(runtime, ignore_errors=True))
+    request.addfinalizer(lambda: stop_masters(runtime))
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))  # this drill's own ssh control sockets
     repo = tmp_path / "repository"
     location = sshd_server.location(str(repo))
