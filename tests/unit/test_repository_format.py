@@ -116,7 +116,7 @@ def test_manifest_escaping_and_versions():
 
 def test_rsync_listing_lines_parse_and_unescape():
     code, size, checksum, name = split_listing(b">f+++++++++ 3000000 9d6d7e8581a266b1c378eda65e764e68 big")
-    assert (code, size, checksum, name) == (b">f+++++++++", 3000000, "9d6d7e8581a266b1c378eda65e764e68", b"big")
+    assert (code, size, checksum, name) == (b">f+++++++++", b"3000000", b"9d6d7e8581a266b1c378eda65e764e68", b"big")
     code, size, checksum, name = _listing(b"hf         ", 5, None, b"we ird/n\\#012l\tt")
     assert checksum is None and unescape_name(name) == b"we ird/n\nl\tt"
     assert unescape_name(b"bs\\#134#123") == b"bs\\#123" and unescape_name(b"\\#377\\#376") == b"\xff\xfe"

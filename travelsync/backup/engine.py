@@ -194,7 +194,8 @@ def _transfer(config, repository, source, partial, parent, on_item, on_progress,
 
     destination = repository.location.child(partial, layout.DATA, source.name)
     argv = backup_args(config.rsync, _ssh(config, repository), source, destination,
-                       link_dest=_link_dest(repository, parent, source), listing=manifest is not None)
+                       link_dest=_link_dest(repository, parent, source), listing=manifest is not None,
+                       progress=on_progress is not None)  # progress2 doubles rsync's output: only for a bar
     delays = retry_delays(config.rsync.retries, config.rsync.retry_delay)
     for attempt in range(len(delays) + 1):
         builder = manifest.start(source, first_attempt=attempt == 0) if manifest is not None else None

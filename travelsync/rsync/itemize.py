@@ -20,6 +20,7 @@ CHECKSUM = "xxh128"  # the transfer checksum rsync ≥ 3.2 prefers; %C prints it
 CHECKSUM_WIDTH = 32  # hex digits of an xxh128 checksum (blank-padded when unknown)
 ITEM_CODE = re.compile(rb"^[<>ch.*][fdLDS][.+?cstpoguaxn ]{9} ")
 UNCHANGED = b" " * 9  # attribute columns of an item rsync left as it was (shown under -ii)
+LINKED = b"hf" + UNCHANGED  # a file hard-linked, unchanged, from --link-dest
 FOLLOWER = b" => "  # %L of a hard-link follower: " => leader"
 _ESCAPE = re.compile(rb"\\#([0-7]{3})")
 
@@ -31,15 +32,12 @@ def unescape_name(text: bytes) -> bytes:
     return _ESCAPE.sub(lambda match: bytes((int(match.group(1), 8) & 0xFF,)), text)
 
 
-def split_listing(line: bytes) -> tuple[bytes, int, str | None, bytes]:
-    """`(code, size, checksum or None, name text)` of one listing line (ITEM_CODE matched).
-    The name text is still escaped and may end with `%L` (" -> target", " => leader")."""
-    code = line[:11]
-    size_text, _, rest = line[12:].partition(b" ")
+def split_listing(line: bytes) -> tuple[bytes, bytes, bytes | None, bytes]:
+    """`(code, size digits, checksum hex or None, name text)` of one listing line (ITEM_CODE
+    matched). The name text is still escaped and may end with `%L` (" -> target", " => leader")."""
+    size, _, rest = line[12:].partition(b" ")
     checksum = rest[:CHECKSUM_WIDTH]
-    name = rest[CHECKSUM_WIDTH + 1:]
-    digest = checksum.decode("ascii") if checksum[:1] != b" " and checksum else None
-    return code, int(size_text) if size_text.isdigit() else 0, digest, name
+    return line[:11], size, None if checksum[:1] == b" " or not checksum else checksum, rest[CHECKSUM_WIDTH + 1:]
 
 
 def is_regular_file(code: bytes) -> bool:
@@ -54,7 +52,7 @@ def is_significant(code: bytes) -> bool:
 def is_linked_unchanged(code: bytes, name: bytes) -> bool:
     """A regular file rsync hard-linked from --link-dest unchanged (not a -H follower, whose
     line carries " => leader"): its contents are the previous snapshot's file at that path."""
-    return code[:2] == b"hf" and code[2:11] == UNCHANGED and FOLLOWER not in name
+    return code == LINKED and FOLLOWER not in name
 
 
 def name_candidates(name: bytes) -> list[bytes]:

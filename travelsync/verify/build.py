@@ -10,7 +10,7 @@ For each regular file rsync reports (rsync/itemize.py):
 Memory stays flat: at most MAX_PENDING lines wait for a batch; nothing else is kept.
 """
 
-from travelsync.rsync.itemize import FOLLOWER, is_linked_unchanged, name_candidates, unescape_name
+from travelsync.rsync.itemize import FOLLOWER, LINKED, name_candidates, unescape_name
 from travelsync.verify.manifest import escape
 from travelsync.verify.order import rsync_order_key
 
@@ -19,33 +19,33 @@ MAX_PENDING = 20_000  # lines held back while a batch fills
 
 
 class ParentEntries:
-    """The parent's manifest lines as a cursor: `take(path)` finds a path's (size, digest)
-    when the paths are asked for in rsync's order; lines it passes are dropped."""
+    """The parent's manifest lines as a cursor: `take(path, size)` finds the line of a path
+    (with that size) when paths are asked for in rsync's order; lines it passes are dropped.
+    Lines stay bytes: an inherited line is copied as it is."""
 
     def __init__(self, manifest):
-        self.lines = (line for line in manifest.reader if not line.startswith(b"#"))
-        self.current = self._next()
+        self.lines = iter(manifest.reader)
+        self.line = next(self.lines, None)
+        while self.line is not None and self.line.startswith(b"#"):
+            self.line = next(self.lines, None)
 
-    def _next(self):
-        line = next(self.lines, None)
-        if line is None:
-            return None
-        path, size, digest = line.rstrip(b"\n").rsplit(b"\t", 2)
-        return path, int(size), digest
+    def take(self, escaped_path: bytes, size: bytes) -> bytes | None:
+        """The parent's manifest line for `escaped_path` (manifest-escaped) if its size is
+        `size` (digits), else None."""
+        line = self.line
+        want = escaped_path + b"\t" + size + b"\t"
+        if line is not None and line.startswith(want):  # the usual case: the next line
+            self.line = next(self.lines, None)
+            return line
+        from travelsync.verify.manifest import unescape
 
-    def take(self, escaped_path: bytes):
-        """(size, digest bytes) of `escaped_path` (manifest-escaped), or None."""
-        current = self.current
-        if current is not None and current[0] != escaped_path:
-            from travelsync.verify.manifest import unescape
-
-            key = rsync_order_key(unescape(escaped_path))
-            while current is not None and rsync_order_key(unescape(current[0])) < key:
-                current = self._next()
-            self.current = current
-        if current is not None and current[0] == escaped_path:
-            self.current = self._next()
-            return current[1], current[2]
+        key = rsync_order_key(unescape(escaped_path))
+        while line is not None and rsync_order_key(unescape(line[:line.index(b"\t")])) < key:
+            line = next(self.lines, None)
+        self.line = line
+        if line is not None and line[:line.index(b"\t")] == escaped_path:
+            self.line = next(self.lines, None)
+            return line if line.startswith(want) else None
         return None
 
 
@@ -71,20 +71,24 @@ class SourceManifest:
         relative = unescape_name(name)
         return self.prefix + escape(relative), relative
 
-    def add(self, code: bytes, size: int, checksum: str | None, name: bytes) -> None:
+    def add(self, code: bytes, size: bytes, checksum: bytes | None, name: bytes) -> None:
+        """One listing line (rsync/itemize.split_listing): size in digits, checksum hex or None."""
         if code[1:2] != b"f":
             return  # folders, links, devices: not in the manifest
         if checksum is not None:
             path, _ = self._path(name)
             self.sent += 1
-            self._emit(path, size, checksum.encode())
+            self._emit(path, size, checksum)
             return
-        if self.parent is not None and is_linked_unchanged(code, name):
+        if self.parent is not None and code == LINKED and FOLLOWER not in name:
             path, relative = self._path(name)
-            found = self.parent.take(path)
-            if found is not None and found[0] == size:
+            line = self.parent.take(path, size)
+            if line is not None:
                 self.inherited += 1
-                self._emit(path, size, found[1])
+                if self.pending:
+                    self.pending.append([line, None, None, None])
+                else:
+                    self.spool.write(line)
                 return
         elif FOLLOWER in name:
             relative = self.resolve(name)
@@ -98,26 +102,29 @@ class SourceManifest:
         if self.unknown >= BATCH or len(self.pending) >= MAX_PENDING:
             self._flush()
 
-    def _emit(self, path: bytes, size: int, digest: bytes) -> None:
+    def _emit(self, path: bytes, size: bytes, digest: bytes) -> None:
+        line = path + b"\t" + size + b"\t" + digest + b"\n"
         if self.pending:
-            self.pending.append([path, size, digest, None])
+            self.pending.append([line, None, None, None])
             if len(self.pending) >= MAX_PENDING:
                 self._flush()
         else:
-            self.spool.write(b"%s\t%d\t%s\n" % (path, size, digest))
+            self.spool.write(line)
 
     def _flush(self) -> None:
-        names = [entry[3] for entry in self.pending if entry[2] is None]
+        """Hash the waiting files (one rsync run), then write the waiting lines in order."""
+        names = [entry[3] for entry in self.pending if entry[1] is not None]
         digests = self.hash_names(names) if names else {}
         lines = []
-        for path, size, digest, relative in self.pending:
+        for path_or_line, size, _, relative in self.pending:
+            if size is None:
+                lines.append(path_or_line)  # a finished line
+                continue
+            digest = digests.get(relative)
             if digest is None:
-                found = digests.get(relative)
-                if found is None:
-                    continue  # vanished or unreadable: not in the snapshot as a file
-                digest = found.encode()
-                self.hashed += 1
-            lines.append(b"%s\t%d\t%s\n" % (path, size, digest))
+                continue  # vanished or unreadable: not in the snapshot as a file
+            self.hashed += 1
+            lines.append(path_or_line + b"\t" + size + b"\t" + digest.encode() + b"\n")
         self.spool.write(b"".join(lines))
         self.pending.clear()
         self.unknown = 0

@@ -25,7 +25,7 @@ def each_checksum(settings, ssh, root, handle, names=None) -> None:
 
     def on_file(code, size, checksum, name):
         if checksum is not None and is_regular_file(code):
-            handle(unescape_name(name), checksum)
+            handle(unescape_name(name), checksum.decode("ascii"))
 
     folder = tempfile.mkdtemp(prefix="travelsync-sums-")
     try:
