@@ -69,7 +69,8 @@ def test_repository_disk_full(tmp_path, drill, cli, small_tmpfs, monkeypatch):
         drill.check(lines == [f"travelsync: no space left on {repo}"], "one clear line: `no space left on <repository>`",
                     result.stderr.strip())
         check_repository(drill, cli, config, repo, before)  # older snapshots intact and verifiable
-        resize(small_tmpfs, used_bytes(small_tmpfs) + 3 * big.stat().st_size + 4_000_000)
+        home_size = sum(f.stat().st_size for f in home.rglob("*") if f.is_file())
+        resize(small_tmpfs, used_bytes(small_tmpfs) + 2 * home_size + 1_000_000)  # room for a whole full
         drill.tried("freed space (the tmpfs grown); the same backup again")
         again = cli("--config", config, "--json", "backup", kind, env={"TRAVELSYNC_NOW": when})
         drill.check(again.exit_code == 0, "the next run succeeds", again.stderr)
@@ -78,6 +79,7 @@ def test_repository_disk_full(tmp_path, drill, cli, small_tmpfs, monkeypatch):
                     f"{made} holds exactly home's files (resumed={again.json['resumed']})")
         drill.check(not list((repo / "partial").iterdir()), "no partial snapshot is left over")
         check_repository(drill, cli, config, repo, before)
+        big.unlink()  # home back to its size: later fulls stay small
 
 
 # ---------------------------------------------------------------- drill 3: the ssh connection is cut
