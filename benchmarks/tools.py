@@ -66,6 +66,9 @@ class Tool:
     def files_transferred(self, step: str, stdout: str) -> int | None:
         return None
 
+    def reported_seconds(self, step: str, stdout: str) -> float | None:
+        return None
+
     def version(self) -> str:
         return ""
 
@@ -110,12 +113,21 @@ class Travelsync(Tool):
         return Command([sys.executable, "-m", "travelsync", "--json", *args], self.environment(step), ok=(0, 3))
 
     def files_transferred(self, step, stdout):
+        return self._report(stdout).get("files_transferred")
+
+    def reported_seconds(self, step, stdout):
+        """A restore's own `seconds` (its rsync run). A backup's comes from the clock, which
+        TRAVELSYNC_NOW holds still here, so it is left out."""
+        return self._report(stdout).get("seconds") if step in RESTORE_STEPS else None
+
+    @staticmethod
+    def _report(stdout) -> dict:
         import json
 
         try:
-            return json.loads(stdout).get("files_transferred")
+            return json.loads(stdout)
         except ValueError:
-            return None
+            return {}
 
     def laptop_target(self):
         return self.folder / "laptop" / self.source.relative_to("/")
