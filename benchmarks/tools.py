@@ -93,6 +93,10 @@ class Travelsync(Tool):
     def available(self):
         return None
 
+    def version(self):
+        """The commit measured (`-dirty`: with uncommitted edits in the working tree)."""
+        return "travelsync " + _version(["git", "-C", str(REPO_ROOT), "describe", "--always", "--dirty"])
+
     def start_round(self, folder):
         super().start_round(folder)
         paths = ", ".join(f"home/{top}" for top in TOP_FOLDERS)
