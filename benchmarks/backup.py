@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """travelsync backup vs bare rsync doing the same work, in the same run.
 
+(The backup engineer's first benchmark, kept for its memory runs and its history in
+docs/performance.md. The full comparison, with prepare, finalize and the peers rsnapshot,
+borg and restic, is `benchmarks/run`.)
+
     python benchmarks/backup.py                       # 50,000 files, ~1 GB (several minutes)
     python benchmarks/backup.py --files 5000 --size 100M --rss-scales 10000
     python benchmarks/backup.py --keep --workdir /var/tmp/bench
