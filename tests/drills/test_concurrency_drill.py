@@ -10,7 +10,7 @@ from tests.drills.conftest import (FETCHMAILRC, ROUNDS, change_home, check_mail_
                                    check_repository, day_at, end_trip, files_under, laptop_matches, repository_facts,
                                    seed_laptop, snapshot_digests, start, trip_state)
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = pytest.mark.timeout(120 + 30 * ROUNDS)
 
 
 def wait_for_restore_end(running, limit=30.0) -> None:

@@ -3,11 +3,8 @@
 rsync dies too; for backup also rsync alone), each followed by a re-run and the checks that
 nothing was lost or half-written."""
 
-import json
 import os
-import shutil
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -15,7 +12,7 @@ from tests.drills.conftest import (FETCHMAILRC, ROUNDS, check_mail_file, check_n
                                    change_home, end_trip, files_under, kill_at, laptop_matches, repository_facts,
                                    seed_laptop, slow_checker, snapshot_digests, start, trip_state)
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = pytest.mark.timeout(120 + 30 * ROUNDS)
 
 DAY0 = datetime.fromisoformat("2026-11-24T02:30:00+00:00")
 

@@ -14,7 +14,7 @@ from tests.conftest import need, need_programs, need_root
 from tests.drills.conftest import (ROUNDS, build_home, day_at, change_home, check_repository, files_under, kill_at,
                                    repository_facts, start, write_config)
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = pytest.mark.timeout(120 + 30 * ROUNDS)
 
 
 # ---------------------------------------------------------------- drill 2: the repository's disk is full

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import need_programs
-from tests.drills.conftest import (FETCHMAILRC, ROUNDS, build_home, change_home, check_repository, files_under,
+from tests.drills.conftest import (ROUNDS, build_home, change_home, check_repository, files_under,
                                    repository_facts, write_config)
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(120 + 30 * ROUNDS)
 
 
 @pytest.fixture
