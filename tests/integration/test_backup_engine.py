@@ -225,6 +225,87 @@ def test_verify_finds_flipped_byte_missing_and_extra(cli, rig):
     assert report["extra"] == ["home/intruder"]
 
 
+def manifest_lines(rig, snapshot: str) -> dict:
+    """{path: (size, digest)} of a snapshot's manifest (read from the repository's disk)."""
+    from travelsync.verify.manifest import Manifest
+
+    with open(rig.repo / "snapshots" / snapshot / "manifest.tsv.zst", "rb") as handle:
+        manifest = Manifest(handle)
+        assert manifest.version == 2 and manifest.algorithm == "xxh128"
+        return {entry.path: (entry.size, entry.digest) for entry in manifest}
+
+
+def rsync_checksums(root: Path) -> dict:
+    """What rsync itself computes (`rsync -c` listing) for every file under root."""
+    from travelsync.location import Location
+    from travelsync.verify.sums import each_checksum
+
+    found = {}
+    each_checksum(None, None, Location(str(root)), found.__setitem__)
+    return found
+
+
+def test_manifest_takes_rsyncs_checksums_and_incremental_hashes_nothing_unchanged(rig):
+    """The full's checksums are the ones rsync computed while sending (nothing read twice);
+    the incremental inherits every unchanged line from the full and takes the changed and new
+    files' checksums from rsync: no file is hashed again by travelsync."""
+    from travelsync.backup.engine import run_backup
+    from travelsync.config import load_config
+
+    for index in range(30):
+        (rig.source / f"dir{index % 3}").mkdir(exist_ok=True)
+        (rig.source / f"dir{index % 3}" / f"file{index}").write_bytes(os.urandom(100 + index))
+    (rig.source / "tab\tand\\#012name").write_bytes(b"odd")
+    config = load_config(rig.config)
+    full = run_backup(config, kind="full")
+    assert (full.from_rsync, full.inherited, full.hashed) == (31, 0, 0)
+    full_lines = manifest_lines(rig, full.snapshot)
+    source_sums = {b"home/" + path: digest for path, digest in rsync_checksums(rig.source).items()}
+    assert {path: digest for path, (_size, digest) in full_lines.items()} == source_sums
+
+    (rig.source / "dir1" / "file1").write_bytes(b"changed")
+    (rig.source / "dir2" / "new").write_bytes(b"new")
+    (rig.source / "dir0" / "file0").unlink()
+    incremental = run_backup(config, kind="incremental")
+    assert (incremental.from_rsync, incremental.inherited, incremental.hashed) == (2, 29, 0)
+    lines = manifest_lines(rig, incremental.snapshot)
+    assert b"home/dir0/file0" not in lines
+    unchanged = set(full_lines) - {b"home/dir0/file0", b"home/dir1/file1"}
+    assert {p: lines[p] for p in unchanged} == {p: full_lines[p] for p in unchanged}
+    sums = rsync_checksums(rig.source)
+    assert lines[b"home/dir1/file1"] == (7, sums[b"dir1/file1"]) and lines[b"home/dir2/new"] == (3, sums[b"dir2/new"])
+
+
+def test_hard_link_followers_and_an_old_sha256_manifest_still_verify(cli, rig):
+    """Files rsync did not send (a hard-link follower) are hashed by rsync afterwards; a
+    version-1 (sha256) manifest of an older snapshot is still verified, and an incremental on
+    top of it hashes what it cannot inherit."""
+    import zstandard
+
+    from travelsync.verify.manifest import HEADER_V1, escape
+
+    make_tree(rig.source, False)
+    first = backup(cli, rig, "--full")
+    lines = manifest_lines(rig, first["snapshot"])
+    assert b"home/hardlink" in lines and lines[b"home/hardlink"] == lines[b"home/docs/a.txt"]
+    data = rig.data(first["snapshot"])
+    old = HEADER_V1 + b"".join(
+        b"%s\t%d\t0\t%s\n" % (escape(path), size, hashlib.sha256(
+            (data.parent / os.fsdecode(path)).read_bytes()).hexdigest().encode())
+        for path, (size, _digest) in lines.items())
+    manifest = rig.repo / "snapshots" / first["snapshot"] / "manifest.tsv.zst"
+    manifest.write_bytes(zstandard.ZstdCompressor().compress(old))
+    assert run(cli, rig, "verify", first["snapshot"]).exit_code == 0
+    (data / "secret").write_bytes(b"S")  # a flipped byte (the source's `secret` is a separate inode)
+    result = run(cli, rig, "--json", "verify", first["snapshot"])
+    assert result.exit_code == 1 and result.json["corrupted"] == ["home/secret"]
+    (data / "secret").write_bytes(b"s")
+    (rig.source / "docs" / "new.txt").write_bytes(b"new")
+    second = backup(cli, rig, "--incremental")
+    assert run(cli, rig, "verify", second["snapshot"]).exit_code == 0
+    assert set(manifest_lines(rig, second["snapshot"])) == set(lines) | {b"home/docs/new.txt"}
+
+
 def test_prune_dry_run_then_prune_keeps_latest_last_full_and_trip_snapshots(cli, rig, isolated_dirs):
     make_tree(rig.source, False)
     ids = []

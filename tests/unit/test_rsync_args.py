@@ -87,3 +87,30 @@ def test_progress_lines_split_on_carriage_returns():
     progress = _parse_progress(lines[0][0])
     assert (progress.bytes, progress.percent, progress.transferred, progress.to_check, progress.total) == \
         (1234, 12, 1, 4, 6)
+
+
+def test_backup_listing_asks_rsync_for_every_file_with_its_xxh128():
+    source = Source("home", Path("/home/m"))
+    argv = backup_args(SETTINGS, SSH, source, Location("/repo/partial/ID/data/home"), listing=True, progress=False)
+    assert {"-ii", "--out-format=%i %l %C %n%L", "--checksum-choice=xxh128"} <= set(argv)
+    assert "--itemize-changes" not in argv and "--info=progress2" not in argv
+    assert argv[-3:] == ["--", "/home/m/", "/repo/partial/ID/data/home/"]
+
+
+def test_checksum_listing_is_a_dry_run_into_nowhere_and_reads_names_from_a_file():
+    from travelsync.rsync.args import checksum_args
+
+    argv = checksum_args(SETTINGS, SSH, parse_location("u@nas:/repo/snapshots/S/data"), "/tmp/x/nowhere",
+                         files_from="/tmp/x/names")
+    assert {"-c", "-n", "--checksum-choice=xxh128", "--from0", "--files-from=/tmp/x/names"} <= set(argv)
+    assert "-e" in argv and argv[-3:] == ["--", "u@nas:/repo/snapshots/S/data/", "/tmp/x/nowhere/"]
+
+
+def test_line_splitter_hands_over_progress_lines_before_their_newline():
+    seen = []
+    splitter = _LineSplitter(lambda line, cr: seen.append((line, cr)), raw=True)
+    for chunk in (b"  1,024  10%\r  2,0", b"48  20%\r>f+++++++++ 1 ", b"x name\nrest"):
+        splitter.feed(chunk)
+    assert seen == [(b"  1,024  10%", True), (b"  2,048  20%", True), (b">f+++++++++ 1 x name", False)]
+    splitter.close()
+    assert seen[-1] == (b"rest", False)

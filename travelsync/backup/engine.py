@@ -149,7 +149,7 @@ def _backup(config, repository, kind, started, environ, on_item, on_progress, no
                 failed += [f"{source.name}: {name}" for name in result.failed_files]
                 warnings.append(f"{source.name}: {max(result.failed_count, 1)} file(s) could not be backed up: "
                                 + (", ".join(result.failed_files[:10]) or result.error_summary()))
-        hashed = manifest.write()
+        manifest.write()
     finished = clock.now(environ)
     info = SnapshotInfo(snapshot_id, chosen, parent.id if parent else None, started, finished, status,
                         total.files, total.total_size, tuple(warnings), tuple(s.name for s in config.sources),
@@ -157,7 +157,7 @@ def _backup(config, repository, kind, started, environ, on_item, on_progress, no
     repository.commit(info)
     return BackupReport(snapshot_id, chosen, total.files_transferred, total.literal_data, total.total_size,
                         (finished - started).total_seconds(), warnings, exit_status, status, resumed=resumed,
-                        hashed=hashed)
+                        **manifest.counts())
 
 
 def _prepare_partial(repository, kind, started, taken, notice) -> tuple[str, bool]:
@@ -284,8 +284,13 @@ class _ManifestSpool:
         self.builders.append((source.name, offset, builder))
         return builder
 
-    def write(self) -> int:
-        """Compress the spool into partial/<id>/manifest.tsv.zst; the files hashed again."""
+    def counts(self) -> dict:
+        builders = [builder for _, _, builder in self.builders]
+        return {"hashed": sum(b.hashed for b in builders), "from_rsync": sum(b.sent for b in builders),
+                "inherited": sum(b.inherited for b in builders)}
+
+    def write(self) -> None:
+        """Compress the spool into partial/<id>/manifest.tsv.zst."""
         from travelsync.verify.manifest import ManifestWriter
 
         self.spool.seek(0)
@@ -295,4 +300,3 @@ class _ManifestSpool:
             while chunk := self.spool.read(1 << 20):
                 writer.add_lines(chunk)
             writer.close()
-        return sum(builder.hashed for _, _, builder in self.builders)

@@ -19,7 +19,9 @@ class BackupReport:
     dry_run: bool = False
     no_change: bool = False
     resumed: bool = False
-    hashed: int = 0  # files whose checksum the manifest computed (the rest were inherited)
+    hashed: int = 0  # files the manifest had rsync hash again (followers, resumed leftovers)
+    from_rsync: int = 0  # files whose checksum rsync printed as it sent them
+    inherited: int = 0  # unchanged files whose line was taken from the parent's manifest
 
     def to_json(self) -> dict:
         return {"snapshot": self.snapshot, "files_transferred": self.files_transferred,
