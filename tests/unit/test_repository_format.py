@@ -19,7 +19,7 @@ from travelsync.rsync.itemize import (CHECKSUM_WIDTH, is_linked_unchanged, name_
                                       unescape_name)
 from travelsync.verify.build import ParentEntries, SourceManifest
 from travelsync.verify.check import compare
-from travelsync.verify.manifest import HEADER_V1, Entry, Manifest, ManifestWriter, escape, format_line, unescape
+from travelsync.verify.manifest import HEADER_V1, Entry, Manifest, SectionSpool, escape, format_line, unescape
 from travelsync.verify.order import rsync_order_key
 
 UTC = timezone.utc
@@ -84,12 +84,27 @@ def test_retry_delays_double():
 
 
 def _spooled(builder_lines):
-    """Compress spool lines the way the engine does; return the manifest bytes."""
+    """Compress lines the way the engine does (one section); return the manifest bytes."""
     handle = io.BytesIO()
-    writer = ManifestWriter(handle)
-    writer.add_lines(builder_lines)
-    writer.close()
+    spool = SectionSpool(handle)
+    spool.begin()
+    spool.write(builder_lines)
+    spool.end()
     return handle.getvalue()
+
+
+def test_section_spool_restarts_a_retried_section_and_reads_across_frames():
+    handle = io.BytesIO()
+    spool = SectionSpool(handle)
+    spool.begin()
+    spool.write(format_line(Entry(b"a/1", 1, "11")))
+    spool.end()
+    spool.begin()
+    spool.write(format_line(Entry(b"b/half-sent", 2, "22")))  # the attempt that failed
+    spool.restart()
+    spool.write(format_line(Entry(b"b/2", 2, "22")))
+    spool.end()
+    assert [e.path for e in Manifest(handle.getvalue())] == [b"a/1", b"b/2"]
 
 
 def _listing(code, size, checksum, name):

@@ -214,7 +214,7 @@ def _transfer(config, repository, source, partial, parent, on_item, on_progress,
                                   f"{result.error_summary()}")
         if outcome is not Outcome.TRANSPORT:
             if builder is not None:
-                builder.finish()
+                manifest.finish(builder)
             return result
         if attempt < len(delays):
             notice(f"rsync transport failure (exit {result.exit_code}: {result.error_summary()}); "
@@ -226,8 +226,8 @@ def _transfer(config, repository, source, partial, parent, on_item, on_progress,
 
 class _ManifestSpool:
     """manifest.tsv.zst of the snapshot being taken, built from rsync's listing as it streams
-    (verify/build.py): lines go to a local temp file, one section per source (a retried
-    source starts its section again), and are compressed into partial/<id>/ at the end.
+    (verify/build.py) and compressed as it comes into a local temp file, one section per
+    source (a retried source starts its section again); copied into partial/<id>/ at the end.
 
     Checksums come from rsync (`%C`) or, for unchanged files, from the parent's manifest;
     the few files left (hard-link followers, files already in a resumed partial) are hashed
@@ -251,25 +251,29 @@ class _ManifestSpool:
     def __enter__(self):
         import tempfile
 
-        self.spool = tempfile.TemporaryFile(prefix="travelsync-manifest-")
+        from travelsync.verify.manifest import SectionSpool
+
+        self.file = tempfile.TemporaryFile(prefix="travelsync-manifest-")
+        self.spool = SectionSpool(self.file)
         return self
 
     def __exit__(self, *exc):
-        self.spool.close()
+        self.file.close()
         if self.parent_handle is not None:
             self.parent_handle.close()
         return False
 
     def start(self, source, first_attempt: bool):
         """A SourceManifest for one rsync attempt of `source` (its section restarted)."""
+        from travelsync.location import Location
         from travelsync.verify.build import SourceManifest, candidates_resolver
         from travelsync.verify.sums import checksums_of
-        from travelsync.location import Location
 
         if self.builders and self.builders[-1][0] == source.name:
-            self.spool.seek(self.builders.pop()[1])
-            self.spool.truncate()
-        offset = self.spool.tell()
+            self.builders.pop()
+            self.spool.restart()
+        else:
+            self.spool.begin()
         if self.repository.location.is_remote:
             root = source.path  # the source rsync just sent from (the repository is far away)
         else:
@@ -281,22 +285,23 @@ class _ManifestSpool:
 
         builder = SourceManifest(source.name, self.spool, self.parent if first_attempt else None, hash_names,
                                  candidates_resolver(os.fsencode(str(root))))
-        self.builders.append((source.name, offset, builder))
+        self.builders.append((source.name, builder))
         return builder
 
+    def finish(self, builder) -> None:
+        """The source's rsync succeeded: its last lines, then close its section."""
+        builder.finish()
+        self.spool.end()
+
     def counts(self) -> dict:
-        builders = [builder for _, _, builder in self.builders]
+        builders = [builder for _, builder in self.builders]
         return {"hashed": sum(b.hashed for b in builders), "from_rsync": sum(b.sent for b in builders),
                 "inherited": sum(b.inherited for b in builders)}
 
     def write(self) -> None:
-        """Compress the spool into partial/<id>/manifest.tsv.zst."""
-        from travelsync.verify.manifest import ManifestWriter
-
-        self.spool.seek(0)
+        """Copy the compressed spool to partial/<id>/manifest.tsv.zst."""
+        self.file.seek(0)
         # straight to its name: partial/ is invisible until the commit, which fsyncs the folder
         with self.repository.store.open_for_writing(f"{self.partial}/{layout.MANIFEST_FILE}") as handle:
-            writer = ManifestWriter(handle)
-            while chunk := self.spool.read(1 << 20):
-                writer.add_lines(chunk)
-            writer.close()
+            while chunk := self.file.read(1 << 20):
+                handle.write(chunk)

@@ -67,39 +67,44 @@ def parse_line(line: bytes, version: int = VERSION) -> Entry:
     return Entry(unescape(path), int(size), digest.decode())
 
 
-class ManifestWriter:
-    """Write version-2 entries to a binary file object, compressing as they come."""
+class SectionSpool:
+    """A manifest compressed as its lines come, into a local binary file: the header, then
+    one zstd frame per section (a source). A section can be started again (a retried rsync)
+    by cutting the file back to where it began; the frames, concatenated, are the manifest
+    (zstd reads across frames), so the final copy needs no recompression."""
 
     def __init__(self, handle):
         import zstandard
 
-        self.stream = zstandard.ZstdCompressor(level=3).stream_writer(handle, closefd=False)
-        self.buffer = bytearray(HEADER)
-        self.count = 0
+        self.handle, self.compressor = handle, zstandard.ZstdCompressor(level=3)
+        self.buffer = bytearray()
+        self.start, self.stream = 0, None
+        self.begin()
+        self.write(HEADER)
+        self.end()
 
-    def add(self, entry: Entry) -> None:
-        self.add_line(format_line(entry))
+    def begin(self) -> None:
+        self.start = self.handle.tell()
+        self.stream = self.compressor.stream_writer(self.handle, closefd=False)
 
-    def add_line(self, line: bytes) -> None:
-        self.buffer += line
-        self.count += 1
+    def restart(self) -> None:
+        """Drop the current section's lines; write it again from its start."""
+        self.buffer.clear()
+        self.handle.seek(self.start)
+        self.handle.truncate()
+        self.begin()
+
+    def write(self, data: bytes) -> None:
+        self.buffer += data
         if len(self.buffer) > BATCH:
             self.stream.write(self.buffer)
             self.buffer.clear()
 
-    def add_lines(self, chunk: bytes) -> None:
-        """Whole formatted lines at once (copied from a spool)."""
-        self.buffer += chunk
-        self.count += chunk.count(b"\n")
-        if len(self.buffer) > BATCH:
-            self.stream.write(self.buffer)
-            self.buffer.clear()
-
-    def close(self) -> None:
+    def end(self) -> None:
         self.stream.write(self.buffer)
         self.buffer.clear()
-        self.stream.flush(1)  # FLUSH_FRAME
-        self.stream.close()
+        self.stream.flush(1)  # FLUSH_FRAME: the section is complete
+        self.stream = None
 
 
 class Manifest:
@@ -109,7 +114,7 @@ class Manifest:
         import zstandard
 
         handle = io.BytesIO(data_or_handle) if isinstance(data_or_handle, bytes) else data_or_handle
-        self.reader = io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(handle))
+        self.reader = io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(handle, read_across_frames=True))
         first = self.reader.peek(64)[:64]
         match = re.match(rb"# travelsync manifest (\d+)\t", first)
         self.version = int(match.group(1)) if match else 1
