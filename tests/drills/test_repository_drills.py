@@ -157,8 +157,7 @@ FUTURE_COMMANDS = [
     pytest.param(("backup", "--if-due"), marks=pytest.mark.xfail(strict=True, reason=LOCK_WRITTEN)),
     pytest.param(("backup", "--dry-run"), marks=pytest.mark.xfail(strict=True, reason=DRY_RUN_ACCEPTS)),
     ("snapshots",), ("verify",), ("prune",), ("prune", "--dry-run"),
-    pytest.param(("restore",), marks=pytest.mark.xfail(strict=True, reason=RESTORE_MISLEADS)),
-    pytest.param(("prepare", "--skip-preflight"), marks=pytest.mark.xfail(strict=True, reason=RESTORE_MISLEADS)),
+    ("restore",), ("prepare", "--skip-preflight"),
 ]
 
 

@@ -30,6 +30,7 @@ class RestorePlan:
 
 def resolve_snapshot(repository, choice: str | None):
     """`latest` / `last-full` / an id → the SnapshotInfo; UsageError when there is none."""
+    repository.check_format()  # a repository of another format is named as such, never misread
     choice = choice or "latest"
     if choice == "latest":
         found = repository.latest()
@@ -63,6 +64,7 @@ def plan_restore(config, repository, choice, paths, *, to=None, stamp: str, dry_
     """Check everything before anything is written: snapshot, path shapes, paths in the snapshot,
     one end local, the target reachable.  Raise UsageError (2) or TemporaryError (75)."""
     groups = selection.select(paths, config)
+    repository.check_format()  # a repository of another format is named as such, never misread
     snapshot = repository.get(snapshot_id) if snapshot_id else resolve_snapshot(repository, choice)
     if snapshot is None:
         raise UsageError(f"snapshot {snapshot_id} is no longer in the repository")
