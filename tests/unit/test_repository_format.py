@@ -154,17 +154,24 @@ class _Batches:
         return {name: self.digests[name] for name in names if name in self.digests}
 
 
-def _build(lines, parent=None, digests=None, batch=None):
+def _build(lines, parent=None, digests=None, bulk=False):
+    """Feed listing lines one by one (`add`) or as rsync.run hands them over (`add_lines`)."""
     spool = io.BytesIO()
     hasher = _Batches(digests or {})
     builder = SourceManifest("home", spool, parent, hasher, lambda name: name.split(b" => ")[0])
-    for line in lines:
-        builder.add(*_listing(*line))
+    raw = [b"%s %d %s %s" % (code, size, (checksum or " " * CHECKSUM_WIDTH).encode(), name)
+           for code, size, checksum, name in lines]
+    if bulk:
+        builder.add_lines([line for line in raw if line[1:2] == b"f"])
+    else:
+        for line in raw:
+            builder.add(*split_listing(line))
     builder.finish()
     return builder, hasher, spool.getvalue()
 
 
-def test_full_takes_rsyncs_checksums_and_hashes_only_what_rsync_did_not_send():
+@pytest.mark.parametrize("bulk", [False, True])
+def test_full_takes_rsyncs_checksums_and_hashes_only_what_rsync_did_not_send(bulk):
     sent = "1" * 32
     builder, hasher, spool = _build([
         (b">f+++++++++", 4, sent, b"a.txt"),
@@ -172,14 +179,15 @@ def test_full_takes_rsyncs_checksums_and_hashes_only_what_rsync_did_not_send():
         (b"hf+++++++++", 4, None, b"hl => a.txt"),  # hard-link follower: no %C
         (b"cd+++++++++", 4096, None, b"docs/"),  # folders are not in the manifest
         (b">f+++++++++", 2, "2" * 32, b"docs/b"),
-    ], digests={b"kept-from-resumed-partial": "3" * 32, b"hl": sent})
+    ], digests={b"kept-from-resumed-partial": "3" * 32, b"hl": sent}, bulk=bulk)
     assert (builder.sent, builder.inherited, builder.hashed) == (2, 0, 2)
     assert hasher.calls == [[b"kept-from-resumed-partial", b"hl"]]
     assert [Entry(*e) for e in [(b"home/a.txt", 4, sent), (b"home/kept-from-resumed-partial", 3, "3" * 32),
                                 (b"home/hl", 4, sent), (b"home/docs/b", 2, "2" * 32)]] == list(Manifest(_spooled(spool)))
 
 
-def test_incremental_inherits_linked_files_and_hashes_only_the_unexplained():
+@pytest.mark.parametrize("bulk", [False, True])
+def test_incremental_inherits_linked_files_and_hashes_only_the_unexplained(bulk):
     parent_lines = b"".join(format_line(Entry(p, s, d)) for p, s, d in [
         (b"home/a", 1, "a" * 32), (b"home/gone", 1, "g" * 32), (b"home/odd\tname", 2, "o" * 32),
         (b"home/d/b", 3, "b" * 32), (b"home/d/c", 9, "c" * 32)])
@@ -191,7 +199,7 @@ def test_incremental_inherits_linked_files_and_hashes_only_the_unexplained():
         (b">f.st......", 3, "x" * 32, b"d/b"),  # changed: rsync's checksum
         (b"hf         ", 4, None, b"d/c"),  # size differs from the parent's entry: not trusted
         (b"hf         ", 7, None, b"d/unknown"),  # not in the parent's manifest
-    ], parent=parent, digests={b"d/c": "C" * 32, b"d/unknown": "u" * 32})
+    ], parent=parent, digests={b"d/c": "C" * 32, b"d/unknown": "u" * 32}, bulk=bulk)
     assert (builder.sent, builder.inherited, builder.hashed) == (2, 2, 2)
     assert hasher.calls == [[b"d/c", b"d/unknown"]]
     entries = {e.path: e.digest for e in Manifest(_spooled(spool))}

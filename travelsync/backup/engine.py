@@ -200,7 +200,7 @@ def _transfer(config, repository, source, partial, parent, on_item, on_progress,
     for attempt in range(len(delays) + 1):
         builder = manifest.start(source, first_attempt=attempt == 0) if manifest is not None else None
         result = run_rsync(argv, on_item=on_item, on_progress=on_progress, cancel=cancel,
-                           on_file=builder.add if builder is not None else None)
+                           on_files=builder.add_lines if builder is not None else None)
         if cancel is not None and cancel.is_set():
             raise Stopped("backup stopped on request; the partial snapshot is kept and the next run resumes it")
         outcome = classify(result)

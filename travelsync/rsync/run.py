@@ -10,8 +10,9 @@ An `on_item` that raises (e.g. `StopTransfer` after the first change) stops rsyn
 exception reaches the caller.
 
 With the listing format (rsync/itemize.py, argv holding `--out-format=LISTING_FORMAT`),
-`on_file(code, size, checksum, name)` gets every regular file's line as bytes (the backup
-builds its manifest from them), and `on_item` only the items that changed, as under `-i`.
+`on_file(code, size, checksum, name)` gets every regular file's line as bytes (or
+`on_files(lines)` the raw lines of each chunk at once: the backup builds its manifest from
+them), and `on_item` only the items that changed, as under `-i`.
 """
 
 import fcntl
@@ -123,6 +124,50 @@ class _LineSplitter:
             self.pending = b""
 
 
+class _ListingSplitter:
+    """Feed raw byte chunks of listing-format output; complete `\\n` lines go to
+    handle_lines(list) a chunk at a time; `\\r`-terminated progress lines to
+    handle_line(text, True) at once."""
+
+    def __init__(self, handle_lines, handle_line):
+        self.pending = b""
+        self.handle_lines, self.handle_line = handle_lines, handle_line
+
+    def feed(self, chunk: bytes) -> None:
+        data = self.pending + chunk if self.pending else chunk
+        *lines, tail = data.split(b"\n")
+        if b"\r" in data:
+            lines = self._progress(lines)
+            if b"\r" in tail:
+                *parts, tail = tail.split(b"\r")
+                for part in parts:
+                    if part:
+                        self.handle_line(part.decode("utf-8", "replace"), True)
+        if lines:
+            self.handle_lines(lines)
+        self.pending = tail
+
+    def _progress(self, lines: list) -> list:
+        kept = []
+        for line in lines:
+            if b"\r" in line:
+                *parts, line = line.split(b"\r")
+                if kept:
+                    self.handle_lines(kept)
+                    kept = []
+                for part in parts:
+                    if part:
+                        self.handle_line(part.decode("utf-8", "replace"), True)
+            if line:
+                kept.append(line)
+        return kept
+
+    def close(self) -> None:
+        if self.pending:
+            self.handle_lines([self.pending])
+            self.pending = b""
+
+
 def _parent_death_signal():
     """A preexec function: in the child, ask for SIGTERM when travelsync dies (rsync then
     keeps its partial file). libc is loaded here, in the parent, once."""
@@ -152,7 +197,7 @@ def _die_with_parent():
 
 
 def run_rsync(argv: list[str], *, on_item=None, on_progress=None, env=None,
-              cancel: threading.Event | None = None, on_file=None) -> RsyncResult:
+              cancel: threading.Event | None = None, on_file=None, on_files=None) -> RsyncResult:
     """Run `argv` (argv[0] is the rsync program) to completion; return its RsyncResult.
 
     Never raises for a non-zero exit: the caller maps `exit_code` (see backup.outcome).
@@ -174,26 +219,35 @@ def run_rsync(argv: list[str], *, on_item=None, on_progress=None, env=None,
             except OSError:
                 pass
 
-    def listing_line(raw: bytes, carriage_return: bool) -> None:
-        """The listing format: every item (-ii) with size and checksum; the hot path."""
+    def listing_lines(lines: list) -> None:
+        """The listing format: every item (-ii) with size and checksum; the hot path, one
+        call per chunk of output."""
         if raised:
             return
-        if not item_code(raw):
-            stdout_line(raw.decode("utf-8", "replace"), carriage_return)
-            return
+        files = []
         try:
-            code, size, checksum, name = split_listing(raw)
-            if on_file is not None and code[1:2] == b"f" and code[:1] != b"*":
-                on_file(code, size, checksum, name)
-            if code[2:11] != itemize.UNCHANGED or code[:1] == b"*":
-                result.items += 1
-                if on_item is not None:
-                    on_item(code.decode("ascii", "replace"), name.decode("utf-8", "replace"))
+            for raw in lines:
+                if raw[11:12] != b" " or not item_code(raw):
+                    stdout_line(raw.decode("utf-8", "replace"), False)
+                    continue
+                if raw[1:2] == b"f" and raw[:1] != b"*":
+                    files.append(raw)
+                if raw[2:11] != unchanged or raw[:1] == b"*":
+                    result.items += 1
+                    if on_item is not None:
+                        code, _size, _checksum, name = split_listing(raw)
+                        on_item(code.decode("ascii", "replace"), name.decode("utf-8", "replace"))
+            if files:
+                if on_files is not None:
+                    on_files(files)
+                elif on_file is not None:
+                    for raw in files:
+                        on_file(*split_listing(raw))
         except BaseException as error:  # from a callback: stop rsync, re-raise in the caller
             raised.append(error)
             stop_rsync(kill=True)
 
-    item_code, split_listing = itemize.ITEM_CODE.match, itemize.split_listing
+    item_code, split_listing, unchanged = itemize.ITEM_CODE.match, itemize.split_listing, itemize.UNCHANGED
 
     def stdout_line(line: str, carriage_return: bool) -> None:
         if raised:
@@ -232,7 +286,7 @@ def run_rsync(argv: list[str], *, on_item=None, on_progress=None, env=None,
         del result.error_lines[:-MAX_NAMES]
 
     listing = f"--out-format={itemize.LISTING_FORMAT}" in argv
-    out = _LineSplitter(listing_line, raw=True) if listing else _LineSplitter(stdout_line)
+    out = _ListingSplitter(listing_lines, stdout_line) if listing else _LineSplitter(stdout_line)
     err = _LineSplitter(stderr_line)
     started = time.monotonic()
     # subprocess, not `sh`: importing sh (and asyncio with it) and its spawning cost 40-80 ms a

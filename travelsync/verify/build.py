@@ -10,7 +10,7 @@ For each regular file rsync reports (rsync/itemize.py):
 Memory stays flat: at most MAX_PENDING lines wait for a batch; nothing else is kept.
 """
 
-from travelsync.rsync.itemize import FOLLOWER, LINKED, name_candidates, unescape_name
+from travelsync.rsync.itemize import CHECKSUM_WIDTH, FOLLOWER, LINKED, name_candidates, unescape_name
 from travelsync.verify.manifest import escape
 from travelsync.verify.order import rsync_order_key
 
@@ -60,7 +60,8 @@ class SourceManifest:
     def __init__(self, source_name: str, spool, parent: ParentEntries | None, hash_names, resolve):
         self.prefix = escape(source_name.encode() + b"/")
         self.spool, self.parent, self.hash_names, self.resolve = spool, parent, hash_names, resolve
-        self.pending: list = []  # [escaped path, size, digest bytes or None, relative path]
+        self.out: list = []  # finished lines not yet handed to the spool (written in batches)
+        self.pending: list = []  # [escaped path or finished line, size or None, relative path]
         self.unknown = 0
         self.sent = self.inherited = self.hashed = 0
 
@@ -72,23 +73,37 @@ class SourceManifest:
         return self.prefix + escape(relative), relative
 
     def add(self, code: bytes, size: bytes, checksum: bytes | None, name: bytes) -> None:
-        """One listing line (rsync/itemize.split_listing): size in digits, checksum hex or None."""
+        """One listing line (rsync/itemize.split_listing): size in digits, checksum hex or None.
+        The hot path: a file linked unchanged whose line is the parent's next one, copied."""
+        parent = self.parent
+        if code == LINKED and parent is not None:
+            line = parent.line
+            if line is not None and line.startswith(self.prefix + name + b"\t" + size + b"\t") \
+                    and b"\\" not in name and FOLLOWER not in name:
+                parent.line = next(parent.lines, None)
+                self.inherited += 1
+                if self.pending:
+                    self._emit(line)
+                    return
+                out = self.out
+                out.append(line)
+                if len(out) >= 512:
+                    self.spool.write(b"".join(out))
+                    out.clear()
+                return
         if code[1:2] != b"f":
             return  # folders, links, devices: not in the manifest
         if checksum is not None:
             path, _ = self._path(name)
             self.sent += 1
-            self._emit(path, size, checksum)
+            self._emit(path + b"\t" + size + b"\t" + checksum + b"\n")
             return
-        if self.parent is not None and code == LINKED and FOLLOWER not in name:
+        if parent is not None and code == LINKED and FOLLOWER not in name:
             path, relative = self._path(name)
-            line = self.parent.take(path, size)
+            line = parent.take(path, size)
             if line is not None:
                 self.inherited += 1
-                if self.pending:
-                    self.pending.append([line, None, None, None])
-                else:
-                    self.spool.write(line)
+                self._emit(line)
                 return
         elif FOLLOWER in name:
             relative = self.resolve(name)
@@ -97,26 +112,60 @@ class SourceManifest:
             path = self.prefix + escape(relative)
         else:
             path, relative = self._path(name)
-        self.pending.append([path, size, None, relative])
+        self._write_out()
+        self.pending.append([path, size, relative])
         self.unknown += 1
         if self.unknown >= BATCH or len(self.pending) >= MAX_PENDING:
             self._flush()
 
-    def _emit(self, path: bytes, size: bytes, digest: bytes) -> None:
-        line = path + b"\t" + size + b"\t" + digest + b"\n"
+    def add_lines(self, lines) -> None:
+        """Many raw listing lines of regular files at once (rsync.run's `on_files`): the same
+        as `add` for each, with the common case (linked unchanged, the parent's next line)
+        handled in this loop: one Python call per chunk of rsync's output, not per file."""
+        parent, prefix, out, add = self.parent, self.prefix, self.out, self.add
+        width = CHECKSUM_WIDTH
+        inherited = 0
+        for raw in lines:
+            code = raw[:11]
+            rest = raw[12:]
+            space = rest.find(b" ")
+            size = rest[:space]
+            name = rest[space + width + 2:]
+            if code == LINKED and parent is not None and not self.pending:
+                line = parent.line
+                if line is not None and line.startswith(prefix + name + b"\t" + size + b"\t") \
+                        and b"\\" not in name and FOLLOWER not in name:
+                    parent.line = next(parent.lines, None)
+                    inherited += 1
+                    out.append(line)
+                    continue
+            checksum = rest[space + 1:space + 1 + width]
+            add(code, size, None if checksum[:1] == b" " or not checksum else checksum, name)
+        self.inherited += inherited
+        if len(out) >= 512:
+            self._write_out()
+
+    def _emit(self, line: bytes) -> None:
         if self.pending:
-            self.pending.append([line, None, None, None])
+            self.pending.append([line, None, None])
             if len(self.pending) >= MAX_PENDING:
                 self._flush()
         else:
-            self.spool.write(line)
+            self.out.append(line)
+            if len(self.out) >= 512:
+                self._write_out()
+
+    def _write_out(self) -> None:
+        if self.out:
+            self.spool.write(b"".join(self.out))
+            self.out.clear()
 
     def _flush(self) -> None:
         """Hash the waiting files (one rsync run), then write the waiting lines in order."""
-        names = [entry[3] for entry in self.pending if entry[1] is not None]
+        names = [relative for _, size, relative in self.pending if size is not None]
         digests = self.hash_names(names) if names else {}
         lines = []
-        for path_or_line, size, _, relative in self.pending:
+        for path_or_line, size, relative in self.pending:
             if size is None:
                 lines.append(path_or_line)  # a finished line
                 continue
@@ -130,6 +179,7 @@ class SourceManifest:
         self.unknown = 0
 
     def finish(self) -> None:
+        self._write_out()
         if self.pending:
             self._flush()
 

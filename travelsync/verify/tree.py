@@ -1,4 +1,5 @@
-"""Walk a local tree in manifest order and hash its files, streaming (no list of all files)."""
+"""sha256 of a local tree's files, streaming (no list of all files): for verifying the
+version-1 manifests of older snapshots (version 2 is checked by rsync, verify/sums.py)."""
 
 import hashlib
 import os
@@ -7,14 +8,9 @@ import stat
 CHUNK = 1 << 20
 
 
-def component_key(path: bytes) -> tuple[bytes, ...]:
-    """Manifest order: by path components, bytewise (what a sorted depth-first walk yields)."""
-    return tuple(path.split(b"/"))
-
-
 def walk_files(root, prefix: bytes = b""):
-    """Yield (relative path bytes, size, mtime_ns) of every regular file under `root`, in
-    manifest order; symlinks are not followed."""
+    """Yield (relative path bytes, size, mtime_ns) of every regular file under `root`, sorted
+    by name per folder; symlinks are not followed."""
     root = os.fsencode(root)
     try:
         entries = sorted(os.scandir(root), key=lambda e: e.name)
