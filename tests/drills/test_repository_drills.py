@@ -64,8 +64,7 @@ def pick(ids, where):
     return ids[-1] if where == "latest" else ids[1]
 
 
-@pytest.mark.parametrize("how, where", case_params({("missing", "latest"): SILENT_MISSING,
-                                                      ("missing", "middle"): SILENT_MISSING}))
+@pytest.mark.parametrize("how, where", CASES)
 def test_damaged_snapshot_json_listing(three_snapshots, drill, cli, how, where):
     home, repo, config, ids = three_snapshots
     victim = pick(ids, where)

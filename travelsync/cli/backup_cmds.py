@@ -118,16 +118,21 @@ def _due_kind(app, config):
 @click.pass_obj
 def snapshots(app):
     """List the repository's snapshots, oldest first: id, kind, started, duration, files,
-    bytes, status. With --json: a list of {id, kind, status, started, finished, files, bytes}."""
+    bytes, status. With --json: a list of {id, kind, status, started, finished, files, bytes}.
+
+    A snapshot folder whose snapshot.json is missing, unreadable or damaged is not listed:
+    a warning on stderr names it and what is wrong (exit 3), as it does when `latest`
+    names such a snapshot. Nothing is changed: the folder is left for you to inspect."""
     from travelsync.repository import open_repository
     from travelsync.rsync.progress import human_bytes
 
     repository = open_repository(app.config, app.environ)
     repository.check_format()
     found = repository.snapshots()
-    for problem in repository.problems:
+    problems = repository.problems
+    for problem in problems:
         app.warn(problem)
-    latest = repository.latest()
+    latest = None if repository.latest_problem() else repository.latest()
 
     def human(items):
         if not items:
@@ -144,7 +149,7 @@ def snapshots(app):
         app.emit([s.listing() for s in found])
     else:
         app.emit(found, human)
-    return ExitStatus.WARNINGS if repository.problems else ExitStatus.SUCCESS
+    return ExitStatus.WARNINGS if problems else ExitStatus.SUCCESS
 
 
 @click.command("verify", epilog=EXIT_HELP)

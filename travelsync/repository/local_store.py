@@ -49,8 +49,17 @@ class LocalStore:
         from travelsync.repository import layout
         from travelsync.repository.overview import Overview
 
-        return Overview(self.read(layout.REPO_FILE), self.is_empty_or_missing(), self.readlink(layout.LATEST),
-                        self.listdir(layout.PARTIAL), self.snapshot_documents(layout.SNAPSHOTS, layout.SNAPSHOT_FILE))
+        view = Overview(self.read(layout.REPO_FILE), self.is_empty_or_missing(), self.readlink(layout.LATEST),
+                        self.listdir(layout.PARTIAL))
+        for entry in self.listdir(layout.SNAPSHOTS):
+            if not (self.root / layout.SNAPSHOTS / entry).is_dir():
+                continue  # as over ssh: only folders can be snapshots
+            try:
+                view.documents.append((entry, self.read(f"{layout.SNAPSHOTS}/{entry}/{layout.SNAPSHOT_FILE}")))
+            except OSError as error:  # permissions, an I/O error: reported, never a crash
+                view.documents.append((entry, None))
+                view.unreadable[entry] = error.strerror or str(error)
+        return view
 
     def commit(self, partial: str, document: bytes, target: str, latest: str) -> None:
         """snapshot.json (fsync) → rename partial into snapshots/ → swap the `latest` link."""
@@ -59,9 +68,6 @@ class LocalStore:
         self.write_atomic(f"{partial}/{layout.SNAPSHOT_FILE}", document)
         self.rename(partial, target)
         self.swap_symlink(latest, target)
-
-    def snapshot_documents(self, snapshots: str, name: str) -> list[tuple[str, bytes | None]]:
-        return [(entry, self.read(f"{snapshots}/{entry}/{name}")) for entry in self.listdir(snapshots)]
 
     def rename(self, source: str, target: str) -> None:
         os.rename(self.root / source, self.root / target)

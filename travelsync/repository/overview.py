@@ -10,3 +10,4 @@ class Overview:
     latest: str | None = None  # the `latest` link's target
     partials: list = field(default_factory=list)  # names under partial/
     documents: list = field(default_factory=list)  # (snapshot folder name, snapshot.json bytes or None)
+    unreadable: dict = field(default_factory=dict)  # snapshot folder name → why its snapshot.json cannot be read

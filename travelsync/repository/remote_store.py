@@ -100,17 +100,22 @@ class RemoteStore:
 
     def overview(self):
         """Repository file, emptiness, `latest`, partials and every snapshot.json: one round trip.
-        Output: tagged NUL-separated records (R repo file, E empty, L latest, P partial, S snapshot)."""
+        Output: tagged NUL-separated records (R repo file, E empty, L latest, P partial, S snapshot).
+        Every file travels in base64: a damaged one may hold NUL bytes (a file zeroed by
+        a power cut), which must not split the records; `!` marks one that could not be read."""
+        import base64
+
         from travelsync.repository import layout
         from travelsync.repository.overview import Overview
 
         script = (f"cd -- {self.q('')} 2>/dev/null || exit 0; "
-                  f"if [ -f {layout.REPO_FILE} ]; then printf 'R\\0'; cat {layout.REPO_FILE}; printf '\\0'; fi; "
+                  f"if [ -f {layout.REPO_FILE} ]; then printf 'R\\0'; base64 -w0 {layout.REPO_FILE}; printf '\\0'; fi; "
                   "[ -n \"$(ls -A | grep -vx lock)\" ] || printf 'E\\0\\0'; "
                   f"if [ -L {layout.LATEST} ]; then printf 'L\\0'; readlink {layout.LATEST} | tr -d '\\n'; printf '\\0'; fi; "
                   f"for n in {layout.PARTIAL}/* ; do [ -e \"$n\" ] && printf 'P\\0%s\\0' \"${{n#{layout.PARTIAL}/}}\"; done; "
                   f"for d in {layout.SNAPSHOTS}/*; do [ -d \"$d\" ] || continue; printf 'S\\0%s\\0' \"${{d#{layout.SNAPSHOTS}/}}\"; "
-                  f"if [ -f \"$d/{layout.SNAPSHOT_FILE}\" ]; then printf Y; cat \"$d/{layout.SNAPSHOT_FILE}\"; else printf N; fi; "
+                  f"if [ -f \"$d/{layout.SNAPSHOT_FILE}\" ]; then printf Y; "
+                  f"base64 -w0 -- \"$d/{layout.SNAPSHOT_FILE}\" 2>/dev/null || printf '!'; else printf N; fi; "
                   "printf '\\0'; done; true")
         parts = self.run(script).stdout.split(b"\0")
         view = Overview(empty=False)
@@ -122,7 +127,7 @@ class RemoteStore:
             tag, value = parts[index], parts[index + 1]
             index += 2
             if tag == b"R":
-                view.repo_file = value
+                view.repo_file = base64.b64decode(value)
             elif tag == b"E":
                 view.empty = True
             elif tag == b"L":
@@ -132,7 +137,13 @@ class RemoteStore:
             elif tag == b"S":
                 body = parts[index]
                 index += 1
-                view.documents.append((value.decode("utf-8", "surrogateescape"), body[1:] if body[:1] == b"Y" else None))
+                name = value.decode("utf-8", "surrogateescape")
+                document = None
+                if body[:1] == b"Y" and body.endswith(b"!"):
+                    view.unreadable[name] = "reading it failed on the remote"
+                elif body[:1] == b"Y":
+                    document = base64.b64decode(body[1:])
+                view.documents.append((name, document))
         view.partials.sort()
         view.documents.sort()
         return view

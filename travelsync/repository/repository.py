@@ -12,7 +12,7 @@ from datetime import datetime
 from travelsync.errors import TravelsyncError, UsageError
 from travelsync.repository import layout
 from travelsync.repository.protected import protected_snapshot_ids
-from travelsync.repository.snapshot import SnapshotInfo, from_json
+from travelsync.repository.snapshot import DamagedSnapshot, SnapshotInfo, read_snapshot
 
 MAX_RECORDED_RUNS = 100
 
@@ -22,7 +22,7 @@ class Repository:
         self.store = store
         self.location = store.location
         self.environ = environ
-        self.problems: list[str] = []  # damaged snapshot.json files met while listing
+        self._damaged: dict[str, str] = {}  # snapshot id → what is wrong with its snapshot.json
         self._cache: list[SnapshotInfo] | None = None
         self._view = None
 
@@ -62,31 +62,70 @@ class Repository:
 
     # -- listing
     def snapshots(self, *, refresh: bool = False) -> list[SnapshotInfo]:
-        """Committed snapshots (status complete or incomplete), oldest first."""
+        """Committed snapshots whose snapshot.json is intact (status complete or incomplete),
+        oldest first. A snapshot folder whose snapshot.json is missing, unreadable or damaged
+        is left out of the list and named in `damaged` and `problems`: it is never used (as
+        `latest`, a link-dest parent or a restore source) and never deleted."""
         view = self.overview(refresh)
         if self._cache is not None:
             return list(self._cache)
-        found, self.problems = [], []
+        found, self._damaged = [], {}
         for name, document in view.documents:
-            if not layout.is_snapshot_id(name) or document is None:
+            if not layout.is_snapshot_id(name):
                 continue
             try:
-                found.append(from_json(json.loads(document)))
-            except (ValueError, KeyError, TypeError) as error:
-                self.problems.append(f"{self.location}/snapshots/{name}/{layout.SNAPSHOT_FILE}: damaged ({error})")
+                found.append(read_snapshot(name, document, view.unreadable.get(name)))
+            except DamagedSnapshot as error:
+                self._damaged[name] = str(error)
         found.sort(key=lambda s: (s.started, s.id))
         self._cache = found
         return list(found)
 
-    def latest(self) -> SnapshotInfo | None:
-        snapshots = self.snapshots()
+    @property
+    def damaged(self) -> dict[str, str]:
+        """Snapshot id → what is wrong with its snapshot.json ("is missing", "is damaged (…)")."""
+        self.snapshots()
+        return dict(self._damaged)
+
+    def damage_report(self, snapshot_id: str) -> str:
+        """One line for the user: which snapshot, which file, what is wrong."""
+        return (f"snapshot {snapshot_id}: {self.location}/{layout.SNAPSHOTS}/{snapshot_id}/{layout.SNAPSHOT_FILE} "
+                f"{self._damaged[snapshot_id]}")
+
+    @property
+    def problems(self) -> list[str]:
+        """Everything wrong with the listing, one line each: damaged snapshot.json files, and
+        a `latest` link that names a damaged or vanished snapshot."""
+        problems = [f"{self.damage_report(name)}; the snapshot is not used" for name in self.damaged]
+        latest = self.latest_problem()
+        return problems + ([latest] if latest else [])
+
+    def _latest_name(self) -> str | None:
         target = self.overview().latest
-        if target:
-            name = target.rstrip("/").rsplit("/", 1)[-1]
-            for snapshot in snapshots:
-                if snapshot.id == name:
-                    return snapshot
+        return target.rstrip("/").rsplit("/", 1)[-1] if target else None
+
+    def latest(self) -> SnapshotInfo | None:
+        """The snapshot the `latest` link names; when that one is damaged or gone (or there is
+        no link), the newest intact snapshot. `latest_problem()` says when it fell back: a
+        caller that acts on the result must say so."""
+        snapshots = self.snapshots()
+        name = self._latest_name()
+        for snapshot in snapshots:
+            if snapshot.id == name:
+                return snapshot
         return snapshots[-1] if snapshots else None
+
+    def latest_problem(self) -> str | None:
+        """Why `latest()` is not the snapshot the `latest` link names, or None."""
+        snapshots = self.snapshots()
+        name = self._latest_name()
+        if name is None or any(s.id == name for s in snapshots):
+            return None
+        fallback = f"the newest intact snapshot is {snapshots[-1].id}" if snapshots else "no snapshot is intact"
+        if name in self._damaged:
+            what = self._damaged[name].split(" (")[0]  # the details are in the snapshot's own line
+            return f"`latest` names {name}, whose {layout.SNAPSHOT_FILE} {what}; {fallback}"
+        return f"`latest` names {name}, which does not exist; {fallback}"
 
     def last_full(self) -> SnapshotInfo | None:
         fulls = [s for s in self.snapshots() if s.kind == "full"]

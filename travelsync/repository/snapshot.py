@@ -1,7 +1,12 @@
 """What `snapshot.json` holds, as SnapshotInfo (pure conversion both ways)."""
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
+
+FORMAT = 1
+KINDS = ("full", "incremental")
+STATUSES = ("complete", "incomplete")
 
 
 @dataclass(frozen=True)
@@ -24,7 +29,7 @@ class SnapshotInfo:
         return (self.finished - self.started).total_seconds()
 
     def to_json(self) -> dict:
-        return {"format": 1, "id": self.id, "kind": self.kind, "parent": self.parent,
+        return {"format": FORMAT, "id": self.id, "kind": self.kind, "parent": self.parent,
                 "started": self.started.isoformat(), "finished": self.finished.isoformat(),
                 "status": self.status, "files": self.files, "bytes": self.bytes,
                 "warnings": list(self.warnings), "sources": list(self.sources), "rsync": dict(self.rsync),
@@ -45,3 +50,41 @@ def from_json(document: dict) -> SnapshotInfo:
         status=document["status"], files=int(document.get("files", 0)), bytes=int(document.get("bytes", 0)),
         warnings=tuple(document.get("warnings", ())), sources=tuple(document.get("sources", ())),
         rsync=dict(document.get("rsync", {})), failed_files=tuple(document.get("failed_files", ())))
+
+
+class DamagedSnapshot(ValueError):
+    """A snapshot folder whose snapshot.json is missing, unreadable or damaged; the message
+    says which ("is missing", "is damaged (not valid JSON: …)")."""
+
+
+def read_snapshot(name: str, document: bytes | None, unreadable: str | None = None) -> SnapshotInfo:
+    """The SnapshotInfo of snapshot folder `name` from its snapshot.json bytes (None: absent).
+
+    Raise DamagedSnapshot unless the document is a format-1 record of this very folder: a
+    snapshot travelsync cannot fully trust is never listed, linked to or restored from."""
+    if unreadable is not None:
+        raise DamagedSnapshot(f"cannot be read ({unreadable})")
+    if document is None:
+        raise DamagedSnapshot("is missing")
+    try:
+        parsed = json.loads(document)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise DamagedSnapshot(f"is damaged (not valid JSON: {error})") from None
+    if not isinstance(parsed, dict):
+        raise DamagedSnapshot(f"is damaged (a JSON {type(parsed).__name__}, not an object)")
+    version = parsed.get("format", FORMAT)
+    if isinstance(version, int) and version > FORMAT:
+        raise DamagedSnapshot(f"is of format {version}, newer than this travelsync understands")
+    try:
+        info = from_json(parsed)
+    except KeyError as error:
+        raise DamagedSnapshot(f"is damaged (no {error.args[0]!r})") from None
+    except (ValueError, TypeError, AttributeError) as error:
+        raise DamagedSnapshot(f"is damaged ({error})") from None
+    if info.id != name:
+        raise DamagedSnapshot(f"is damaged (it names snapshot {info.id!r}, not its folder)")
+    if info.kind not in KINDS or info.status not in STATUSES:
+        raise DamagedSnapshot(f"is damaged (kind {info.kind!r}, status {info.status!r})")
+    if info.started.tzinfo is None or info.finished.tzinfo is None:
+        raise DamagedSnapshot("is damaged (times without a UTC offset)")
+    return info
