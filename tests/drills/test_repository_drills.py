@@ -79,7 +79,7 @@ def test_damaged_snapshot_json_listing(three_snapshots, drill, cli, how, where):
     drill.check(listing.exit_code == 3, "and exits 3 (warnings)", listing.exit_code)
 
 
-@pytest.mark.parametrize("how, where", case_params({case: VERIFY_UNCLEAR for case in CASES}))
+@pytest.mark.parametrize("how, where", CASES)
 def test_damaged_snapshot_json_verify(three_snapshots, drill, cli, how, where):
     home, repo, config, ids = three_snapshots
     victim = pick(ids, where)
@@ -95,9 +95,15 @@ def test_damaged_snapshot_json_verify(three_snapshots, drill, cli, how, where):
                 f"and says that its snapshot.json is {how}", result.stderr.strip())
     plain = cli("--config", config, "verify")
     if where == "latest":
-        drill.check(plain.exit_code != 0 and "snapshot.json" in plain.stderr,
+        drill.check(plain.exit_code != 0 and "snapshot.json" in plain.stderr and victim in plain.stderr,
                     "`verify` (latest) says the latest snapshot's snapshot.json is damaged instead of checking "
                     "another one", f"exit {plain.exit_code}: {plain.stdout.strip()} {plain.stderr.strip()}")
+        drill.check(all(other not in plain.stdout for other in ids if other != victim),
+                    "and reports on no other snapshot", plain.stdout.strip())
+    else:
+        drill.check(plain.exit_code == 0 and ids[-1] in plain.stdout,
+                    f"`verify` (latest) checks the intact latest {ids[-1]} and passes",
+                    f"exit {plain.exit_code}: {plain.stdout.strip()} {plain.stderr.strip()}")
 
 
 @pytest.mark.parametrize("how, where", case_params({case: BACKUP_SILENT for case in CASES}))

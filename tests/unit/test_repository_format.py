@@ -2,7 +2,9 @@
 rule, rsync outcomes, manifests, and the local lock."""
 
 import io
+import json
 import os
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -12,8 +14,12 @@ from travelsync.backup.plan import choose_kind, full_interval
 from travelsync.config.model import Schedule, ScheduleSpec
 from travelsync.errors import TemporaryError, TravelsyncError
 from travelsync.repository import layout
+from travelsync.errors import UsageError
+from travelsync.location import Location
 from travelsync.repository.lock import local_lock
-from travelsync.repository.snapshot import SnapshotInfo, from_json
+from travelsync.repository.overview import Overview
+from travelsync.repository.repository import Repository
+from travelsync.repository.snapshot import DamagedSnapshot, SnapshotInfo, from_json, read_snapshot
 from travelsync.rsync.run import RsyncResult
 from travelsync.rsync.itemize import (CHECKSUM_WIDTH, is_linked_unchanged, name_candidates, split_listing,
                                       unescape_name)
@@ -236,3 +242,93 @@ def test_local_lock_names_the_holder_and_takes_over_a_dead_one(tmp_path):
     with local_lock(lock, "backup", "/repo", notices.append):
         pass
     assert notices and "took over the lock of pid 999999" in notices[0]
+
+
+# ---------------------------------------------------------------- damaged snapshot.json
+def document(snapshot_id: str, **changes) -> bytes:
+    kind = "full" if snapshot_id.endswith("-full") else "incremental"
+    started = datetime.strptime(snapshot_id[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    info = SnapshotInfo(snapshot_id, kind, None, started, started + timedelta(minutes=1), "complete", 3, 30)
+    return json.dumps({**info.to_json(), **changes}).encode()
+
+
+@pytest.mark.parametrize("data, unreadable, reason", [
+    (None, None, "is missing"),
+    (b"", None, "is damaged (not valid JSON"),
+    (b'{"id": "20261122T023000Z-full", "kind": "fu', None, "is damaged (not valid JSON"),
+    (b"\0" * 40, None, "is damaged (not valid JSON"),
+    (b"[1, 2]", None, "is damaged (a JSON list, not an object)"),
+    (None, "Permission denied", "cannot be read (Permission denied)"),
+])
+def test_read_snapshot_says_what_is_wrong(data, unreadable, reason):
+    with pytest.raises(DamagedSnapshot) as raised:
+        read_snapshot("20261122T023000Z-full", data, unreadable)
+    assert str(raised.value).startswith(reason)
+
+
+@pytest.mark.parametrize("changes, reason", [
+    ({"id": "20261123T023000Z-incr"}, "it names snapshot '20261123T023000Z-incr', not its folder"),
+    ({"started": None}, "is damaged"),
+    ({"finished": "2026-11-22T02:31:00"}, "times without a UTC offset"),
+    ({"kind": "weekly"}, "kind 'weekly'"),
+    ({"format": 2}, "is of format 2, newer than this travelsync understands"),
+])
+def test_read_snapshot_refuses_a_document_it_cannot_trust(changes, reason):
+    data = json.loads(document("20261122T023000Z-full"))
+    data.update(changes)
+    if changes.get("started", 0) is None:
+        del data["started"]
+    with pytest.raises(DamagedSnapshot, match=re.escape(reason)):
+        read_snapshot("20261122T023000Z-full", json.dumps(data).encode())
+    assert read_snapshot("20261122T023000Z-full", document("20261122T023000Z-full")).kind == "full"
+
+
+class ListingStore:
+    """A store that only answers `overview` (the listing logic is pure over it)."""
+
+    def __init__(self, documents, latest):
+        self.location = Location("/repo")
+        self.view = Overview(b"format: 1\n", False, latest, [], documents)
+
+    def overview(self):
+        return self.view
+
+
+IDS = ["20261122T023000Z-full", "20261123T023000Z-incr", "20261124T023000Z-incr"]
+
+
+@pytest.mark.parametrize("victim", IDS)
+def test_a_damaged_snapshot_is_named_never_listed_and_never_silently_latest(victim):
+    documents = [(name, None if name == victim else document(name)) for name in IDS]
+    repository = Repository(ListingStore(documents + [("notes", None)], f"snapshots/{IDS[-1]}"))
+    intact = [name for name in IDS if name != victim]
+    assert [s.id for s in repository.snapshots()] == intact
+    assert repository.damaged == {victim: "is missing"}
+    assert any(victim in line and "/repo/snapshots/" + victim + "/snapshot.json is missing" in line
+               for line in repository.problems)
+    with pytest.raises(TravelsyncError, match=f"snapshot {victim}: .*snapshot.json is missing") as raised:
+        repository.get(victim)
+    assert raised.value.exit_status == 1
+    assert repository.named(victim)[0] == victim
+    if victim == IDS[-1]:  # `latest` names it: said, and named() never hands out another one
+        assert repository.latest().id == intact[-1]
+        assert repository.latest_problem() == (f"`latest` names {victim}, whose snapshot.json is missing; "
+                                               f"the newest intact snapshot is {intact[-1]}")
+        assert repository.named("latest") == (victim, repository.damage_report(victim))
+        with pytest.raises(TravelsyncError, match="snapshot.json is missing"):
+            repository.get("latest")
+    else:
+        assert repository.latest_problem() is None and repository.get("latest").id == IDS[-1]
+    if victim == IDS[0]:  # the newest full is damaged: `last-full` says so, never an older one silently
+        assert repository.named("last-full")[1] is not None
+    with pytest.raises(UsageError, match="no snapshot 'notes'"):
+        repository.get("notes")
+
+
+def test_latest_naming_a_vanished_snapshot_is_a_problem():
+    repository = Repository(ListingStore([(name, document(name)) for name in IDS[:2]], f"snapshots/{IDS[-1]}"))
+    assert repository.latest().id == IDS[1]
+    assert repository.problems == [f"`latest` names {IDS[-1]}, which does not exist; the newest intact snapshot "
+                                   f"is {IDS[1]}"]
+    assert repository.named("latest")[1] == repository.problems[0]
+

@@ -158,28 +158,41 @@ def snapshots(app):
 def verify(app, snapshot_id):
     """Hash every file of a snapshot (default: latest; also `last-full`) and compare with the
     checksum manifest written at backup time. Reports files whose contents changed, files
-    missing and files that appeared. Exit 1 when anything differs."""
+    missing and files that appeared. Exit 1 when anything differs.
+
+    A snapshot whose snapshot.json is missing or damaged fails with a line saying so (its
+    files are still checked against its manifest, so you learn whether the data is sound);
+    when `latest` names such a snapshot, plain `verify` checks that one, never an older one."""
     from travelsync.repository import layout, open_repository
     from travelsync.verify.check import compare
 
     repository = open_repository(app.config, app.environ)
     repository.check_format()
-    snapshot = repository.get(snapshot_id)
-    base = f"{layout.SNAPSHOTS}/{snapshot.id}"
+    snapshot, problem = repository.named(snapshot_id)
+    base = f"{layout.SNAPSHOTS}/{snapshot}"
     manifest = repository.store.read(f"{base}/{layout.MANIFEST_FILE}")
     if manifest is None:
-        raise TravelsyncError(f"snapshot {snapshot.id} has no manifest ({layout.MANIFEST_FILE}); nothing to verify")
-    report = compare(snapshot.id, manifest, repository.store.file_hashes(f"{base}/{layout.DATA}"))
+        if problem is not None:
+            raise TravelsyncError(f"{problem}; no manifest ({layout.MANIFEST_FILE}) to check its files against either")
+        raise TravelsyncError(f"snapshot {snapshot} has no manifest ({layout.MANIFEST_FILE}); nothing to verify")
+    report = compare(snapshot, manifest, repository.store.file_hashes(f"{base}/{layout.DATA}"))
+    data = report.to_json()
+    if problem is not None:
+        data["ok"] = False
+        data["problems"] = [problem]
 
     def human(r):
-        lines = [f"snapshot {r['snapshot']}: {r['checked']} files checked, "
-                 + ("all match the manifest" if r["ok"] else "DIFFERENCES FOUND")]
+        files = "all match the manifest" if report.ok else "DIFFERENCES FOUND"
+        damaged = f", but its {layout.SNAPSHOT_FILE} is missing or damaged (below)" if problem else ""
+        lines = [f"snapshot {r['snapshot']}: {r['checked']} files checked, {files}{damaged}"]
         for key, label in (("corrupted", "changed"), ("missing", "missing"), ("extra", "extra")):
             lines += [f"  {label}: {path}" for path in r[key]]
         return "\n".join(lines)
 
-    app.emit(report.to_json(), human)
-    return ExitStatus.SUCCESS if report.ok else ExitStatus.FAILURE
+    app.emit(data, human)
+    if problem is not None:
+        app.error(problem)
+    return ExitStatus.SUCCESS if data["ok"] else ExitStatus.FAILURE
 
 
 @click.command("prune", epilog=EXIT_HELP)

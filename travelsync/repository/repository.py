@@ -131,18 +131,43 @@ class Repository:
         fulls = [s for s in self.snapshots() if s.kind == "full"]
         return fulls[-1] if fulls else None
 
-    def get(self, snapshot_id: str) -> SnapshotInfo:
-        """A snapshot by id, or by the names `latest` and `last-full`; UsageError when absent."""
+    def named(self, snapshot_id: str) -> tuple[str, str | None]:
+        """(id, problem) for an id or the names `latest` and `last-full`: `latest` is the
+        snapshot the link names even when damaged, `last-full` the newest full folder. The
+        problem says what is wrong with its snapshot.json (None: intact). UsageError when no
+        snapshot goes by that name."""
+        snapshots = self.snapshots()
         if snapshot_id == "latest":
+            name, problem = self._latest_name(), self.latest_problem()
+            if name in self._damaged:
+                return name, self.damage_report(name)
+            if problem is not None:  # the link names a snapshot that is gone
+                return name, problem
             found = self.latest()
-        elif snapshot_id == "last-full":
-            found = self.last_full()
-        else:
-            found = next((s for s in self.snapshots() if s.id == snapshot_id), None)
-        if found is None:
-            raise UsageError(f"{self.location}: no snapshot {snapshot_id!r}",
-                             hint="`travelsync snapshots` lists them")
-        return found
+            if found is None:
+                raise UsageError(f"{self.location}: no snapshot yet", hint="`travelsync backup` takes one")
+            return found.id, None
+        if snapshot_id == "last-full":
+            fulls = [s.id for s in snapshots if s.kind == "full"]
+            fulls += [n for n in self._damaged if layout.kind_of(n) == "full"]
+            if not fulls:
+                raise UsageError(f"{self.location}: no full snapshot yet", hint="`travelsync backup --full` takes one")
+            name = max(fulls)  # ids sort by their UTC start
+            return name, self.damage_report(name) if name in self._damaged else None
+        if snapshot_id in self._damaged:
+            return snapshot_id, self.damage_report(snapshot_id)
+        if any(s.id == snapshot_id for s in snapshots):
+            return snapshot_id, None
+        raise UsageError(f"{self.location}: no snapshot {snapshot_id!r}", hint="`travelsync snapshots` lists them")
+
+    def get(self, snapshot_id: str) -> SnapshotInfo:
+        """A snapshot by id, or by the names `latest` and `last-full`: UsageError (2) when
+        absent, TravelsyncError (1) naming the damage when its snapshot.json is not intact."""
+        name, problem = self.named(snapshot_id)
+        if problem is not None:
+            raise TravelsyncError(problem, hint="the snapshot is left as it is; `travelsync snapshots` lists the "
+                                                "intact ones")
+        return next(s for s in self.snapshots() if s.id == name)
 
     def data_location(self, snapshot_id: str, source_name: str):
         """Where source `source_name` of a snapshot lives (a Location, local or remote)."""
