@@ -44,20 +44,7 @@ def damage(repo: Path, snapshot_id: str, how: str) -> str:
     return f"cut {snapshot_id}/snapshot.json in half ({len(text)} → {len(text) // 2} bytes)"
 
 
-SILENT_MISSING = ("a snapshot folder without snapshot.json is skipped without a word: travelsync/repository/"
-                  "repository.py Repository.snapshots() `document is None: continue` adds no problem")
-VERIFY_UNCLEAR = ("verify never mentions the damaged snapshot.json: `verify ID` says only \"no snapshot 'ID'\" "
-                  "(exit 2) and `verify` silently checks an older snapshot when `latest` is the damaged one "
-                  "(travelsync/cli/backup_cmds.py verify ignores repository.problems; Repository.latest() falls back)")
-BACKUP_SILENT = ("backup says nothing about the damaged snapshot and silently links to another parent "
-                 "(travelsync/backup/engine.py _backup never reports repository.problems; Repository.latest() "
-                 "falls back to the newest readable snapshot)")
 CASES = [(how, where) for how in ("corrupted", "missing") for where in ("latest", "middle")]
-
-
-def case_params(reasons: dict):
-    return [pytest.param(how, where, marks=pytest.mark.xfail(strict=True, reason=reasons[(how, where)]))
-            if (how, where) in reasons else pytest.param(how, where) for how, where in CASES]
 
 
 def pick(ids, where):
@@ -106,7 +93,7 @@ def test_damaged_snapshot_json_verify(three_snapshots, drill, cli, how, where):
                     f"exit {plain.exit_code}: {plain.stdout.strip()} {plain.stderr.strip()}")
 
 
-@pytest.mark.parametrize("how, where", case_params({case: BACKUP_SILENT for case in CASES}))
+@pytest.mark.parametrize("how, where", CASES)
 def test_damaged_snapshot_json_next_backup(three_snapshots, drill, cli, how, where):
     home, repo, config, ids = three_snapshots
     victim = pick(ids, where)
@@ -120,6 +107,8 @@ def test_damaged_snapshot_json_next_backup(three_snapshots, drill, cli, how, whe
     made = result.json["snapshot"]
     parent = json.loads((repo / "snapshots" / made / "snapshot.json").read_text())["parent"]
     drill.check(parent != victim, f"its link-dest parent is not the damaged snapshot (parent {parent})")
+    newest_intact = [i for i in ids if i != victim][-1]
+    drill.check(parent == newest_intact, f"it links to the newest intact snapshot {newest_intact} (parent {parent})")
     drill.check(files_under(repo / "snapshots" / made / "data" / "home") == files_under(home),
                 f"the new snapshot {made} holds exactly home's files")
     drill.check(cli("--config", config, "verify", made).exit_code == 0, f"`verify {made}` passes")
@@ -128,6 +117,11 @@ def test_damaged_snapshot_json_next_backup(three_snapshots, drill, cli, how, whe
                 "the damaged snapshot is left as it was for the user to inspect")
     drill.check(victim in result.stderr and "snapshot.json" in result.stderr,
                 "the backup says that the snapshot's snapshot.json is damaged", result.stderr.strip())
+    if where == "latest":
+        drill.check(f"links to {parent} instead" in result.stderr,
+                    f"and that it links to {parent} instead of `latest`", result.stderr.strip())
+    drill.check(result.exit_code == 3 and victim in " ".join(result.json["warnings"]),
+                "exit 3, the damage among the report's warnings", f"exit {result.exit_code}: {result.json}")
 
 
 # ---------------------------------------------------------------- drill 5: a repository of a future format

@@ -583,3 +583,26 @@ def test_unknown_host_key_is_refused_with_exit_75(cli, remote_rig):
     assert result.exit_code == 75
     assert "Host key verification failed" in result.stderr
     assert not remote_rig.repo.exists()
+
+
+
+def test_a_damaged_snapshot_json_over_ssh_is_named_and_never_linked_to(cli, rig):
+    """NUL bytes (a file zeroed by a power cut) must not confuse the one-round-trip listing."""
+    make_tree(rig.source, False)
+    first = backup(cli, rig, "--full")
+    (rig.source / "docs" / "a.txt").write_bytes(b"changed once")
+    second = backup(cli, rig, "--incremental")
+    (rig.repo / "snapshots" / second["snapshot"] / "snapshot.json").write_bytes(b"\0" * 600)
+    listing = run(cli, rig, "--json", "snapshots")
+    assert listing.exit_code == 3
+    assert [s["id"] for s in listing.json] == [first["snapshot"]]
+    assert f"snapshot {second['snapshot']}" in listing.stderr and "not valid JSON" in listing.stderr
+    verify = run(cli, rig, "verify")
+    assert verify.exit_code == 1 and second["snapshot"] in verify.stderr and "snapshot.json" in verify.stderr
+    (rig.source / "docs" / "a.txt").write_bytes(b"changed twice")
+    third = run(cli, rig, "--json", "backup", "--incremental")
+    assert third.exit_code == 3, third.stderr
+    made = json.loads((rig.repo / "snapshots" / third.json["snapshot"] / "snapshot.json").read_text())
+    assert made["parent"] == first["snapshot"]
+    assert f"links to {first['snapshot']} instead" in third.stderr
+    assert describe(rig.data(third.json["snapshot"]), False) == expected(rig, False)

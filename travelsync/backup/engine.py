@@ -99,7 +99,19 @@ def _dry_run(config, repository, kind, started, on_item, on_progress) -> BackupR
     kind_taken = "incremental" if parent is not None else "full"  # no snapshot yet: the run makes a full
     return BackupReport(None, kind_taken, total.files_transferred,
                         total.literal_data or total.transferred_size, total.total_size, seconds, warnings,
-                        dry_run=True)
+                        ExitStatus.WARNINGS if warnings else ExitStatus.SUCCESS, dry_run=True)
+
+
+def _repository_warnings(repository, parent) -> list[str]:
+    """What is wrong in the listing, and which parent an incremental links to instead of a
+    damaged `latest`: a damaged snapshot is never trusted as a link-dest."""
+    warnings = [f"{repository.damage_report(name)}; left as it is, never used as a link-dest parent"
+                for name in repository.damaged]
+    problem = repository.latest_problem()
+    if problem is not None:
+        warnings.append(f"{problem}: the incremental links to {parent.id} instead" if parent is not None
+                        else problem)
+    return warnings
 
 
 def _ssh(config, repository):
@@ -120,8 +132,10 @@ def _backup(config, repository, kind, started, environ, on_item, on_progress, no
     chosen = choose_kind(kind, config.schedule, snapshots, started)
     parent = repository.latest() if chosen == "incremental" else None
     if chosen == "incremental" and parent is None:
-        notice("no snapshot yet: taking a full backup")
+        notice("no intact snapshot yet: taking a full backup")
         chosen = "full"
+    noted = _repository_warnings(repository, parent)
+    exit_status = ExitStatus.WARNINGS if noted else ExitStatus.SUCCESS
     if parent is not None and check_changes:
         from travelsync.backup.changes import unchanged_since
 
@@ -129,11 +143,11 @@ def _backup(config, repository, kind, started, environ, on_item, on_progress, no
             finished = clock.now(environ)
             repository.record_no_change("incremental", started, finished, parent.id)
             return BackupReport(parent.id, "incremental", seconds=(finished - started).total_seconds(),
-                                no_change=True)
-    snapshot_id, resumed = _prepare_partial(repository, chosen, started, {s.id for s in snapshots}, notice)
+                                warnings=noted, exit_status=exit_status, no_change=True)
+    taken = {name for name, _ in repository.overview().documents}  # damaged folders' names too
+    snapshot_id, resumed = _prepare_partial(repository, chosen, started, taken, notice)
     partial = repository.partial_path(snapshot_id)
     total, warnings, failed, status = Stats(), [], [], "complete"
-    exit_status = ExitStatus.SUCCESS
     with _ManifestSpool(config, repository, partial, parent if chosen == "incremental" else None) as manifest:
         for source in _in_rsync_order(config.sources):
             result = _transfer(config, repository, source, partial, parent, on_item, on_progress, cancel, sleep,
@@ -156,8 +170,8 @@ def _backup(config, repository, kind, started, environ, on_item, on_progress, no
                         {k: getattr(total, k) for k in total.__dataclass_fields__}, tuple(failed))
     repository.commit(info)
     return BackupReport(snapshot_id, chosen, total.files_transferred, total.literal_data, total.total_size,
-                        (finished - started).total_seconds(), warnings, exit_status, status, resumed=resumed,
-                        **manifest.counts())
+                        (finished - started).total_seconds(), noted + warnings, exit_status, status,
+                        resumed=resumed, **manifest.counts())
 
 
 def _prepare_partial(repository, kind, started, taken, notice) -> tuple[str, bool]:
