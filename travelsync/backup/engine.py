@@ -51,6 +51,7 @@ def run_backup(app_or_config, *, kind: str = "auto", dry_run: bool = False, envi
     _check_sources(config)
     if dry_run:
         return _dry_run(config, repository, kind, started, on_item, on_progress)
+    repository.check_format(missing_ok=True)  # read only: an empty or missing folder is created under the lock
     with repository.lock("backup", notice):
         if on_started is not None:
             on_started()
@@ -127,6 +128,7 @@ def _link_dest(repository, parent, source) -> str | None:
 
 def _backup(config, repository, kind, started, environ, on_item, on_progress, notice, cancel, sleep,
             check_changes) -> BackupReport:
+    repository.overview(refresh=True)  # as it is now that the lock is held
     repository.check_format(create_at=started)
     snapshots = repository.snapshots()
     chosen = choose_kind(kind, config.schedule, snapshots, started)

@@ -41,24 +41,33 @@ class Repository:
         return str(self.location)
 
     # -- format
-    def check_format(self, *, create_at: datetime | None = None) -> None:
-        """Refuse a folder that is not a format-1 repository; create one when `create_at` is
-        given and the folder is empty or missing."""
+    def check_format(self, *, create_at: datetime | None = None, missing_ok: bool = False) -> None:
+        """Refuse a folder that is not a format-1 repository (TravelsyncError, exit 1).
+
+        An empty or missing folder: created as a repository when `create_at` is given, accepted
+        untouched with `missing_ok` (a dry run, or the check before the lock: nothing is
+        written until the format is known to be ours), refused otherwise."""
         view = self.overview()
         text = view.repo_file
         if text is not None:
             layout.check_repo_file(text.decode("utf-8", "replace"), str(self.location))
             return
-        if create_at is None:
+        if create_at is None and not missing_ok:
             raise TravelsyncError(f"{self.location}: no travelsync repository here (no {layout.REPO_FILE})",
                                   hint="the first `travelsync backup` creates it")
         if not view.empty:
             raise TravelsyncError(f"{self.location}: exists, is not empty and is not a travelsync repository",
                                   hint=f"point `repository:` at an empty folder (or one with {layout.REPO_FILE})")
+        if create_at is None:
+            return
         self.store.makedirs(layout.SNAPSHOTS)
         self.store.makedirs(layout.PARTIAL)
         self.store.write_atomic(layout.REPO_FILE, layout.repo_file_text(create_at, socket.gethostname()).encode())
         self._changed()
+
+    def exists(self) -> bool:
+        """A repository file is there (after check_format: a format-1 repository)."""
+        return self.overview().repo_file is not None
 
     # -- listing
     def snapshots(self, *, refresh: bool = False) -> list[SnapshotInfo]:
