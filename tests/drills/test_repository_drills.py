@@ -142,15 +142,8 @@ def fingerprint(*roots: Path) -> dict:
 
 
 FUTURE_LOCK = b"pid=4242 host=newer-travelsync command=backup started=2027-01-01T00:00:00+00:00\n"
-DRY_RUN_ACCEPTS = ("backup --dry-run treats the refused repository as one to create and reports 'would transfer' "
-                   "with exit 0 (travelsync/backup/engine.py _dry_run: `except TravelsyncError: snapshots = []`)")
-RESTORE_MISLEADS = ("restore/prepare never check the format: they answer 'no complete snapshot in the repository "
-                    "yet' (exit 2) instead of naming format 2 (travelsync/restore/runner.py plan_restore has no "
-                    "check_format)")
 FUTURE_COMMANDS = [
-    ("backup",), ("backup", "--if-due"),
-    pytest.param(("backup", "--dry-run"), marks=pytest.mark.xfail(strict=True, reason=DRY_RUN_ACCEPTS)),
-    ("snapshots",), ("verify",), ("prune",), ("prune", "--dry-run"),
+    ("backup",), ("backup", "--if-due"), ("backup", "--dry-run"), ("snapshots",), ("verify",), ("prune",), ("prune", "--dry-run"),
     ("restore",), ("prepare", "--skip-preflight"),
 ]
 

@@ -606,3 +606,16 @@ def test_a_damaged_snapshot_json_over_ssh_is_named_and_never_linked_to(cli, rig)
     assert made["parent"] == first["snapshot"]
     assert f"links to {first['snapshot']} instead" in third.stderr
     assert describe(rig.data(third.json["snapshot"]), False) == expected(rig, False)
+
+
+@pytest.mark.parametrize("args", [("backup",), ("backup", "--dry-run")])
+def test_another_format_over_ssh_is_refused_before_the_lock(cli, remote_rig, args):
+    rig = remote_rig
+    make_tree(rig.source, False)
+    rig.repo.mkdir()
+    (rig.repo / "travelsync.repo").write_text("format: 2\n")
+    (rig.repo / "lock").write_bytes(b"pid=1 host=newer command=backup started=later\n")
+    result = run(cli, rig, *args)
+    assert result.exit_code == 1 and "repository format 2 is newer" in result.stderr
+    assert (rig.repo / "lock").read_bytes() == b"pid=1 host=newer command=backup started=later\n"
+    assert sorted(p.name for p in rig.repo.iterdir()) == ["lock", "travelsync.repo"]

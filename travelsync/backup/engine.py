@@ -49,9 +49,9 @@ def run_backup(app_or_config, *, kind: str = "auto", dry_run: bool = False, envi
     repository = open_repository(config, environ)
     started = clock.now(environ)
     _check_sources(config)
+    repository.check_format(missing_ok=True)  # read only: an empty or missing folder is created under the lock
     if dry_run:
         return _dry_run(config, repository, kind, started, on_item, on_progress)
-    repository.check_format(missing_ok=True)  # read only: an empty or missing folder is created under the lock
     with repository.lock("backup", notice):
         if on_started is not None:
             on_started()
@@ -80,14 +80,10 @@ def _dry_run(config, repository, kind, started, on_item, on_progress) -> BackupR
     from travelsync.rsync.args import backup_args
     from travelsync.rsync.run import run_rsync
 
-    try:
-        repository.check_format()
-        snapshots = repository.snapshots()
-    except TravelsyncError:
-        snapshots = []  # a repository the first real run will create
+    snapshots = repository.snapshots() if repository.exists() else []  # else the first real run creates it
     chosen = choose_kind(kind, config.schedule, snapshots, started)
     parent = repository.latest() if chosen == "incremental" and snapshots else None
-    total, seconds, warnings = Stats(), 0.0, []
+    total, seconds, warnings = Stats(), 0.0, _repository_warnings(repository, parent) if snapshots else []
     for source in config.sources:
         destination = repository.location.child(layout.PARTIAL, "dry-run", layout.DATA, source.name)
         link_dest = _link_dest(repository, parent, source)
