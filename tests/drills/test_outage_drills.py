@@ -125,14 +125,7 @@ def lock_is_free(repo: Path) -> bool:
     return done.returncode == 0
 
 
-LOCK_LOST = ("the remote repository lock lives in an ssh session through the shared connection: killing the "
-             "connection's master ends the lock's session and releases the flock, yet the backup goes on "
-             "(retries) and commits without holding the lock (travelsync/repository/remote_store.py RemoteLock "
-             "never watches its session; it uses the multiplexed ssh argv)")
-
-
-@pytest.mark.parametrize("victim", ["transport", pytest.param("master", marks=pytest.mark.xfail(
-    strict=True, reason=LOCK_LOST))])
+@pytest.mark.parametrize("victim", ["transport", "master"])
 def test_ssh_connection_cut_mid_transfer(tmp_path, drill, cli, sshd_server, monkeypatch, request, victim):
     need_programs("rsync", "flock")
     home = build_home(tmp_path, drill.random, mails=10, chunks=4, chunk_size=120_000)

@@ -585,6 +585,72 @@ def test_unknown_host_key_is_refused_with_exit_75(cli, remote_rig):
     assert not remote_rig.repo.exists()
 
 
+# ---------------------------------------------------------------- the remote lock and the shared connection
+def ssh_pids(marker: bytes, *needles: bytes) -> list[int]:
+    """Local ssh processes whose command line holds `marker` and every needle."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if cmdline.startswith(b"ssh\0") and marker in cmdline and all(n in cmdline for n in needles):
+                found.append(int(entry.name))
+    return found
+
+
+def test_a_lost_remote_lock_stops_before_the_commit_with_75(cli, remote_rig):
+    """The lock's ssh session dies mid-transfer: the flock is gone, so the run must not commit."""
+    rig = remote_rig
+    make_tree(rig.source, False)
+    first = backup(cli, rig, "--full")
+    before = run(cli, rig, "--json", "snapshots").json
+    total = big_tree(rig, count=12)
+    process = start_slow_backup(rig, "backup", "--incremental")
+    try:
+        wait_for(lambda: (rig.repo / "partial").exists() and bytes_under(rig.repo / "partial") > total // 6,
+                 what="the slowed backup to write part of its snapshot")
+        lock_sessions = ssh_pids(str(rig.repo / "lock").encode(), b"flock")
+        assert len(lock_sessions) == 1, lock_sessions
+        assert b"ControlPath=none" in Path(f"/proc/{lock_sessions[0]}/cmdline").read_bytes()
+        os.kill(lock_sessions[0], signal.SIGKILL)
+        _out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 75, err.decode()
+    assert b"the repository lock was lost" in err and b"stopped before committing" in err
+    assert run(cli, rig, "--json", "snapshots").json == before
+    assert os.readlink(rig.repo / "latest") == f"snapshots/{first['snapshot']}"
+    assert list((rig.repo / "partial").iterdir())  # kept for the next run
+    rig.write_config()
+    again = backup(cli, rig, "--incremental")
+    assert again["resumed"] is True
+    assert describe(rig.data(again["snapshot"]), False) == expected(rig, False)
+
+
+def test_a_long_runtime_folder_still_shares_one_connection(cli, remote_rig, tmp_path):
+    """ssh refuses a ControlPath of 108 bytes or more: a long $XDG_RUNTIME_DIR must not break
+    the backup, and the connection is still shared (from a short private folder)."""
+    rig = remote_rig
+    make_tree(rig.source, False)
+    runtime = tmp_path / ("runtime-" + "x" * 80)
+    runtime.mkdir(mode=0o700)
+    marker = str(rig.sshd.known_hosts).encode()
+    try:
+        result = cli("--config", rig.config, "--json", "backup", "--full", env={"XDG_RUNTIME_DIR": str(runtime)})
+        assert result.exit_code == 0, result.stderr
+        masters = ssh_pids(marker, b"ControlMaster=yes")
+        assert masters, "no shared connection was started"
+        cmdline = Path(f"/proc/{masters[0]}/cmdline").read_bytes().split(b"\0")
+        path = next(a for a in cmdline if a.startswith(b"ControlPath="))[len("ControlPath="):]
+        assert path.startswith(f"/tmp/travelsync-{os.getuid()}/ts-".encode()) and path.endswith(b"-%C")
+        assert describe(rig.data(result.json["snapshot"]), False) == expected(rig, False)
+    finally:
+        for pid in ssh_pids(marker, b"ControlMaster=yes"):
+            os.kill(pid, signal.SIGTERM)
+
 
 def test_a_damaged_snapshot_json_over_ssh_is_named_and_never_linked_to(cli, rig):
     """NUL bytes (a file zeroed by a power cut) must not confuse the one-round-trip listing."""

@@ -18,6 +18,8 @@ from travelsync.errors import UsageError
 from travelsync.location import Location
 from travelsync.repository.lock import local_lock
 from travelsync.repository.overview import Overview
+from travelsync.repository.remote_store import (control_folder, control_path, control_path_fits, multiplexed,
+                                                own_connection)
 from travelsync.repository.repository import Repository
 from travelsync.repository.snapshot import DamagedSnapshot, SnapshotInfo, from_json, read_snapshot
 from travelsync.rsync.run import RsyncResult
@@ -332,3 +334,25 @@ def test_latest_naming_a_vanished_snapshot_is_a_problem():
                                    f"is {IDS[1]}"]
     assert repository.named("latest")[1] == repository.problems[0]
 
+
+# ---------------------------------------------------------------- the ssh connections
+def test_control_path_stays_short_whatever_the_runtime_folder(tmp_path):
+    assert control_path_fits(control_path("/run/user/1000", "0123456789"))
+    long = "/tmp/" + "x" * 60
+    assert not control_path_fits(control_path(long, "0123456789"))
+    folder = control_folder({"XDG_RUNTIME_DIR": long})
+    assert folder == f"/tmp/travelsync-{os.getuid()}"
+    info = os.lstat(folder)
+    assert info.st_uid == os.getuid() and not info.st_mode & 0o077
+    assert control_folder({"XDG_RUNTIME_DIR": "/run/user/1000"}) == "/run/user/1000"
+
+
+def test_the_lock_never_rides_the_shared_connection():
+    from travelsync.config.model import SshConfig
+
+    ssh = SshConfig(port=2222, identity=None, options=("-o", "ControlPath=/mine/%C"))
+    shared = multiplexed(ssh, {"XDG_RUNTIME_DIR": "/run/user/1000"})
+    own = own_connection(ssh)
+    assert shared.options[:4] == ("-o", "ControlMaster=no", "-o", shared.options[3])
+    assert shared.options[3].startswith("ControlPath=/run/user/1000/ts-") and shared.options[3].endswith("-%C")
+    assert own.options[:4] == ("-o", "ControlMaster=no", "-o", "ControlPath=none")  # ssh takes the first value

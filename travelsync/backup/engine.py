@@ -27,6 +27,31 @@ class Stopped(TemporaryError):
     """The run was asked to stop (SIGTERM): rsync terminated, the partial kept for resume."""
 
 
+class LockLost(TemporaryError):
+    """The repository lock ended during the run (a remote lock's ssh session died): rsync
+    terminated, nothing committed, the partial kept for resume."""
+
+
+class _Stop:
+    """When a run stops at a safe point: on request (`cancel`, set by SIGTERM) or when the
+    lock it holds is lost. run_rsync polls `is_set()` and terminates rsync; `check()`, called
+    before anything is written outside the partial, raises why."""
+
+    def __init__(self, cancel, held):
+        self.cancel, self.held = cancel, held
+
+    def is_set(self) -> bool:
+        return (self.cancel is not None and self.cancel.is_set()) or self.held.lost() is not None
+
+    def check(self) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise Stopped("backup stopped on request; the partial snapshot is kept and the next run resumes it")
+        why = self.held.lost()
+        if why is not None:
+            raise LockLost(f"the repository lock was lost ({why}); stopped before committing: the partial "
+                           "snapshot is kept and the next run resumes it")
+
+
 def run_backup(app_or_config, *, kind: str = "auto", dry_run: bool = False, environ=None,
                on_item=None, on_progress=None, notice=None, cancel: threading.Event | None = None,
                sleep=time.sleep, check_changes: bool = True, on_started=None) -> BackupReport:
@@ -40,8 +65,12 @@ def run_backup(app_or_config, *, kind: str = "auto", dry_run: bool = False, envi
     the partial kept, and Stopped (exit 75) raised.
     on_started(): called once the lock is held (notifiers ping "start" then, not for a run
     that only found the repository locked).
-    Raises TemporaryError (75) when locked or unreachable, TravelsyncError (1) on failure,
-    with "no space left on <repository>" when the repository is full.
+    Raises TemporaryError (75) when locked or unreachable, or when the lock is lost during the
+    run (LockLost: nothing committed); TravelsyncError (1) on failure, with "no space left on
+    <repository>" when the repository is full, and for a repository of another format (read
+    before the lock is taken: nothing, not even the lock file, is written into it).
+    A snapshot whose snapshot.json is damaged is never a link-dest parent: the report's
+    warnings name it, and the parent used instead (exit 3).
     """
     config = getattr(app_or_config, "config", app_or_config)
     environ = environ if environ is not None else getattr(app_or_config, "environ", None)
@@ -52,12 +81,12 @@ def run_backup(app_or_config, *, kind: str = "auto", dry_run: bool = False, envi
     repository.check_format(missing_ok=True)  # read only: an empty or missing folder is created under the lock
     if dry_run:
         return _dry_run(config, repository, kind, started, on_item, on_progress)
-    with repository.lock("backup", notice):
+    with repository.lock("backup", notice) as held:
         if on_started is not None:
             on_started()
         try:
-            return _backup(config, repository, kind, started, environ, on_item, on_progress, notice, cancel,
-                           sleep, check_changes)
+            return _backup(config, repository, kind, started, environ, on_item, on_progress, notice,
+                           _Stop(cancel, held), sleep, check_changes)
         except OSError as error:
             if error.errno == errno.ENOSPC:
                 raise _no_space(repository)
@@ -122,7 +151,7 @@ def _link_dest(repository, parent, source) -> str | None:
     return repository.store.absolute(f"{layout.SNAPSHOTS}/{parent.id}/{layout.DATA}/{source.name}")
 
 
-def _backup(config, repository, kind, started, environ, on_item, on_progress, notice, cancel, sleep,
+def _backup(config, repository, kind, started, environ, on_item, on_progress, notice, stop, sleep,
             check_changes) -> BackupReport:
     repository.overview(refresh=True)  # as it is now that the lock is held
     repository.check_format(create_at=started)
@@ -138,6 +167,7 @@ def _backup(config, repository, kind, started, environ, on_item, on_progress, no
         from travelsync.backup.changes import unchanged_since
 
         if unchanged_since(config, repository, parent):
+            stop.check()
             finished = clock.now(environ)
             repository.record_no_change("incremental", started, finished, parent.id)
             return BackupReport(parent.id, "incremental", seconds=(finished - started).total_seconds(),
@@ -148,7 +178,7 @@ def _backup(config, repository, kind, started, environ, on_item, on_progress, no
     total, warnings, failed, status = Stats(), [], [], "complete"
     with _ManifestSpool(config, repository, partial, parent if chosen == "incremental" else None) as manifest:
         for source in _in_rsync_order(config.sources):
-            result = _transfer(config, repository, source, partial, parent, on_item, on_progress, cancel, sleep,
+            result = _transfer(config, repository, source, partial, parent, on_item, on_progress, stop, sleep,
                                notice, manifest)
             outcome = classify(result)
             total = total.add(result.stats)
@@ -161,11 +191,13 @@ def _backup(config, repository, kind, started, environ, on_item, on_progress, no
                 failed += [f"{source.name}: {name}" for name in result.failed_files]
                 warnings.append(f"{source.name}: {max(result.failed_count, 1)} file(s) could not be backed up: "
                                 + (", ".join(result.failed_files[:10]) or result.error_summary()))
+        stop.check()
         manifest.write()
     finished = clock.now(environ)
     info = SnapshotInfo(snapshot_id, chosen, parent.id if parent else None, started, finished, status,
                         total.files, total.total_size, tuple(warnings), tuple(s.name for s in config.sources),
                         {k: getattr(total, k) for k in total.__dataclass_fields__}, tuple(failed))
+    stop.check()  # the last safe point: never commit without the lock
     repository.commit(info)
     return BackupReport(snapshot_id, chosen, total.files_transferred, total.literal_data, total.total_size,
                         (finished - started).total_seconds(), noted + warnings, exit_status, status,
@@ -197,10 +229,11 @@ def _in_rsync_order(sources):
     return sorted(sources, key=lambda source: source.name.encode() + b"/")
 
 
-def _transfer(config, repository, source, partial, parent, on_item, on_progress, cancel, sleep, notice,
+def _transfer(config, repository, source, partial, parent, on_item, on_progress, stop, sleep, notice,
               manifest=None):
     """rsync one source into the partial snapshot, retrying transport failures with backoff.
-    rsync's listing feeds `manifest` (a _ManifestSpool) as it streams."""
+    rsync's listing feeds `manifest` (a _ManifestSpool) as it streams; `stop` (a _Stop)
+    terminates rsync and ends the run at once."""
     from travelsync.rsync.args import backup_args
     from travelsync.rsync.run import run_rsync
 
@@ -210,11 +243,11 @@ def _transfer(config, repository, source, partial, parent, on_item, on_progress,
                        progress=on_progress is not None)  # progress2 doubles rsync's output: only for a bar
     delays = retry_delays(config.rsync.retries, config.rsync.retry_delay)
     for attempt in range(len(delays) + 1):
+        stop.check()
         builder = manifest.start(source, first_attempt=attempt == 0) if manifest is not None else None
-        result = run_rsync(argv, on_item=on_item, on_progress=on_progress, cancel=cancel,
+        result = run_rsync(argv, on_item=on_item, on_progress=on_progress, cancel=stop,
                            on_files=builder.add_lines if builder is not None else None)
-        if cancel is not None and cancel.is_set():
-            raise Stopped("backup stopped on request; the partial snapshot is kept and the next run resumes it")
+        stop.check()
         outcome = classify(result)
         if outcome is Outcome.NO_SPACE:
             raise _no_space(repository)

@@ -21,9 +21,9 @@ def open_repository(config, environ=None) -> Repository:
     when the host cannot be reached)."""
     location = config.repository
     if location.is_remote:
-        from travelsync.repository.remote_store import RemoteStore, multiplexed
+        from travelsync.repository.remote_store import RemoteStore, multiplexed, own_connection
 
-        store = RemoteStore(location, multiplexed(config.ssh, environ))
+        store = RemoteStore(location, multiplexed(config.ssh, environ), own_connection(config.ssh))
     else:
         from travelsync.repository.local_store import LocalStore
 

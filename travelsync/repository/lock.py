@@ -28,9 +28,19 @@ def describe_holder(record: str) -> str:
             f"(travelsync {fields.get('command', '?')}, since {fields.get('started', '?')})")
 
 
+class HeldLocally:
+    """What `with repository.lock(…) as held` gives for a local repository: a flock on our
+    own open file cannot be lost while we live."""
+
+    @staticmethod
+    def lost() -> str | None:
+        return None
+
+
 @contextmanager
 def local_lock(path, command: str, where: str, notice=None):
-    """Hold the flock on `path` for the block; raise TemporaryError (75) when another holds it.
+    """Hold the flock on `path` for the block (yields a HeldLocally); raise TemporaryError (75)
+    when another holds it.
 
     `notice(message)` is told when a dead holder's lock is taken over.
     """
@@ -49,7 +59,7 @@ def local_lock(path, command: str, where: str, notice=None):
         os.pwrite(fd, holder_record(command).encode(), 0)
         os.fsync(fd)
         try:
-            yield
+            yield HeldLocally()
         finally:
             os.ftruncate(fd, 0)
             fcntl.flock(fd, fcntl.LOCK_UN)

@@ -2,6 +2,7 @@
 command run there (sh, coreutils, find, flock and rsync needed on the remote). Names travel
 quoted (`shlex.quote`), data travels on stdin/stdout; host keys stay checked."""
 
+import os
 import shlex
 import subprocess
 
@@ -13,6 +14,61 @@ SSH_UNREACHABLE = 255
 CONTROL_PERSIST_SECONDS = 5
 
 
+# A unix socket path holds at most 107 bytes, and ssh binds a master's socket at
+# "<ControlPath>.<16 random characters>" before renaming it: longer, ssh fails ("ControlPath
+# too long", "too long for Unix domain socket") and the whole backup with it.
+SOCKET_PATH_MAX = 107 - 17
+CONTROL_HASH_LENGTH = 40  # ssh expands %C to the SHA-1 (hex) of local host, host, port and user
+
+
+def control_path(folder: str, settings: str) -> str:
+    """The shared connection's socket: short (ssh's %C hash) and keyed by the settings."""
+    return f"{folder.rstrip('/') or '/'}/ts-{settings}-%C"
+
+
+def control_path_fits(path: str) -> bool:
+    return len(path.encode()) - len("%C") + CONTROL_HASH_LENGTH <= SOCKET_PATH_MAX
+
+
+def settings_key(ssh) -> str:
+    """The settings are part of the socket's name: a changed identity or known_hosts never
+    joins a connection that was opened (and its host key checked) under other settings."""
+    import hashlib
+
+    return hashlib.sha256(repr((ssh.port, str(ssh.identity), tuple(ssh.options))).encode()).hexdigest()[:10]
+
+
+def private_folder(path: str) -> bool:
+    """Make `path` (mode 0700) or accept it if it is already ours and closed to others: a
+    socket someone else could plant there would be joined as our connection."""
+    import os
+    import stat
+
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return False
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077
+
+
+def control_folder(environ) -> str | None:
+    """$XDG_RUNTIME_DIR (private to the user) when the socket path fits there; else a private
+    folder in /tmp; None when neither can be used (then no connection is shared)."""
+    import os
+
+    runtime = environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isabs(runtime) and control_path_fits(control_path(runtime, "0" * 10)):
+        return runtime
+    fallback = f"/tmp/travelsync-{os.getuid()}"
+    return fallback if private_folder(fallback) else None
+
+
 def multiplexed(ssh, environ=None):
     """The `ssh:` settings plus a shared connection (ControlPath) for the dozen short commands
     and the rsync of one backup: a few ms a command instead of a new handshake each. The
@@ -20,25 +76,32 @@ def multiplexed(ssh, environ=None):
     whose open stderr would hold up the caller) and exits CONTROL_PERSIST_SECONDS after its
     last use. With no master, ssh simply connects on its own."""
     import dataclasses
-    import hashlib
     import os
 
-    environ = os.environ if environ is None else environ
-    folder = environ.get("XDG_RUNTIME_DIR") or "/tmp"
-    # the settings are part of the name: a changed identity or known_hosts never joins a
-    # connection that was opened (and its host key checked) under other settings
-    settings = hashlib.sha256(repr((ssh.port, str(ssh.identity), tuple(ssh.options))).encode()).hexdigest()[:10]
-    path = os.path.join(folder, f"travelsync-ssh-{os.getuid()}-{settings}-%C")
-    options = ("-o", "ControlMaster=no", "-o", f"ControlPath={path}")
+    folder = control_folder(os.environ if environ is None else environ)
+    if folder is None:
+        return own_connection(ssh)
+    options = ("-o", "ControlMaster=no", "-o", f"ControlPath={control_path(folder, settings_key(ssh))}")
+    return dataclasses.replace(ssh, options=options + tuple(ssh.options))
+
+
+def own_connection(ssh):
+    """The `ssh:` settings on a connection of their own, never the shared one (ssh takes the
+    first value of an option, so these win over the user's): the lock's session must not end
+    when the shared connection's master dies."""
+    import dataclasses
+
+    options = ("-o", "ControlMaster=no", "-o", "ControlPath=none")
     return dataclasses.replace(ssh, options=options + tuple(ssh.options))
 
 
 class RemoteStore:
     rsync_settings = None  # set by open_repository
 
-    def __init__(self, location: Location, ssh):
+    def __init__(self, location: Location, ssh, lock_ssh=None):
         self.location = location
-        self.ssh = ssh
+        self.ssh = ssh  # the shared connection's settings (multiplexed)
+        self.lock_ssh = lock_ssh if lock_ssh is not None else ssh  # the lock's own connection (own_connection)
         self.root = location.path.rstrip("/") or "/"
 
     # -- plumbing
@@ -56,7 +119,7 @@ class RemoteStore:
             return
         self._master_started = True
         argv = ssh_argv(self.ssh, None)
-        if not any("ControlPath=" in a for a in argv):
+        if not any(a.startswith("ControlPath=") and a != "ControlPath=none" for a in argv):
             return
         quiet = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
         target = self.location.ssh_target
@@ -293,7 +356,12 @@ class _RemoteWriter:
 class RemoteLock:
     """flock on the remote REPO/lock, held by a remote `flock … sh` that lives as long as this
     ssh session. A normal release writes `release` on stdin (the record is cleared); a crash
-    just closes stdin, leaving the record, so the next holder says it takes over."""
+    just closes stdin, leaving the record, so the next holder says it takes over.
+
+    The session runs on a connection of its own (ControlPath=none): through the shared one,
+    the lock would end with its master while the backup retried and committed without it.
+    If the session ends anyway (the network, sshd, a kill), `lost()` says so and the backup
+    stops before its commit."""
 
     SCRIPT = ("mkdir -p -- \"$(dirname -- {lock})\" && exec flock -n -E 75 {lock} sh -c 'old=$(cat \"$2\"); printf \"%s\\n\" \"$1\" > \"$2\"; "
               "printf \"LOCKED %s\\n\" \"$old\"; read answer; if [ \"$answer\" = release ]; then : > \"$2\"; fi' "
@@ -302,12 +370,16 @@ class RemoteLock:
     def __init__(self, store: RemoteStore, command: str, notice=None):
         self.store, self.command, self.notice = store, command, notice
         self.process = None
+        self.ended = None  # why the session ended while held
+
+    def argv(self, script: str) -> list[str]:
+        return ssh_argv(self.store.lock_ssh, self.store.location.ssh_target) + [script]
 
     def __enter__(self):
         store = self.store
         lock = store.q("lock")
         script = self.SCRIPT.format(lock=lock, record=shlex.quote(holder_record(self.command).strip()))
-        self.process = subprocess.Popen(store._argv(script), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        self.process = subprocess.Popen(self.argv(script), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE)
         line = self.process.stdout.readline().decode("utf-8", "replace")
         if not line.startswith("LOCKED"):
@@ -327,6 +399,20 @@ class RemoteLock:
             self.notice(f"took over the lock of {describe_holder(previous)}, which is no longer running")
         return self
 
+    def lost(self) -> str | None:
+        """None while the lock's session lives; else what ended it (cheap: a waitpid)."""
+        if self.ended is None and self.process is not None and self.process.poll() is not None:
+            try:  # what ssh said; non-blocking: a ProxyCommand child may still hold the pipe
+                os.set_blocking(self.process.stderr.fileno(), False)
+                error = (self.process.stderr.read() or b"").decode("utf-8", "replace").strip().splitlines()
+            except (OSError, ValueError):
+                error = []
+            code = self.process.returncode
+            how = f"signal {-code}" if code < 0 else f"exit {code}"
+            self.ended = f"its ssh session to {self.store.location.ssh_target} ended ({how}" + (
+                f": {error[-1]})" if error else ")")
+        return self.ended
+
     def __exit__(self, *exc):
         if self.process is not None:
             try:
@@ -338,5 +424,8 @@ class RemoteLock:
                 self.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+                self.process.wait()
+            for stream in (self.process.stdout, self.process.stderr):
+                stream.close()
             self.process = None
         return False
