@@ -78,10 +78,16 @@ def run_backup(app_or_config, *, kind: str = "auto", dry_run: bool = False, envi
     repository = open_repository(config, environ)
     started = clock.now(environ)
     _check_sources(config)
-    repository.check_format(missing_ok=True)  # read only: an empty or missing folder is created under the lock
     if dry_run:
+        repository.check_format(missing_ok=True)
         return _dry_run(config, repository, kind, started, on_item, on_progress)
-    with repository.lock("backup", notice) as held:
+    lock = repository.lock("backup", notice)  # over ssh its connection opens now, alongside the check
+    try:
+        repository.check_format(missing_ok=True)  # read only: an empty or missing folder is created under the lock
+    except BaseException:
+        getattr(lock, "abandon", lambda: None)()  # nothing taken, nothing written
+        raise
+    with lock as held:
         if on_started is not None:
             on_started()
         try:

@@ -2,6 +2,7 @@
 
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 from travelsync.atomic import atomic_write, fsync_dir
@@ -95,9 +96,12 @@ class LocalStore:
         elif path.exists():
             shutil.rmtree(path)
 
+    @contextmanager
     def lock(self, command: str, notice=None):
+        """The flock on REPO/lock; nothing is made or written before the block is entered."""
         self.makedirs()
-        return local_lock(self.root / "lock", command, str(self.location), notice)
+        with local_lock(self.root / "lock", command, str(self.location), notice) as held:
+            yield held
 
     def file_hashes(self, rel: str):
         """The files under rel, hashed when a manifest asks (verify.check.TreeHashes)."""

@@ -361,31 +361,38 @@ class RemoteLock:
     The session runs on a connection of its own (ControlPath=none): through the shared one,
     the lock would end with its master while the backup retried and committed without it.
     If the session ends anyway (the network, sshd, a kill), `lost()` says so and the backup
-    stops before its commit."""
+    stops before its commit.
 
-    SCRIPT = ("mkdir -p -- \"$(dirname -- {lock})\" && exec flock -n -E 75 {lock} sh -c 'old=$(cat \"$2\"); printf \"%s\\n\" \"$1\" > \"$2\"; "
+    The connection is opened when the object is made, so its handshake overlaps whatever the
+    caller reads first (the format check); the remote side waits for `go` and takes nothing
+    before it: `abandon()` (or travelsync's death) just ends the session."""
+
+    SCRIPT = ("read go && [ \"$go\" = go ] || exit 0; mkdir -p -- \"$(dirname -- {lock})\" && exec flock -n -E 75 {lock} sh -c 'old=$(cat \"$2\"); printf \"%s\\n\" \"$1\" > \"$2\"; "
               "printf \"LOCKED %s\\n\" \"$old\"; read answer; if [ \"$answer\" = release ]; then : > \"$2\"; fi' "
               "travelsync {record} {lock}")
 
     def __init__(self, store: RemoteStore, command: str, notice=None):
         self.store, self.command, self.notice = store, command, notice
-        self.process = None
         self.ended = None  # why the session ended while held
+        script = self.SCRIPT.format(lock=store.q("lock"), record=shlex.quote(holder_record(command).strip()))
+        self.process = subprocess.Popen(self.argv(script), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE)
 
     def argv(self, script: str) -> list[str]:
         return ssh_argv(self.store.lock_ssh, self.store.location.ssh_target) + [script]
 
     def __enter__(self):
         store = self.store
-        lock = store.q("lock")
-        script = self.SCRIPT.format(lock=lock, record=shlex.quote(holder_record(self.command).strip()))
-        self.process = subprocess.Popen(self.argv(script), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE)
+        try:
+            self.process.stdin.write(b"go\n")
+            self.process.stdin.flush()
+        except OSError:
+            pass  # the session is gone already: the readline below says why
         line = self.process.stdout.readline().decode("utf-8", "replace")
         if not line.startswith("LOCKED"):
             code = self.process.wait(timeout=60)
             error = self.process.stderr.read().decode("utf-8", "replace").strip().splitlines()
-            self.process = None
+            self._close()
             if code == 75:
                 record = (store.read("lock") or b"").decode("utf-8", "replace")
                 raise TemporaryError(f"repository {store.location} is locked by {describe_holder(record)}",
@@ -414,18 +421,27 @@ class RemoteLock:
         return self.ended
 
     def __exit__(self, *exc):
-        if self.process is not None:
-            try:
-                self.process.stdin.write(b"release\n")
-                self.process.stdin.close()
-            except OSError:
-                pass
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-            for stream in (self.process.stdout, self.process.stderr):
-                stream.close()
-            self.process = None
+        self._close(b"release\n")
         return False
+
+    def abandon(self) -> None:
+        """Never entered: end the session; nothing was taken or written."""
+        self._close()
+
+    def _close(self, last: bytes = b"") -> None:
+        if self.process is None:
+            return
+        try:
+            if last:
+                self.process.stdin.write(last)
+            self.process.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        for stream in (self.process.stdout, self.process.stderr):
+            stream.close()
+        self.process = None
