@@ -198,3 +198,21 @@ def test_unreachable_laptop_exits_75_and_changes_nothing(world, cli, tmp_path):
     assert result.exit_code == ExitStatus.TEMPORARY, result.stderr
     assert "127.0.0.1" in result.stderr and "reach" in result.stderr
     assert not (base / "remote-laptop").exists()
+
+
+def test_restore_from_latest_refuses_when_latest_is_damaged(tmp_path, cli):
+    """`latest` names a snapshot whose snapshot.json is damaged: restore says so and restores
+    nothing, rather than quietly restoring an older snapshot."""
+    need_programs("rsync")
+    home = build_home(tmp_path, mails=3)
+    config = write_config(tmp_path, home, mailer=False)
+    older = backup(config, "full", "2026-11-22T02:30:00+00:00")
+    (home / "Mail" / "cur" / "new-one.mail").write_text("Subject: new\n\nhello\n")
+    newest = backup(config, "incremental", "2026-11-23T02:30:00+00:00")
+    (tmp_path / "repository" / "snapshots" / newest / "snapshot.json").write_text("{ not json")
+    result = cli("--config", config, "restore", "--from", "latest", "--path", "home/Mail")
+    assert result.exit_code == ExitStatus.FAILURE, result.stderr
+    assert f"`latest` names {newest}" in result.stderr and older in result.stderr
+    assert not (tmp_path / "laptop").exists()
+    named = cli("--config", config, "restore", "--from", older, "--path", "home/Mail")
+    assert named.exit_code == 0, named.stderr

@@ -33,6 +33,9 @@ def resolve_snapshot(repository, choice: str | None):
     repository.check_format()  # a repository of another format is named as such, never misread
     choice = choice or "latest"
     if choice == "latest":
+        problem = repository.latest_problem()
+        if problem:  # never restore an older snapshot than `latest` without saying so
+            raise TravelsyncError(problem, hint="`restore --from <id>` names the snapshot to restore")
         found = repository.latest()
         what = "no complete snapshot in the repository yet"
     elif choice in ("last-full", "last_full"):
