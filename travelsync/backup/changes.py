@@ -6,8 +6,9 @@ from travelsync.repository import layout
 from travelsync.rsync.run import StopTransfer
 
 
-def unchanged_since(config, repository, parent) -> bool:
-    """True when every source equals its copy in `parent` (same sources, no itemized change)."""
+def unchanged_since(config, repository, parent, *, closed_paths: bool = False) -> bool:
+    """True when every source equals its copy in `parent` (same sources, no itemized change).
+    `closed_paths`: rsync may skip its symlink-race walk (rsync/trusted_paths.py)."""
     from travelsync.rsync.args import change_check_args
     from travelsync.rsync.run import run_rsync
 
@@ -20,7 +21,9 @@ def unchanged_since(config, repository, parent) -> bool:
     for source in config.sources:
         previous = repository.location.child(layout.SNAPSHOTS, parent.id, layout.DATA, source.name)
         try:
-            result = run_rsync(change_check_args(config.rsync, getattr(repository.store, 'ssh', config.ssh), source, previous), on_item=changed)
+            argv = change_check_args(config.rsync, getattr(repository.store, "ssh", config.ssh), source, previous,
+                                     closed_paths=closed_paths)
+            result = run_rsync(argv, on_item=changed)
         except StopTransfer:
             return False
         if result.exit_code != 0:

@@ -123,7 +123,8 @@ def _dry_run(config, repository, kind, started, on_item, on_progress) -> BackupR
         destination = repository.location.child(layout.PARTIAL, "dry-run", layout.DATA, source.name)
         link_dest = _link_dest(repository, parent, source)
         result = run_rsync(backup_args(config.rsync, _ssh(config, repository), source, destination, link_dest=link_dest,
-                                       dry_run=True), on_item=on_item, on_progress=on_progress)
+                                       dry_run=True, closed_paths=_closed_paths(config, repository)),
+                           on_item=on_item, on_progress=on_progress)
         outcome = classify(result)
         if outcome in (Outcome.FAILED, Outcome.TRANSPORT, Outcome.KILLED):
             raise TravelsyncError(f"rsync dry run of source {source.name} failed: {result.error_summary()}")
@@ -151,6 +152,16 @@ def _ssh(config, repository):
     return getattr(repository.store, "ssh", config.ssh)
 
 
+def _closed_paths(config, repository) -> bool:
+    """No other user can reach the repository or the sources: rsync may skip its per-file
+    symlink-race walk (a local repository only; rsync/trusted_paths.py says why it is safe)."""
+    if repository.location.is_remote:
+        return False
+    from travelsync.rsync.trusted_paths import skip_symlink_walk
+
+    return skip_symlink_walk(config.rsync.program, [repository.location.path, *(s.path for s in config.sources)])
+
+
 def _link_dest(repository, parent, source) -> str | None:
     if parent is None or (parent.sources and source.name not in parent.sources):
         return None
@@ -169,10 +180,11 @@ def _backup(config, repository, kind, started, environ, on_item, on_progress, no
         chosen = "full"
     noted = _repository_warnings(repository, parent)
     exit_status = ExitStatus.WARNINGS if noted else ExitStatus.SUCCESS
+    closed = _closed_paths(config, repository)
     if parent is not None and check_changes:
         from travelsync.backup.changes import unchanged_since
 
-        if unchanged_since(config, repository, parent):
+        if unchanged_since(config, repository, parent, closed_paths=closed):
             stop.check()
             finished = clock.now(environ)
             repository.record_no_change("incremental", started, finished, parent.id)
@@ -185,7 +197,7 @@ def _backup(config, repository, kind, started, environ, on_item, on_progress, no
     with _ManifestSpool(config, repository, partial, parent if chosen == "incremental" else None) as manifest:
         for source in _in_rsync_order(config.sources):
             result = _transfer(config, repository, source, partial, parent, on_item, on_progress, stop, sleep,
-                               notice, manifest)
+                               notice, manifest, closed_paths=closed)
             outcome = classify(result)
             total = total.add(result.stats)
             if outcome is Outcome.VANISHED:
@@ -236,7 +248,7 @@ def _in_rsync_order(sources):
 
 
 def _transfer(config, repository, source, partial, parent, on_item, on_progress, stop, sleep, notice,
-              manifest=None):
+              manifest=None, *, closed_paths=False):
     """rsync one source into the partial snapshot, retrying transport failures with backoff.
     rsync's listing feeds `manifest` (a _ManifestSpool) as it streams; `stop` (a _Stop)
     terminates rsync and ends the run at once."""
@@ -246,7 +258,7 @@ def _transfer(config, repository, source, partial, parent, on_item, on_progress,
     destination = repository.location.child(partial, layout.DATA, source.name)
     argv = backup_args(config.rsync, _ssh(config, repository), source, destination,
                        link_dest=_link_dest(repository, parent, source), listing=manifest is not None,
-                       progress=on_progress is not None)  # progress2 doubles rsync's output: only for a bar
+                       progress=on_progress is not None, closed_paths=closed_paths)  # progress2 doubles rsync's output: only for a bar
     delays = retry_delays(config.rsync.retries, config.rsync.retry_delay)
     for attempt in range(len(delays) + 1):
         stop.check()

@@ -98,8 +98,14 @@ class LocalStore:
 
     @contextmanager
     def lock(self, command: str, notice=None):
-        """The flock on REPO/lock; nothing is made or written before the block is entered."""
-        self.makedirs()
+        """The flock on REPO/lock; nothing is made or written before the block is entered.
+        A new repository folder is private (0700): others cannot read the backups, and rsync
+        may skip its symlink-race walk there (rsync/trusted_paths.py)."""
+        self.root.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(mode=0o700)
+        except FileExistsError:
+            pass
         with local_lock(self.root / "lock", command, str(self.location), notice) as held:
             yield held
 

@@ -6,6 +6,7 @@ names passed NUL-separated on stdin so no name can become an option or shell syn
 """
 
 import os
+import stat
 from pathlib import Path, PurePosixPath
 
 from travelsync import process
@@ -54,18 +55,27 @@ def list_files(location: Location, ssh) -> dict[str, tuple[int, int]]:
     """Every regular file under `location`: relative path → (size, whole-second mtime); {} if absent."""
     if not location.is_remote:
         found = {}
-        base = Path(location.path)
-        for folder, _, names in os.walk(base):
-            for name in names:
-                path = Path(folder, name)
-                info = path.lstat()
-                if path.is_file() and not path.is_symlink():
-                    found[str(path.relative_to(base))] = (info.st_size, int(info.st_mtime))
+        _scan(location.path.rstrip("/") or "/", "", found)
         return found
     command = (f"test -d {remote_shell_command(location.path)} || exit 0; "
                f"find {remote_shell_command(location.path)} -type f -printf '%s %T@ %P\\0'")
     done = _ssh(location, ssh, command)
     return _parse_find(done.stdout)
+
+
+def _scan(folder: str, prefix: str, found: dict) -> None:
+    """list_files for a local folder: one lstat per entry (os.scandir), names as plain strings."""
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for entry in entries:
+        relative = prefix + entry.name
+        if entry.is_dir(follow_symlinks=False):
+            _scan(entry.path, relative + "/", found)
+        elif entry.is_file(follow_symlinks=False):
+            info = entry.stat(follow_symlinks=False)
+            found[relative] = (info.st_size, int(info.st_mtime))
 
 
 def stat_files(location: Location, relative_paths, ssh) -> dict[str, tuple[int, int]]:
@@ -76,12 +86,11 @@ def stat_files(location: Location, relative_paths, ssh) -> dict[str, tuple[int, 
     if not location.is_remote:
         found = {}
         for rel in relative_paths:
-            path = Path(location.path, rel)
             try:
-                info = path.lstat()
+                info = os.lstat(os.path.join(location.path, rel))
             except OSError:
                 continue
-            if path.is_file() and not path.is_symlink():
+            if stat.S_ISREG(info.st_mode):
                 found[rel] = (info.st_size, int(info.st_mtime))
         return found
     command = (remote_shell_command("cd", location.path) +
@@ -168,8 +177,10 @@ def read_bytes(location: Location, ssh) -> bytes | None:
 
 def relative_to(path: str, base: str) -> str | None:
     """`path` relative to `base`, or None when it is not inside it."""
-    try:
-        return str(PurePosixPath(path).relative_to(base))
-    except ValueError:
-        return None
+    base = base.rstrip("/")
+    if not base or base == ".":
+        return path
+    if path == base:
+        return "."
+    return path[len(base) + 1:] if path.startswith(base + "/") else None
 

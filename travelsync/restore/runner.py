@@ -89,15 +89,17 @@ def plan_restore(config, repository, choice, paths, *, to=None, stamp: str, dry_
     return RestorePlan(snapshot.id, groups, texts, target, folder, dry_run)
 
 
-def restore_commands(config, repository, plan: RestorePlan) -> list[list[str]]:
-    """One rsync argv per source group (pure given the repository's locations)."""
+def restore_commands(config, repository, plan: RestorePlan, *, closed_paths: bool = False) -> list[list[str]]:
+    """One rsync argv per source group (pure given the repository's locations).
+    `closed_paths`: rsync may skip its symlink-race walk (see closed_paths below)."""
     from travelsync.rsync.args import common_args
 
     remote = plan.target.is_remote or config.repository.is_remote
     # Owners by name, not number: the laptop's marc need not have home's uid.
     # Itemized lines only for a dry run (the list it shows): a real restore streams no per-file
     # output, so the wrapper costs the same however many files change.
-    common = [a for a in common_args(config.rsync, config.ssh, remote, itemize=plan.dry_run) if a != "--numeric-ids"]
+    common = [a for a in common_args(config.rsync, config.ssh, remote, itemize=plan.dry_run, closed_paths=closed_paths)
+              if a != "--numeric-ids"]
     extra_start = len(common) - len(config.rsync.extra_args)
     common, extra = common[:extra_start], common[extra_start:]
     commands = []
@@ -109,6 +111,17 @@ def restore_commands(config, repository, plan: RestorePlan) -> list[list[str]]:
             destination_spec=destination.rsync_spec(), displaced_folder=plan.displaced_folder,
             source_path=group.source_path, dry_run=plan.dry_run, extra=extra))
     return commands
+
+
+def closed_paths(config, plan: RestorePlan) -> bool:
+    """Both ends on this machine and out of other users' reach (the repository, each restored
+    folder on the laptop and the displaced folder): rsync/trusted_paths.py."""
+    if plan.target.is_remote or config.repository.is_remote:
+        return False
+    from travelsync.rsync.trusted_paths import skip_symlink_walk
+
+    folders = [plan.target.child(group.target_folder("/").lstrip("/")).path for group in plan.groups]
+    return skip_symlink_walk(config.rsync.program, [config.repository.path, *folders, plan.displaced_folder])
 
 
 def _run_with_retries(config, argv, *, on_item, on_progress, sleep=time.sleep):
@@ -141,7 +154,7 @@ def run_restore(config, repository, plan: RestorePlan, *, on_progress=None, refe
             report.changes.append(f"{code.strip()} {name}")
 
     started = time.monotonic()
-    for argv in restore_commands(config, repository, plan):
+    for argv in restore_commands(config, repository, plan, closed_paths=closed_paths(config, plan)):
         result = _run_with_retries(config, argv, on_item=on_item, on_progress=on_progress)
         report.files_transferred += result.files_transferred
         report.bytes_transferred += result.bytes_transferred

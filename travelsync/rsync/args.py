@@ -7,6 +7,7 @@ nor a host.
 
 from travelsync.location import Location, rsync_rsh
 from travelsync.rsync.itemize import CHECKSUM, LISTING_FORMAT
+from travelsync.rsync.trusted_paths import OPTION as SKIP_SYMLINK_WALK
 
 # rsync exit codes worth naming (rsync(1) "EXIT VALUES").
 PARTIAL_TRANSFER = 23  # some files could not be transferred
@@ -15,7 +16,7 @@ TRANSPORT_FAILURES = frozenset({10, 12, 30, 35, 255})  # socket/protocol/timeout
 
 
 def common_args(settings, ssh, remote: bool, *, progress: bool = True, itemize: bool = True,
-                listing: bool = False) -> list[str]:
+                listing: bool = False, closed_paths: bool = False) -> list[str]:
     """The flags every travelsync transfer shares, program first.
 
     `-aHAX --numeric-ids` keep contents, modes, times, symlinks, hard links, ACLs, xattrs and
@@ -27,6 +28,10 @@ def common_args(settings, ssh, remote: bool, *, progress: bool = True, itemize: 
     `listing`: every item, changed or not (`-ii`), in LISTING_FORMAT with rsync's xxh128
     whole-file checksum of each file it sends (rsync/itemize.py): the backup's manifest is
     built from these lines, with no second read of the data.
+
+    `closed_paths`: no other user can reach the paths of this transfer (rsync/trusted_paths.py),
+    so rsync may skip its per-file symlink-race walk (`--insecure-links`). `extra_args` come
+    after it: `--no-insecure-links` there keeps the walk.
     """
     argv = [settings.program, "-aHAX", "--numeric-ids", "-s", "--stats"]
     if listing:
@@ -37,8 +42,14 @@ def common_args(settings, ssh, remote: bool, *, progress: bool = True, itemize: 
         argv.append("--info=progress2")
     if remote:
         argv += ["-e", rsync_rsh(ssh)]
-    argv += list(settings.extra_args)
-    return argv
+    return _finish(argv, settings, closed_paths)
+
+
+def _finish(argv: list[str], settings, closed_paths: bool) -> list[str]:
+    """The walk's opt-out, then the user's extra arguments (last, so they can override)."""
+    if closed_paths:
+        argv.append(SKIP_SYMLINK_WALK)
+    return argv + list(settings.extra_args)
 
 
 def exclude_args(patterns) -> list[str]:
@@ -55,7 +66,8 @@ def source_spec(path) -> str:
 
 
 def backup_args(settings, ssh, source, destination: Location, *, link_dest: str | None = None,
-                dry_run: bool = False, progress: bool = True, listing: bool = False) -> list[str]:
+                dry_run: bool = False, progress: bool = True, listing: bool = False,
+                closed_paths: bool = False) -> list[str]:
     """rsync argv copying `source` (a config Source) into `destination` (a folder, local or remote).
 
     `link_dest`: the same source's folder in the previous snapshot (an absolute path on the
@@ -65,7 +77,8 @@ def backup_args(settings, ssh, source, destination: Location, *, link_dest: str 
     half-sent file for the next run; `--delete-excluded` drops files newly excluded.
     `listing`: list every file with its checksum (see common_args) for the manifest.
     """
-    argv = common_args(settings, ssh, destination.is_remote, progress=progress, listing=listing)
+    argv = common_args(settings, ssh, destination.is_remote, progress=progress, listing=listing,
+                       closed_paths=closed_paths)
     argv += ["--delete", "--delete-excluded", "--partial"]
     if source.one_file_system:
         argv.append("--one-file-system")
@@ -78,14 +91,14 @@ def backup_args(settings, ssh, source, destination: Location, *, link_dest: str 
     return argv
 
 
-def change_check_args(settings, ssh, source, previous: Location) -> list[str]:
+def change_check_args(settings, ssh, source, previous: Location, *, closed_paths: bool = False) -> list[str]:
     """A dry run comparing `source` with its copy in the previous snapshot: any itemized line
     means something changed. No progress, no stats: the caller stops at the first change."""
     argv = [settings.program, "-aHAX", "--numeric-ids", "-s", "--itemize-changes", "--dry-run",
             "--delete", "--delete-excluded"]
     if previous.is_remote:
         argv += ["-e", rsync_rsh(ssh)]
-    argv += list(settings.extra_args)
+    argv = _finish(argv, settings, closed_paths)
     if source.one_file_system:
         argv.append("--one-file-system")
     argv += exclude_args(source.exclude)
