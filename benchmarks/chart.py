@@ -8,7 +8,7 @@ import math
 import struct
 import zlib
 
-PEER_COLOURS = {"rsync": (70, 110, 200), "rsnapshot": (120, 170, 90), "borg": (220, 140, 50),
+PEER_COLOURS = {"rsync": (70, 110, 200), "rsync-insecure-links": (140, 170, 230), "rsnapshot": (120, 170, 90), "borg": (220, 140, 50),
                 "restic": (190, 70, 80)}
 LOW, HIGH = 0.01, 10.0  # log axis range
 

@@ -137,16 +137,32 @@ class Travelsync(Tool):
         return self.folder / "laptop" / self.source.relative_to("/")
 
 
+NO_WALK = "rsync-insecure-links"  # bare rsync told to skip its symlink-race walk, as travelsync may
+
+
 class BareRsync(Tool):
     """What a user would type: rsync alone, the same flags' core as travelsync's transfer.
+
+    `extra`: flags added to every command. The second bare-rsync row adds --insecure-links,
+    which travelsync passes when no other user can reach the paths (rsync/trusted_paths.py):
+    travelsync over that row is the wrapper's own cost; over the plain row, what a user gains.
 
     Backups: `-aHAX --numeric-ids --delete` (incrementals with --link-dest to the previous copy).
     Restores: the same selected folders with `--relative --delete-before --mkpath -s` onto the laptop
     folder (travelsync additionally moves overwritten laptop files aside with --backup-dir).
     """
 
-    def __init__(self, name, source):
+    def __init__(self, name, source, extra=()):
         super().__init__(name, source, program="rsync")
+        self.extra = list(extra)
+
+    def available(self):
+        missing = super().available()
+        if missing or not self.extra:
+            return missing
+        from travelsync.rsync.trusted_paths import rsync_has_option
+
+        return None if rsync_has_option("rsync") else "this rsync has no --insecure-links (no walk to skip)"
 
     def version(self):
         return _version(["rsync", "--version"])
@@ -156,15 +172,15 @@ class BareRsync(Tool):
         (folder / "copies").mkdir()
 
     def command(self, step):
-        copies, source = self.folder / "copies", f"{self.source}/"
+        copies, source, rsync = self.folder / "copies", f"{self.source}/", [*RSYNC, *self.extra]
         if step == "full":
-            return Command([*RSYNC, "--delete", source, f"{copies}/full/"])
+            return Command([*rsync, "--delete", source, f"{copies}/full/"])
         if step == "unchanged":
-            return Command([*RSYNC, "--delete", f"--link-dest={copies}/full", source, f"{copies}/incr1/"])
+            return Command([*rsync, "--delete", f"--link-dest={copies}/full", source, f"{copies}/incr1/"])
         if step == "changed":
-            return Command([*RSYNC, "--delete", f"--link-dest={copies}/incr1", source, f"{copies}/incr2/"])
+            return Command([*rsync, "--delete", f"--link-dest={copies}/incr1", source, f"{copies}/incr2/"])
         snapshot = copies / ("full" if step == "prepare" else "incr2")
-        return Command([*RSYNC, "-s", "--relative", "--delete-before", "--mkpath",
+        return Command([*rsync, "-s", "--relative", "--delete-before", "--mkpath",
                         *[f"{snapshot}/./{top}" for top in TOP_FOLDERS], f"{self.laptop_target()}/"])
 
     def files_transferred(self, step, stdout):
@@ -266,5 +282,6 @@ class Restic(Tool):
 
 
 def contenders(source: Path) -> list[Tool]:
-    return [Travelsync("travelsync", source), BareRsync("rsync", source), Rsnapshot("rsnapshot", source),
+    return [Travelsync("travelsync", source), BareRsync("rsync", source),
+            BareRsync(NO_WALK, source, extra=["--insecure-links"]), Rsnapshot("rsnapshot", source),
             Borg("borg", source), Restic("restic", source)]

@@ -134,3 +134,19 @@ def test_bad_arguments_exit_2():
     result = subprocess.run([sys.executable, str(REPO_ROOT / "benchmarks" / "run"), "--rounds", "0"],
                             capture_output=True, text=True, timeout=30, env={**os.environ})
     assert result.returncode == 2 and "--rounds" in result.stderr
+
+
+def test_the_row_without_rsyncs_symlink_walk_does_the_same_work_as_travelsync(quick_run):
+    """travelsync's runs skip rsync's symlink-race walk in the benchmark's private folder; the
+    bare-rsync row told to skip it too moves the same files (the wrapper's own cost is measured)."""
+    from travelsync.rsync.trusted_paths import rsync_has_option
+
+    _, results, _ = quick_run
+    if not rsync_has_option("rsync"):
+        assert results["tools"]["rsync-insecure-links"]["skipped"]
+        return
+    assert results["tools"]["travelsync"]["skips_symlink_walk"] == "yes"
+    for step in STEPS:
+        assert (results["steps"][step]["rsync-insecure-links"]["files_transferred"]
+                == results["steps"][step]["travelsync"]["files_transferred"]), step
+        assert results["ratios"][step]["rsync-insecure-links"] > 0

@@ -379,7 +379,7 @@ SCHEMA = Mapping(
         Field("program", Str(), "rsync binary.", "rsync"),
         Field("retries", Int(0), "Retries after a transport failure (rsync exit 10, 12, 30, 35, 255).", 3),
         Field("retry_delay", Number(0), "Seconds before the first retry; doubled each time.", 5.0),
-        Field("extra_args", ListOf(Str()), "Extra rsync arguments (e.g. --bwlimit=20M).", ()),
+        Field("extra_args", ListOf(Str()), "Extra rsync arguments, after travelsync's own (e.g. --bwlimit=20M; --no-insecure-links always keeps rsync's symlink-race walk, see docs/backup.md).", ()),
     ), "How rsync runs."),
     Field("notify", Mapping(
         Field("command", Nullable(Str()), "Shell command run after a failed backup (outcome in TRAVELSYNC_* variables).", None),
