@@ -12,7 +12,7 @@ from travelsync.restore import places
 from travelsync.trip import state as trip_state
 from travelsync.trip import steps
 from travelsync.trip.prepare import _preflight
-from travelsync.trip.restore_step import plan_stage, run_stage
+from travelsync.trip.restore_step import plan_stage, restore_once, run_stage
 from travelsync.trip.report import preflight_warnings, step_report
 
 
@@ -62,11 +62,7 @@ def finalize(context, *, dry_run: bool = False, backup_first: bool = False, take
         document["protected_snapshots"] = list(dict.fromkeys(references + [snapshot_id]))
         trip_state.begin(context.state_dir, document, "finalize", context.now, snapshot=snapshot_id, stamp=stamp,
                          paths=paths)
-    done = document["in_progress"]["stages"]
-    if "restore" not in done:
-        restore = run_stage(context, plan, references=references, after_crash=bool(interrupted))
-        trip_state.stage_done(context.state_dir, document, "restore", restore)
-    restore = done["restore"]
+    restore = restore_once(context, document, plan, references=references, interrupted=bool(interrupted))
     mail_checks = check_laptop_mail(context, warnings)
     checks = _preflight(context, warnings)
     warnings = restore["warnings"] + warnings + preflight_warnings(checks)

@@ -10,7 +10,7 @@ from travelsync.errors import UsageError
 from travelsync.restore.runner import resolve_snapshot
 from travelsync.trip import state as trip_state
 from travelsync.trip import steps
-from travelsync.trip.restore_step import plan_stage, run_stage
+from travelsync.trip.restore_step import plan_stage, restore_once, run_stage
 from travelsync.trip.report import preflight_warnings, step_report
 
 
@@ -46,10 +46,7 @@ def prepare(context, *, dry_run: bool = False) -> dict:
         trip_state.begin(context.state_dir, document, "prepare", context.now, snapshot=snapshot_id, stamp=stamp,
                          paths=paths)
     done = document["in_progress"]["stages"]
-    if "restore" not in done:
-        restore = run_stage(context, plan, references=references, after_crash=bool(interrupted))
-        trip_state.stage_done(context.state_dir, document, "restore", restore)
-    restore = done["restore"]
+    restore = restore_once(context, document, plan, references=references, interrupted=bool(interrupted))
     if "mail" not in done:
         trip_state.stage_done(context.state_dir, document, "mail", _mail_keep(context, warnings, dry_run=False))
     mail = done["mail"]

@@ -2,6 +2,7 @@
 then run (resumable, with the trip's stamp and the snapshots it may compare against)."""
 
 from travelsync.restore.runner import plan_restore, run_restore
+from travelsync.trip import state as trip_state
 
 
 def plan_stage(context, *, snapshot_id: str, paths, stamp: str, dry_run=False):
@@ -17,3 +18,13 @@ def run_stage(context, plan, *, references=(), after_crash=False) -> dict:
     report = run_restore(context.config, context.repository, plan, on_progress=context.on_progress,
                          references=references, after_crash=after_crash)
     return report.to_json()
+
+
+def restore_once(context, document, plan, *, references, interrupted: bool) -> dict:
+    """The restore stage of the step under way in `document`: run and recorded as done, or,
+    when a crashed run already finished it, its recorded report (never run twice)."""
+    done = document["in_progress"]["stages"]
+    if "restore" not in done:
+        restore = run_stage(context, plan, references=references, after_crash=interrupted)
+        trip_state.stage_done(context.state_dir, document, "restore", restore)
+    return done["restore"]

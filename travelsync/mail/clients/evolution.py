@@ -13,10 +13,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-from travelsync.mail import processes, textlines
+from travelsync.mail import keyfile, processes, textlines
+from travelsync.mail.keyfile import Entry
 from travelsync.mail.model import DELETE, KEEP, UNKNOWN, Account, Change, MailConfigError, Plan
 
 KIND = "evolution"
@@ -30,65 +30,33 @@ _BACKENDS = {"imapx": "imap", "pop": "pop3", "mbox": "local", "maildir": "local"
              "spool": "local", "spooldir": "local", "nntp": "nntp", "ews": "ews"}
 
 
-@dataclass(frozen=True)
-class _Entry:
-    group: str
-    key: str  # without a [locale] suffix
-    locale: bool
-    value: str
-    line: int  # 0-based
-    value_column: int
-
-
 # --- parsing ---------------------------------------------------------------------------------
 
-def _parse(text: str) -> tuple[list[_Entry], list[str | None]]:
+def _parse(text: str) -> tuple[list[Entry], list[str | None]]:
     """GKeyFile entries and the group of every line; raise MailConfigError(line) on garbage."""
-    if not text.strip():
-        raise MailConfigError("the file is empty", 1)
-    entries, owner, group = [], [], None
-    for index, line in enumerate(textlines.split(text)):
-        content = textlines.body(line)[0]
-        if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", content):
-            raise MailConfigError("binary data (not an Evolution .source file?)", index + 1)
-        stripped = content.strip()
-        if stripped.startswith("["):
-            if not stripped.endswith("]"):
-                raise MailConfigError(f"unterminated group name {stripped[:40]!r}", index + 1)
-            group = stripped[1:-1]
-        elif stripped and not stripped.startswith("#"):
-            if "=" not in content or not content.split("=", 1)[0].strip():
-                raise MailConfigError(f"neither [group] nor key=value: {stripped[:40]!r}",
-                                      index + 1)
-            if group is None:
-                raise MailConfigError("a key before the first [group]", index + 1)
-            raw_key, value = content.split("=", 1)
-            column = len(raw_key) + 1 + (len(value) - len(value.lstrip()))
-            key = raw_key.strip()
-            entries.append(_Entry(group, key.split("[", 1)[0], "[" in key, value.strip(), index, column))
-        owner.append(group)
-    if group is None:
+    entries, owner = keyfile.scan(text, "an Evolution .source file", keys_before_groups=False)
+    if not any(group is not None for group in owner):
         raise MailConfigError("no [group] at all (not an Evolution .source file?)", 1)
     return entries, owner
 
 
-def _groups(entries: list[_Entry]) -> dict[str, dict[str, list[_Entry]]]:
-    groups: dict[str, dict[str, list[_Entry]]] = {}
+def _groups(entries: list[Entry]) -> dict[str, dict[str, list[Entry]]]:
+    groups: dict[str, dict[str, list[Entry]]] = {}
     for entry in entries:
-        if not entry.locale:
+        if not entry.suffixed:
             groups.setdefault(entry.group, {}).setdefault(entry.key, []).append(entry)
     return groups
 
 
-def _last(settings: dict[str, list[_Entry]], key: str) -> str | None:
+def _last(settings: dict[str, list[Entry]], key: str) -> str | None:
     return settings[key][-1].value if settings.get(key) else None
 
 
-def _name(groups: dict[str, dict[str, list[_Entry]]]) -> str:
+def _name(groups: dict[str, dict[str, list[Entry]]]) -> str:
     return _last(groups.get("Data Source", {}), "DisplayName") or GROUP
 
 
-def _warnings(name: str, pop: dict[str, list[_Entry]]) -> tuple[str, ...]:
+def _warnings(name: str, pop: dict[str, list[Entry]]) -> tuple[str, ...]:
     warnings = []
     days = _last(pop, "DeleteAfterDays") or "0"
     if re.fullmatch(r"[+-]?\d+", days) and int(days) > 0:

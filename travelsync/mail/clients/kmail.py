@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-from travelsync.mail import processes, textlines
+from travelsync.mail import keyfile, processes, textlines
+from travelsync.mail.keyfile import Entry
 from travelsync.mail.model import DELETE, KEEP, Account, Change, MailConfigError, Plan
 
 KIND = "kmail"
@@ -28,64 +28,36 @@ _TRUE = {"true", "on", "yes", "1"}
 _LIMITS = {"leaveOnServerDays": "days", "leaveOnServerCount": "messages", "leaveOnServerSize": "MB"}
 
 
-@dataclass(frozen=True)
-class _Entry:
-    group: str | None
-    key: str  # without [$i] / [locale] suffixes
-    value: str
-    line: int  # 0-based
-    value_column: int
-
-
 # --- parsing ---------------------------------------------------------------------------------
 
-def _parse(text: str) -> tuple[list[_Entry], list[str | None]]:
+def _parse(text: str) -> tuple[list[Entry], list[str | None]]:
     """KConfig entries and the group of every line; raise MailConfigError(line) on garbage."""
-    if not text.strip():
-        raise MailConfigError("the file is empty", 1)
-    entries, owner, group = [], [], None
-    for index, line in enumerate(textlines.split(text)):
-        content = textlines.body(line)[0]
-        if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", content):
-            raise MailConfigError("binary data (not a KConfig file?)", index + 1)
-        stripped = content.strip()
-        if stripped.startswith("["):
-            if not stripped.endswith("]"):
-                raise MailConfigError(f"unterminated group name {stripped[:40]!r}", index + 1)
-            group = stripped[1:-1]
-        elif stripped and not stripped.startswith("#"):
-            if "=" not in content or not content.split("=", 1)[0].strip():
-                raise MailConfigError(f"neither [group] nor key=value: {stripped[:40]!r}",
-                                      index + 1)
-            raw_key, value = content.split("=", 1)
-            column = len(raw_key) + 1 + (len(value) - len(value.lstrip()))
-            entries.append(_Entry(group, raw_key.strip().split("[", 1)[0], value.strip(), index, column))
-        owner.append(group)
+    entries, owner = keyfile.scan(text, "a KConfig file", keys_before_groups=True)
     if not any(entry.group == GROUP for entry in entries):
         raise MailConfigError(f"no [{GROUP}] group with settings (not a POP3 resource file?)", 1)
     return entries, owner
 
 
-def _general(entries: list[_Entry]) -> dict[str, list[_Entry]]:
-    settings: dict[str, list[_Entry]] = {}
+def _general(entries: list[Entry]) -> dict[str, list[Entry]]:
+    settings: dict[str, list[Entry]] = {}
     for entry in entries:
         if entry.group == GROUP:
             settings.setdefault(entry.key, []).append(entry)
     return settings
 
 
-def _last(settings: dict[str, list[_Entry]], key: str) -> str | None:
+def _last(settings: dict[str, list[Entry]], key: str) -> str | None:
     return settings[key][-1].value if settings.get(key) else None
 
 
-def _name(settings: dict[str, list[_Entry]]) -> str:
+def _name(settings: dict[str, list[Entry]]) -> str:
     login, host = _last(settings, "login"), _last(settings, "host")
     if host:
         return f"{login}@{host}" if login else host
     return GROUP
 
 
-def _warnings(name: str, settings: dict[str, list[_Entry]]) -> tuple[str, ...]:
+def _warnings(name: str, settings: dict[str, list[Entry]]) -> tuple[str, ...]:
     warnings = []
     for key, unit in _LIMITS.items():
         match = re.fullmatch(r"[+-]?\d+", _last(settings, key) or "")
