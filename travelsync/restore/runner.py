@@ -89,17 +89,21 @@ def plan_restore(config, repository, choice, paths, *, to=None, stamp: str, dry_
     return RestorePlan(snapshot.id, groups, texts, target, folder, dry_run)
 
 
-def restore_commands(config, repository, plan: RestorePlan, *, closed_paths: bool = False) -> list[list[str]]:
+def restore_commands(config, repository, plan: RestorePlan, *, closed_paths: bool = False,
+                     progress: bool = True) -> list[list[str]]:
     """One rsync argv per source group (pure given the repository's locations).
-    `closed_paths`: rsync may skip its symlink-race walk (see closed_paths below)."""
+    `closed_paths`: rsync may skip its symlink-race walk (see closed_paths below); `progress`:
+    ask for --info=progress2 (only for a bar on a terminal: it adds a line to rsync's output
+    for every file it sends)."""
     from travelsync.rsync.args import common_args
 
     remote = plan.target.is_remote or config.repository.is_remote
     # Owners by name, not number: the laptop's marc need not have home's uid.
     # Itemized lines only for a dry run (the list it shows): a real restore streams no per-file
     # output, so the wrapper costs the same however many files change.
-    common = [a for a in common_args(config.rsync, config.ssh, remote, itemize=plan.dry_run, closed_paths=closed_paths)
-              if a != "--numeric-ids"]
+    common = common_args(config.rsync, config.ssh, remote, itemize=plan.dry_run, closed_paths=closed_paths,
+                         progress=progress)
+    common = [a for a in common if a != "--numeric-ids"]
     extra_start = len(common) - len(config.rsync.extra_args)
     common, extra = common[:extra_start], common[extra_start:]
     commands = []
@@ -154,7 +158,8 @@ def run_restore(config, repository, plan: RestorePlan, *, on_progress=None, refe
             report.changes.append(f"{code.strip()} {name}")
 
     started = time.monotonic()
-    for argv in restore_commands(config, repository, plan, closed_paths=closed_paths(config, plan)):
+    for argv in restore_commands(config, repository, plan, closed_paths=closed_paths(config, plan),
+                                 progress=on_progress is not None):
         result = _run_with_retries(config, argv, on_item=on_item, on_progress=on_progress)
         report.files_transferred += result.files_transferred
         report.bytes_transferred += result.bytes_transferred
