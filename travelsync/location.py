@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 # Like rsync: a colon before the first slash makes it remote ("host:/p", "user@host:/p").
+_UNTIDY = re.compile(r"//|(?:^|/)\.(?:/|$)|.+/$")  # what PurePosixPath would rewrite
 _REMOTE = re.compile(r"^(?:(?P<user>[^@/:\s]+)@)?(?P<host>\[[0-9A-Fa-f:.%\w]+\]|[^@/:\s\[\]]+):(?P<path>.*)$")
 
 
@@ -41,7 +42,10 @@ class Location:
         return f"{self.user}@{self.host}" if self.user else str(self.host)
 
     def child(self, *parts: str) -> "Location":
-        return Location(str(PurePosixPath(self.path, *parts)), self.host, self.user)
+        joined = "/".join((self.path, *parts)) if parts else self.path
+        if _UNTIDY.search(joined):  # "//", "/./", a trailing "/": let pathlib tidy it
+            joined = str(PurePosixPath(self.path, *parts))
+        return Location(joined, self.host, self.user)
 
     def __str__(self) -> str:
         return f"{self.ssh_target_for_rsync}:{self.path}" if self.is_remote else self.path
