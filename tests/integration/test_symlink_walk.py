@@ -119,3 +119,21 @@ def test_on_the_real_file_system_a_world_writable_folder_counts_only_where_other
         assert closed(str(shared / "repo")) == f"{shared} is writable by other users"  # repo could be swapped
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_repository_over_ssh_keeps_the_walk(rsync_with_option, tmp_path, sshd_server):
+    """The option is local to the rsync it is given to: over ssh the remote rsync, which
+    receives the files, would keep its walk anyway, and travelsync cannot check its paths."""
+    base = tmp_path / "private"
+    base.mkdir(mode=0o700)
+    home = build_home(base)
+    config = write_config(base, home)
+    program, log = recording_rsync(tmp_path)
+    document = yaml.safe_load(config.read_text())
+    document["repository"] = sshd_server.location(str(base / "repository"))
+    document["ssh"] = sshd_server.ssh_config
+    document["rsync"]["program"] = str(program)
+    config.write_text(yaml.safe_dump(document))
+    backup(config, "full", "2026-11-22T02:30:00+00:00")
+    runs = [line for line in log.read_text().splitlines() if line != "--help"]
+    assert runs and not any(OPTION in run.split() for run in runs), runs
