@@ -685,3 +685,36 @@ def test_another_format_over_ssh_is_refused_before_the_lock(cli, remote_rig, arg
     assert result.exit_code == 1 and "repository format 2 is newer" in result.stderr
     assert (rig.repo / "lock").read_bytes() == b"pid=1 host=newer command=backup started=later\n"
     assert sorted(p.name for p in rig.repo.iterdir()) == ["lock", "travelsync.repo"]
+
+
+def unprivileged_argv() -> list[str]:
+    """Prefix that keeps root from reading a mode-000 file (no CAP_DAC_OVERRIDE / _READ_SEARCH,
+    for this process and whatever it runs, ssh and the remote side excepted); nothing otherwise."""
+    if os.geteuid() != 0:
+        return []
+    need_programs("setpriv")
+    dropped = "-dac_override,-dac_read_search"
+    return ["setpriv", f"--inh-caps={dropped}", f"--bounding-set={dropped}"]
+
+
+def test_an_unreadable_file_commits_an_incomplete_snapshot_naming_it_exit_3(local_rig):
+    """rsync exit 23 with the real rsync: the snapshot is committed as `incomplete`, the file
+    is named in the report, on stderr and in snapshot.json, and `latest` points at it."""
+    make_tree(local_rig.source, False)
+    locked = local_rig.source / "docs" / "locked.txt"
+    locked.write_bytes(b"not for rsync")
+    locked.chmod(0)
+    env = {**os.environ, "TRAVELSYNC_CONFIG": str(local_rig.config), "PYTHONPATH": str(Path(__file__).parents[2])}
+    done = subprocess.run([*unprivileged_argv(), sys.executable, "-m", "travelsync", "--json", "backup", "--full"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 3, done.stderr
+    report = json.loads(done.stdout)
+    assert report["status"] == "incomplete"
+    assert any("could not be backed up" in w and "locked.txt" in w for w in report["warnings"]), report
+    assert "locked.txt" in done.stderr
+    document = json.loads((local_rig.repo / "snapshots" / report["snapshot"] / "snapshot.json").read_text())
+    assert document["status"] == "incomplete" and any("locked.txt" in f for f in document["failed_files"])
+    assert os.readlink(local_rig.repo / "latest") == f"snapshots/{report['snapshot']}"
+    data = local_rig.data(report["snapshot"])
+    assert (data / "docs" / "a.txt").read_bytes() == b"alpha\n" * 100  # the rest is there
+    assert not (data / "docs" / "locked.txt").exists()
