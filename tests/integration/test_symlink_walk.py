@@ -72,7 +72,7 @@ def test_a_private_folder_gets_the_fast_walk_for_every_transfer(rsync_with_optio
     assert len(runs) >= 4  # full, change check, incremental, two restores
     assert all(OPTION in run.split() for run in runs), runs
     restores = [run.split() for run in runs if any(a.startswith("--backup-dir=") for a in run.split())]
-    assert len(restores) == 2 and not any("--info=progress2" in argv for argv in restores)  # no bar, no progress
+    assert len(restores) >= 2 and not any("--info=progress2" in argv for argv in restores)  # no bar, no progress
     assert stat.S_IMODE((base / "repository").stat().st_mode) == 0o700  # a new repository is private
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from travelsync.errors import TemporaryError, TravelsyncError, UsageError
 from travelsync.exitcodes import ExitStatus
 from travelsync.location import Location, parse_location
-from travelsync.restore import arguments, displaced, places, selection
+from travelsync.restore import arguments, displaced, parallel, places, selection
 from travelsync.restore.report import MAX_LISTED, RestoreReport
 
 TRANSPORT_FAILURES = frozenset({10, 12, 30, 35, 255})
@@ -90,8 +90,9 @@ def plan_restore(config, repository, choice, paths, *, to=None, stamp: str, dry_
 
 
 def restore_commands(config, repository, plan: RestorePlan, *, closed_paths: bool = False,
-                     progress: bool = True) -> list[list[str]]:
-    """One rsync argv per source group (pure given the repository's locations).
+                     progress: bool = True, split: bool = False) -> list[list[str]]:
+    """One rsync argv per source group, or per path with `split` (restore/parallel.py); pure
+    given the repository's locations.
     `closed_paths`: rsync may skip its symlink-race walk (see closed_paths below); `progress`:
     ask for --info=progress2 (only for a bar on a terminal: it adds a line to rsync's output
     for every file it sends)."""
@@ -110,10 +111,11 @@ def restore_commands(config, repository, plan: RestorePlan, *, closed_paths: boo
     for group in plan.groups:
         data = repository.data_location(plan.snapshot_id, group.source_name)
         destination = plan.target.child(group.target_folder("/").lstrip("/"))
-        commands.append(arguments.restore_argv(
-            common, data_spec=data.rsync_spec(), insides=group.insides,
-            destination_spec=destination.rsync_spec(), displaced_folder=plan.displaced_folder,
-            source_path=group.source_path, dry_run=plan.dry_run, extra=extra))
+        for insides in ([(inside,) for inside in group.insides] if split else [group.insides]):
+            commands.append(arguments.restore_argv(
+                common, data_spec=data.rsync_spec(), insides=insides,
+                destination_spec=destination.rsync_spec(), displaced_folder=plan.displaced_folder,
+                source_path=group.source_path, dry_run=plan.dry_run, extra=extra))
     return commands
 
 
@@ -158,9 +160,29 @@ def run_restore(config, repository, plan: RestorePlan, *, on_progress=None, refe
             report.changes.append(f"{code.strip()} {name}")
 
     started = time.monotonic()
-    for argv in restore_commands(config, repository, plan, closed_paths=closed_paths(config, plan),
-                                 progress=on_progress is not None):
-        result = _run_with_retries(config, argv, on_item=on_item, on_progress=on_progress)
+    count = parallel.workers(config, repository, plan, bar=on_progress is not None)
+    argvs = restore_commands(config, repository, plan, closed_paths=closed_paths(config, plan),
+                             progress=on_progress is not None, split=count > 1)
+    made = parallel.make_folders(parallel.shared_folders(plan)) if count > 1 else []
+    try:
+        results = parallel.run_each(argvs, lambda argv: _run_with_retries(config, argv, on_item=on_item,
+                                                                          on_progress=on_progress), count)
+        _account(report, plan, results)
+        report.seconds = time.monotonic() - started
+        if not plan.dry_run:
+            report.displaced = tidy_displaced(config, repository, plan, references, after_crash)
+            if report.displaced:
+                report.warnings.append(f"{len(report.displaced)} laptop files that differ from the snapshot "
+                                       f"were moved aside to {plan.displaced_folder}")
+    finally:
+        if count > 1:
+            parallel.remove_if_empty(made, plan)
+    return report
+
+
+def _account(report: RestoreReport, plan: RestorePlan, results) -> None:
+    """Add each rsync run to the report; raise on the first that failed (in path order)."""
+    for result in results:
         report.files_transferred += result.files_transferred
         report.bytes_transferred += result.bytes_transferred
         report.total_size += result.total_size
@@ -180,13 +202,6 @@ def run_restore(config, repository, plan: RestorePlan, *, on_progress=None, refe
                          result.error_summary())
             raise TravelsyncError(f"restore to {plan.target} failed: {first}{detail} (rsync exit {result.exit_code})",
                                   exit_status=ExitStatus.FAILURE, hint=hint)
-    report.seconds = time.monotonic() - started
-    if not plan.dry_run:
-        report.displaced = tidy_displaced(config, repository, plan, references, after_crash)
-        if report.displaced:
-            report.warnings.append(f"{len(report.displaced)} laptop files that differ from the snapshot were "
-                                   f"moved aside to {plan.displaced_folder}")
-    return report
 
 
 def tidy_displaced(config, repository, plan: RestorePlan, references, after_crash: bool) -> list[str]:

@@ -309,6 +309,8 @@ def run_rsync(argv: list[str], *, on_item=None, on_progress=None, env=None,
                 if raw[11:12] != b" " or not item_code(raw):
                     stdout_line(raw.decode("utf-8", "replace"), False)
                     continue
+                if follower in raw:
+                    result.stats.hard_link_followers += 1  # a name holding " => " counts too: on the safe side
                 if raw[1:2] == b"f" and raw[:1] != b"*":
                     files.append(raw)
                 if raw[2:11] != unchanged or raw[:1] == b"*":
@@ -327,6 +329,7 @@ def run_rsync(argv: list[str], *, on_item=None, on_progress=None, env=None,
             stop_rsync(kill=True)
 
     item_code, split_listing, unchanged = itemize.ITEM_CODE.match, itemize.split_listing, itemize.UNCHANGED
+    follower = itemize.FOLLOWER
 
     def stdout_line(line: str, carriage_return: bool) -> None:
         if raised:

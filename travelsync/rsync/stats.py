@@ -32,6 +32,10 @@ class Stats:
     matched_data: int = 0  # bytes found in the old copy (delta algorithm)
     bytes_sent: int = 0  # on the wire, protocol included
     bytes_received: int = 0
+    # Not from --stats: the listing's (-ii) items naming a hard-link leader (" => "). 0 in a
+    # backup's record means the snapshot holds no hard links, so a restore may be split
+    # into several rsyncs (each keeps hard links only among its own files).
+    hard_link_followers: int = 0
 
     def absorb(self, line: str) -> bool:
         """Take one output line; True when it was a stats line."""

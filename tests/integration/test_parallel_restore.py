@@ -1,0 +1,117 @@
+"""Local restores run one rsync per laptop path, several at once, only when the result is the
+same as one rsync's: real rsync, the argv of every run recorded, the laptop compared."""
+
+import json
+import os
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from tests.conftest import need_programs
+from tests.integration.test_restore import backup, build_home, laptop_equals, write_config
+from tests.integration.test_symlink_walk import recording_rsync
+from travelsync.restore import parallel
+
+pytestmark = pytest.mark.integration
+
+
+def setup(base: Path, tmp_path: Path, *, hard_link: bool):
+    need_programs("rsync")
+    home = build_home(base)
+    if hard_link:  # one file under two laptop paths
+        os.link(home / "Mail" / "cur" / "0.mail", home / "src" / "linked.mail")
+    config = write_config(base, home)
+    program, log = recording_rsync(tmp_path)
+    document = yaml.safe_load(config.read_text())
+    document["rsync"]["program"] = str(program)
+    config.write_text(yaml.safe_dump(document))
+    full = backup(config, "full", "2026-11-22T02:30:00+00:00")
+    return home, config, log, full
+
+
+def restore(config: Path, log: Path, snapshot: str) -> list[list[str]]:
+    """`travelsync restore --from SNAPSHOT` (no terminal, so no bar); the restore runs' argv."""
+    log.write_text("")
+    from travelsync.cli import cli as group
+
+    result = CliRunner().invoke(group, ["--json", "restore", "--from", snapshot], env={"TRAVELSYNC_CONFIG": str(config)})
+    assert result.exit_code == 0, result.output
+    return [line.split() for line in log.read_text().splitlines() if "--backup" in line.split()]
+
+
+def sources_of(argv: list[str]) -> list[str]:
+    return [a.rsplit("/./", 1)[1] for a in argv[argv.index("--") + 1:-1]]
+
+
+def test_without_hard_links_each_path_gets_its_own_rsync_and_the_laptop_equals_the_snapshot(tmp_path):
+    base = tmp_path / "private"
+    base.mkdir(mode=0o700)
+    home, config, log, full = setup(base, tmp_path, hard_link=False)
+    document = json.loads((base / "repository" / "snapshots" / full / "snapshot.json").read_text())
+    assert document["rsync"]["hard_link_followers"] == 0
+    runs = restore(config, log, full)
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: one rsync at a time")
+    assert sorted(sources_of(argv)[0] for argv in runs) == [".fetchmailrc", "Mail", "src"]
+    assert all(len(sources_of(argv)) == 1 for argv in runs)
+    laptop_home = base / "laptop" / home.relative_to("/")
+    assert laptop_equals(base, laptop_home, full)
+    assert not (base / "laptop" / ".travelsync-displaced").exists()  # nothing displaced, nothing left
+
+
+def test_a_hard_link_between_two_paths_keeps_one_rsync_and_the_link(tmp_path):
+    base = tmp_path / "private"
+    base.mkdir(mode=0o700)
+    home, config, log, full = setup(base, tmp_path, hard_link=True)
+    document = json.loads((base / "repository" / "snapshots" / full / "snapshot.json").read_text())
+    assert document["rsync"]["hard_link_followers"] == 1
+    runs = restore(config, log, full)
+    assert len(runs) == 1 and sorted(sources_of(runs[0])) == [".fetchmailrc", "Mail", "src"]
+    laptop_home = base / "laptop" / home.relative_to("/")
+    assert (laptop_home / "Mail" / "cur" / "0.mail").stat().st_ino == (laptop_home / "src" / "linked.mail").stat().st_ino
+
+
+def test_an_incremental_still_counts_the_unchanged_hard_link(tmp_path):
+    base = tmp_path / "private"
+    base.mkdir(mode=0o700)
+    home, config, log, full = setup(base, tmp_path, hard_link=True)
+    (home / "src" / "app" / "m1.py").write_text("changed\n")
+    latest = backup(config, "incremental", "2026-11-23T02:30:00+00:00")
+    document = json.loads((base / "repository" / "snapshots" / latest / "snapshot.json").read_text())
+    assert document["rsync"]["hard_link_followers"] == 1
+
+
+def plan(insides=("Mail", "src"), *, dry_run=False, remote=False):
+    target = SimpleNamespace(is_remote=remote)
+    group = SimpleNamespace(insides=tuple(insides))
+    return SimpleNamespace(groups=(group,), dry_run=dry_run, target=target, snapshot_id="S")
+
+
+def repository(followers):
+    rsync = {} if followers is None else {"hard_link_followers": followers}
+    return SimpleNamespace(get=lambda snapshot_id: SimpleNamespace(rsync=rsync))
+
+
+CONFIG = SimpleNamespace(repository=SimpleNamespace(is_remote=False))
+
+
+@pytest.mark.parametrize("case, kwargs, followers", [
+    ("a bar on a terminal", {"bar": True}, 0),
+    ("hard links in the snapshot", {}, 2),
+    ("a snapshot from before the count", {}, None),
+])
+def test_one_rsync_when_splitting_could_differ(case, kwargs, followers):
+    assert parallel.workers(CONFIG, repository(followers), plan(), bar=kwargs.get("bar", False)) == 1, case
+
+
+def test_one_rsync_for_a_dry_run_a_remote_end_nested_paths_or_a_single_path():
+    repo = repository(0)
+    assert parallel.workers(CONFIG, repo, plan(dry_run=True), bar=False) == 1
+    assert parallel.workers(CONFIG, repo, plan(remote=True), bar=False) == 1
+    assert parallel.workers(CONFIG, repo, plan(("Mail/cur", "src")), bar=False) == 1
+    assert parallel.workers(CONFIG, repo, plan(("Mail",)), bar=False) == 1
+    if (os.cpu_count() or 1) >= 2:
+        assert parallel.workers(CONFIG, repo, plan(("Mail", "src", "notes")), bar=False) >= 2
