@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 # Like rsync: a colon before the first slash makes it remote ("host:/p", "user@host:/p").
-_UNTIDY = re.compile(r"//|(?:^|/)\.(?:/|$)|.+/$")  # what PurePosixPath would rewrite
 _REMOTE = re.compile(r"^(?:(?P<user>[^@/:\s]+)@)?(?P<host>\[[0-9A-Fa-f:.%\w]+\]|[^@/:\s\[\]]+):(?P<path>.*)$")
 
 
@@ -43,7 +42,8 @@ class Location:
 
     def child(self, *parts: str) -> "Location":
         joined = "/".join((self.path, *parts)) if parts else self.path
-        if _UNTIDY.search(joined):  # "//", "/./", a trailing "/": let pathlib tidy it
+        if "//" in joined or "/./" in joined or joined.endswith(("/", "/.")) or joined.startswith("./") \
+                or joined == ".":  # what PurePosixPath would rewrite: let it tidy
             joined = str(PurePosixPath(self.path, *parts))
         return Location(joined, self.host, self.user)
 

@@ -124,7 +124,7 @@ class SourceManifest:
         handled in this loop: one Python call per chunk of rsync's output, not per file."""
         parent, prefix, out, add = self.parent, self.prefix, self.out, self.add
         width = CHECKSUM_WIDTH
-        inherited = 0
+        inherited = sent = 0
         for raw in lines:
             code = raw[:11]
             rest = raw[12:]
@@ -140,8 +140,15 @@ class SourceManifest:
                     out.append(line)
                     continue
             checksum = rest[space + 1:space + 1 + width]
-            add(code, size, None if checksum[:1] == b" " or not checksum else checksum, name)
+            if checksum[:1] == b" " or not checksum:
+                checksum = None
+            elif not self.pending and b"\\" not in name and b"\t" not in name and code[1:2] == b"f":
+                out.append(prefix + name + b"\t" + size + b"\t" + checksum + b"\n")  # sent: rsync's checksum
+                sent += 1
+                continue
+            add(code, size, checksum, name)
         self.inherited += inherited
+        self.sent += sent
         if len(out) >= 512:
             self._write_out()
 
