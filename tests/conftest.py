@@ -39,6 +39,20 @@ def need_root() -> None:
     need(os.geteuid() == 0, "needs root")
 
 
+def pids_where(match) -> list[int]:
+    """Processes whose command line (NUL-separated bytes, from /proc) satisfies `match`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:  # gone meanwhile, or not ours to read
+                continue
+            if match(cmdline):
+                found.append(int(entry.name))
+    return found
+
+
 @pytest.fixture(autouse=True)
 def isolated_dirs(tmp_path_factory, monkeypatch):
     """Every test gets its own XDG config and state folders; no test touches the real ones."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import need, need_programs, need_root
+from tests.conftest import need, need_programs, need_root, pids_where
 from tests.drills.conftest import (ROUNDS, build_home, day_at, change_home, check_repository, files_under, kill_at,
                                    repository_facts, start, write_config)
 
@@ -92,16 +92,8 @@ def master_of(sshd):
     marker = str(sshd.known_hosts).encode()
 
     def pids() -> list[int]:
-        found = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    cmdline = (entry / "cmdline").read_bytes()
-                except OSError:
-                    continue
-                if cmdline.startswith(b"ssh\0") and b"ControlMaster=yes" in cmdline and marker in cmdline:
-                    found.append(int(entry.name))
-        return found
+        return pids_where(lambda cmdline: cmdline.startswith(b"ssh\0") and b"ControlMaster=yes" in cmdline
+                          and marker in cmdline)
 
     return pids
 
@@ -110,13 +102,11 @@ def stop_masters(runtime: Path) -> None:
     """End the shared-connection masters travelsync left (ControlPersist) under this drill's
     runtime folder, by pid, then remove the folder."""
     marker = f"ControlPath={runtime}/".encode()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker in (entry / "cmdline").read_bytes():
-                    os.kill(int(entry.name), 15)
-            except (OSError, ProcessLookupError):
-                continue
+    for pid in pids_where(lambda cmdline: marker in cmdline):
+        try:
+            os.kill(pid, 15)
+        except ProcessLookupError:
+            continue
     shutil.rmtree(runtime, ignore_errors=True)
 
 

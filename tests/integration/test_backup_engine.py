@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import need, need_programs, need_root
+from tests.conftest import need, need_programs, need_root, pids_where
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -376,16 +376,7 @@ def wait_for(condition, timeout=20.0, what="condition"):
 
 def rsync_pids(marker: str) -> list[int]:
     """Processes (any parent) whose command line names `marker` (the repository path)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if b"rsync" in cmdline.split(b"\0")[0] and marker.encode() in cmdline:
-                pids.append(int(entry.name))
-    return pids
+    return pids_where(lambda cmdline: b"rsync" in cmdline.split(b"\0")[0] and marker.encode() in cmdline)
 
 
 def children(pid: int) -> list[int]:
@@ -588,16 +579,8 @@ def test_unknown_host_key_is_refused_with_exit_75(cli, remote_rig):
 # ---------------------------------------------------------------- the remote lock and the shared connection
 def ssh_pids(marker: bytes, *needles: bytes) -> list[int]:
     """Local ssh processes whose command line holds `marker` and every needle."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if cmdline.startswith(b"ssh\0") and marker in cmdline and all(n in cmdline for n in needles):
-                found.append(int(entry.name))
-    return found
+    return pids_where(lambda cmdline: cmdline.startswith(b"ssh\0") and marker in cmdline
+                      and all(n in cmdline for n in needles))
 
 
 def test_a_lost_remote_lock_stops_before_the_commit_with_75(cli, remote_rig):

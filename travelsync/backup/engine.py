@@ -119,11 +119,12 @@ def _dry_run(config, repository, kind, started, on_item, on_progress) -> BackupR
     chosen = choose_kind(kind, config.schedule, snapshots, started)
     parent = repository.latest() if chosen == "incremental" and snapshots else None
     total, seconds, warnings = Stats(), 0.0, _repository_warnings(repository, parent) if snapshots else []
+    closed = _closed_paths(config, repository)
     for source in config.sources:
         destination = repository.location.child(layout.PARTIAL, "dry-run", layout.DATA, source.name)
         link_dest = _link_dest(repository, parent, source)
         result = run_rsync(backup_args(config.rsync, _ssh(config, repository), source, destination, link_dest=link_dest,
-                                       dry_run=True, closed_paths=_closed_paths(config, repository)),
+                                       dry_run=True, closed_paths=closed),
                            on_item=on_item, on_progress=on_progress)
         outcome = classify(result)
         if outcome in (Outcome.FAILED, Outcome.TRANSPORT, Outcome.KILLED):
@@ -258,7 +259,8 @@ def _transfer(config, repository, source, partial, parent, on_item, on_progress,
     destination = repository.location.child(partial, layout.DATA, source.name)
     argv = backup_args(config.rsync, _ssh(config, repository), source, destination,
                        link_dest=_link_dest(repository, parent, source), listing=manifest is not None,
-                       progress=on_progress is not None, closed_paths=closed_paths)  # progress2 doubles rsync's output: only for a bar
+                       progress=on_progress is not None,  # progress2 doubles rsync's output: only for a bar
+                       closed_paths=closed_paths)
     delays = retry_delays(config.rsync.retries, config.rsync.retry_delay)
     for attempt in range(len(delays) + 1):
         stop.check()

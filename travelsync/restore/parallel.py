@@ -41,9 +41,13 @@ def shared_folders(plan) -> list[str]:
     """What the runs of one source share: its laptop folder and its place in the displaced folder."""
     folders = []
     for group in plan.groups:
-        folders.append(plan.target.child(group.target_folder("/").lstrip("/")).path)
-        folders.append(backup_dir_for(plan.displaced_folder, group.source_path))
+        folders += [group.laptop_folder(plan.target).path, _displaced_base(plan, group)]
     return folders
+
+
+def _displaced_base(plan, group) -> str:
+    """Where rsync's --backup-dir puts what it displaces from this source (restore/arguments.py)."""
+    return backup_dir_for(plan.displaced_folder, group.source_path)
 
 
 def make_folders(paths) -> list[str]:
@@ -68,9 +72,9 @@ def remove_if_empty(made, plan) -> None:
     the displaced folder's empty base even when a run before a crash made it: with nothing
     displaced, no displaced folder is left, as after a single rsync."""
     chain = []
+    stop = os.path.dirname(plan.displaced_folder.rstrip("/"))  # the folder of all displaced folders
     for group in plan.groups:
-        folder = backup_dir_for(plan.displaced_folder, group.source_path)
-        stop = os.path.dirname(plan.displaced_folder.rstrip("/"))
+        folder = _displaced_base(plan, group)
         while folder.startswith(stop + "/"):
             chain.append(folder)
             folder = os.path.dirname(folder)

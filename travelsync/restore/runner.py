@@ -110,7 +110,7 @@ def restore_commands(config, repository, plan: RestorePlan, *, closed_paths: boo
     commands = []
     for group in plan.groups:
         data = repository.data_location(plan.snapshot_id, group.source_name)
-        destination = plan.target.child(group.target_folder("/").lstrip("/"))
+        destination = group.laptop_folder(plan.target)
         for insides in ([(inside,) for inside in group.insides] if split else [group.insides]):
             commands.append(arguments.restore_argv(
                 common, data_spec=data.rsync_spec(), insides=insides,
@@ -126,7 +126,7 @@ def closed_paths(config, plan: RestorePlan) -> bool:
         return False
     from travelsync.rsync.trusted_paths import skip_symlink_walk
 
-    folders = [plan.target.child(group.target_folder("/").lstrip("/")).path for group in plan.groups]
+    folders = [group.laptop_folder(plan.target).path for group in plan.groups]
     return skip_symlink_walk(config.rsync.program, [config.repository.path, *folders, plan.displaced_folder])
 
 

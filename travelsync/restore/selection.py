@@ -23,7 +23,8 @@ class SelectedPath:
 
 @dataclass(frozen=True)
 class SourceGroup:
-    """All selected paths of one source: restored by one rsync run into one folder."""
+    """All selected paths of one source, restored into one folder (by one rsync run, or one
+    per path: restore/parallel.py)."""
 
     source_name: str
     source_path: PurePosixPath  # home's absolute path of the source, e.g. /home/marc
@@ -32,6 +33,10 @@ class SourceGroup:
     def target_folder(self, root: str) -> str:
         """Where the source's folder lands under `root`: `/laptop` + `/home/marc`."""
         return str(PurePosixPath(root) / self.source_path.relative_to("/"))
+
+    def laptop_folder(self, root):
+        """target_folder for a Location (local or over ssh): the same folder on its machine."""
+        return root.child(str(self.source_path.relative_to("/")))
 
 
 def parse_path(text: str, source_names) -> SelectedPath:

@@ -71,7 +71,7 @@ def plan_sync_back(config, repository, basis_id: str, paths, target: Location) -
     common = [a for a in common_args(config.rsync, config.ssh, target.is_remote, progress=False)
               if a != "--numeric-ids"]
     for group in selection.select(paths, config):
-        laptop_folder = target.child(group.target_folder("/").lstrip("/"))
+        laptop_folder = group.laptop_folder(target)
         home_folder = Location(str(group.source_path))
         if not target.is_remote and os.path.realpath(laptop_folder.path) == os.path.realpath(home_folder.path):
             raise UsageError("the laptop folder is home's own folder here: run `return --sync-back` at home, "
