@@ -58,6 +58,15 @@ def test_snapshot_json_round_trip():
     assert set(info.listing()) >= {"id", "kind", "status", "started", "finished", "files", "bytes"}
 
 
+@pytest.mark.parametrize("recorded, read", [(True, True), (False, False), (None, None), ("no", None), (0, None)])
+def test_extended_attributes_flag_only_a_real_yes_or_no_counts(recorded, read):
+    info = SnapshotInfo("20261122T023000Z-full", "full", None, SUNDAY, SUNDAY, "complete", 1, 1)
+    document = {**info.to_json(), "extended_attributes": recorded}
+    assert from_json(document).extended_attributes is read
+    del document["extended_attributes"]  # a snapshot from before the flag: not known
+    assert from_json(document).extended_attributes is None
+
+
 def snap(kind, started):
     return SnapshotInfo("x", kind, None, started, started, "complete", 0, 0)
 

@@ -21,6 +21,12 @@ def test_common_args_local_has_archive_flags_and_no_ssh():
     assert argv[-1] == "--bwlimit=20M"  # the user's extra arguments come last
 
 
+def test_common_args_leave_out_acls_and_xattrs_only_when_asked():
+    assert "-aHAX" in common_args(SETTINGS, SSH, remote=False, attributes=True)
+    argv = common_args(SETTINGS, SSH, remote=False, attributes=False)
+    assert "-aH" in argv and not any(a.startswith("-a") and ("A" in a or "X" in a) for a in argv)
+
+
 def test_common_args_remote_carries_the_ssh_settings():
     argv = common_args(SETTINGS, SSH, remote=True)
     rsh = argv[argv.index("-e") + 1]

@@ -212,15 +212,27 @@ def _backup(config, repository, kind, started, environ, on_item, on_progress, no
                                 + (", ".join(result.failed_files[:10]) or result.error_summary()))
         stop.check()
         manifest.write()
+    attributes = _extended_attributes(repository, partial)
     finished = clock.now(environ)
     info = SnapshotInfo(snapshot_id, chosen, parent.id if parent else None, started, finished, status,
                         total.files, total.total_size, tuple(warnings), tuple(s.name for s in config.sources),
-                        {k: getattr(total, k) for k in total.__dataclass_fields__}, tuple(failed))
+                        {k: getattr(total, k) for k in total.__dataclass_fields__}, tuple(failed),
+                        extended_attributes=attributes)
     stop.check()  # the last safe point: never commit without the lock
     repository.commit(info)
     return BackupReport(snapshot_id, chosen, total.files_transferred, total.literal_data, total.total_size,
                         (finished - started).total_seconds(), noted + warnings, exit_status, status,
                         resumed=resumed, **manifest.counts())
+
+
+def _extended_attributes(repository, partial) -> bool | None:
+    """Whether the new snapshot's data holds any ACL or extended attribute (backup/attributes.py);
+    None for a remote repository, which is not looked at."""
+    if repository.location.is_remote:
+        return None
+    from travelsync.backup.attributes import any_extended_attributes
+
+    return any_extended_attributes(repository.location.child(partial, layout.DATA).path)
 
 
 def _prepare_partial(repository, kind, started, taken, notice) -> tuple[str, bool]:

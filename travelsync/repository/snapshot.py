@@ -23,6 +23,10 @@ class SnapshotInfo:
     sources: tuple[str, ...] = ()
     rsync: dict = field(default_factory=dict, compare=False)
     failed_files: tuple[str, ...] = ()
+    # Whether data/ holds any ACL or extended attribute (backup/attributes.py); None: not
+    # looked (a remote repository, a dry run, a snapshot from before the look). Only False
+    # lets a restore leave out rsync's -A/-X.
+    extended_attributes: bool | None = field(default=None, compare=False)
 
     @property
     def seconds(self) -> float:
@@ -33,7 +37,7 @@ class SnapshotInfo:
                 "started": self.started.isoformat(), "finished": self.finished.isoformat(),
                 "status": self.status, "files": self.files, "bytes": self.bytes,
                 "warnings": list(self.warnings), "sources": list(self.sources), "rsync": dict(self.rsync),
-                "failed_files": list(self.failed_files)}
+                "failed_files": list(self.failed_files), "extended_attributes": self.extended_attributes}
 
     def listing(self) -> dict:
         """The `snapshots --json` shape (design §2)."""
@@ -49,7 +53,13 @@ def from_json(document: dict) -> SnapshotInfo:
         started=datetime.fromisoformat(document["started"]), finished=datetime.fromisoformat(document["finished"]),
         status=document["status"], files=int(document.get("files", 0)), bytes=int(document.get("bytes", 0)),
         warnings=tuple(document.get("warnings", ())), sources=tuple(document.get("sources", ())),
-        rsync=dict(document.get("rsync", {})), failed_files=tuple(document.get("failed_files", ())))
+        rsync=dict(document.get("rsync", {})), failed_files=tuple(document.get("failed_files", ())),
+        extended_attributes=_flag(document.get("extended_attributes")))
+
+
+def _flag(value) -> bool | None:
+    """A recorded yes/no; anything else (absent, damaged) is "not known"."""
+    return value if isinstance(value, bool) else None
 
 
 class DamagedSnapshot(ValueError):

@@ -102,8 +102,11 @@ def restore_commands(config, repository, plan: RestorePlan, *, closed_paths: boo
     # Owners by name, not number: the laptop's marc need not have home's uid.
     # Itemized lines only for a dry run (the list it shows): a real restore streams no per-file
     # output, so the wrapper costs the same however many files change.
+    # A snapshot known to hold no ACL and no extended attribute needs no -A/-X: the laptop's
+    # copy would get none either way (a laptop file's own attributes are then left as they are).
+    attributes = repository.get(plan.snapshot_id).extended_attributes is not False
     common = common_args(config.rsync, config.ssh, remote, itemize=plan.dry_run, closed_paths=closed_paths,
-                         progress=progress)
+                         progress=progress, attributes=attributes)
     common = [a for a in common if a != "--numeric-ids"]
     extra_start = len(common) - len(config.rsync.extra_args)
     common, extra = common[:extra_start], common[extra_start:]
