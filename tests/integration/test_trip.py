@@ -164,6 +164,39 @@ def test_journey_with_the_laptop_over_ssh(trip, cli, sshd_server):
     assert data["mail"][0]["mode"] == "keep" and f"127.0.0.1:{remote_root}/" in data["mail"][0]["file"]
 
 
+def test_a_remote_laptop_is_logged_into_once_per_command(trip, cli, tmp_path):
+    """The checks, rsync, the tidy and the mail check of a prepare or finalize ride one shared
+    ssh connection (travelsync/shared_ssh.py): sshd logs one login per command, not one per step."""
+    need_programs("/usr/sbin/sshd", "ssh")
+    from tests.fixtures.sshd import start_sshd, stop_sshd
+
+    server = start_sshd(tmp_path / "sshd-info", log_level="INFO")
+    try:
+        base, home, config, full, monday = trip
+        remote_root = base / "counted-laptop"
+        remote = write_config(base, home, laptop_host=f"{server.user}@{server.host}", laptop_root=remote_root,
+                              ssh=server.ssh_config, name="counted.yaml")
+        log = server.folder / "sshd.log"
+
+        def logins() -> int:
+            return log.read_text().count("Accepted publickey")
+
+        prepared = cli("--config", remote, "--json", "prepare", "--skip-preflight", env={"TRAVELSYNC_NOW": PREPARE_AT})
+        assert prepared.exit_code == 0, prepared.stderr
+        assert logins() == 1
+        (remote_root / home.relative_to("/") / "src" / "app" / "laptop-only.py").write_text("kept aside\n")
+        latest, _ = new_mail_and_nightly(home, config)
+        time.sleep(6)  # past the master's ControlPersist: finalize must open its own
+        finalized = cli("--config", remote, "--json", "finalize", "--skip-preflight",
+                        env={"TRAVELSYNC_NOW": FINALIZE_AT})
+        assert finalized.exit_code == ExitStatus.WARNINGS, finalized.stderr  # the laptop-only file, displaced
+        assert logins() == 2
+        assert laptop_equals(base, remote_root / home.relative_to("/"), latest)
+        assert finalized.json["mail"][0]["mode"] == "keep" and finalized.json["restore"]["displaced"]
+    finally:
+        stop_sshd(server)
+
+
 # -- crash and resume --------------------------------------------------------------------------
 
 def run_and_kill(argv, env, after: float) -> None:

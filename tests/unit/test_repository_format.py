@@ -18,8 +18,7 @@ from travelsync.errors import UsageError
 from travelsync.location import Location
 from travelsync.repository.lock import local_lock
 from travelsync.repository.overview import Overview
-from travelsync.repository.remote_store import (control_folder, control_path, control_path_fits, multiplexed,
-                                                own_connection)
+from travelsync.shared_ssh import control_folder, control_path, control_path_fits, multiplexed, own_connection
 from travelsync.repository.repository import Repository
 from travelsync.repository.snapshot import DamagedSnapshot, SnapshotInfo, from_json, read_snapshot
 from travelsync.rsync.run import RsyncResult

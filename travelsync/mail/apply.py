@@ -227,7 +227,9 @@ class RemoteFiles:
         self.run = run
 
     def _ssh(self, location: Location, script: str, *args: str, input: bytes | None = None):
-        argv = ssh_argv(self.ssh_config, location.ssh_target) + [
+        from travelsync.shared_ssh import shared  # the run's one connection to that machine
+
+        argv = ssh_argv(shared(self.ssh_config, location.ssh_target), location.ssh_target) + [
             remote_shell_command("sh", "-c", script, "travelsync", *args)]
         try:
             done = self.run(argv, input=input, timeout=CHECK_TIMEOUT)

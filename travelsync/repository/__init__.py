@@ -21,7 +21,8 @@ def open_repository(config, environ=None) -> Repository:
     when the host cannot be reached)."""
     location = config.repository
     if location.is_remote:
-        from travelsync.repository.remote_store import RemoteStore, multiplexed, own_connection
+        from travelsync.repository.remote_store import RemoteStore
+        from travelsync.shared_ssh import multiplexed, own_connection
 
         store = RemoteStore(location, multiplexed(config.ssh, environ), own_connection(config.ssh))
     else:

@@ -9,90 +9,9 @@ import subprocess
 from travelsync.errors import TemporaryError, TravelsyncError
 from travelsync.location import Location, ssh_argv
 from travelsync.repository.lock import describe_holder, holder_record
+from travelsync.shared_ssh import start_master
 
 SSH_UNREACHABLE = 255
-CONTROL_PERSIST_SECONDS = 5
-
-
-# A unix socket path holds at most 107 bytes, and ssh binds a master's socket at
-# "<ControlPath>.<16 random characters>" before renaming it: longer, ssh fails ("ControlPath
-# too long", "too long for Unix domain socket") and the whole backup with it.
-SOCKET_PATH_MAX = 107 - 17
-CONTROL_HASH_LENGTH = 40  # ssh expands %C to the SHA-1 (hex) of local host, host, port and user
-
-
-def control_path(folder: str, settings: str) -> str:
-    """The shared connection's socket: short (ssh's %C hash) and keyed by the settings."""
-    return f"{folder.rstrip('/') or '/'}/ts-{settings}-%C"
-
-
-def control_path_fits(path: str) -> bool:
-    return len(path.encode()) - len("%C") + CONTROL_HASH_LENGTH <= SOCKET_PATH_MAX
-
-
-def settings_key(ssh) -> str:
-    """The settings are part of the socket's name: a changed identity or known_hosts never
-    joins a connection that was opened (and its host key checked) under other settings."""
-    import hashlib
-
-    return hashlib.sha256(repr((ssh.port, str(ssh.identity), tuple(ssh.options))).encode()).hexdigest()[:10]
-
-
-def private_folder(path: str) -> bool:
-    """Make `path` (mode 0700) or accept it if it is already ours and closed to others: a
-    socket someone else could plant there would be joined as our connection."""
-    import os
-    import stat
-
-    try:
-        os.mkdir(path, 0o700)
-    except FileExistsError:
-        pass
-    except OSError:
-        return False
-    try:
-        info = os.lstat(path)
-    except OSError:
-        return False
-    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077
-
-
-def control_folder(environ) -> str | None:
-    """$XDG_RUNTIME_DIR (private to the user) when the socket path fits there; else a private
-    folder in /tmp; None when neither can be used (then no connection is shared)."""
-    import os
-
-    runtime = environ.get("XDG_RUNTIME_DIR")
-    if runtime and os.path.isabs(runtime) and control_path_fits(control_path(runtime, "0" * 10)):
-        return runtime
-    fallback = f"/tmp/travelsync-{os.getuid()}"
-    return fallback if private_folder(fallback) else None
-
-
-def multiplexed(ssh, environ=None):
-    """The `ssh:` settings plus a shared connection (ControlPath) for the dozen short commands
-    and the rsync of one backup: a few ms a command instead of a new handshake each. The
-    master is started by RemoteStore (ControlMaster=no here: a client never becomes a master
-    whose open stderr would hold up the caller) and exits CONTROL_PERSIST_SECONDS after its
-    last use. With no master, ssh simply connects on its own."""
-    import dataclasses
-    import os
-
-    folder = control_folder(os.environ if environ is None else environ)
-    if folder is None:
-        return own_connection(ssh)
-    options = ("-o", "ControlMaster=no", "-o", f"ControlPath={control_path(folder, settings_key(ssh))}")
-    return dataclasses.replace(ssh, options=options + tuple(ssh.options))
-
-
-def own_connection(ssh):
-    """The `ssh:` settings on a connection of their own, never the shared one (ssh takes the
-    first value of an option, so these win over the user's): the lock's session must not end
-    when the shared connection's master dies."""
-    import dataclasses
-
-    options = ("-o", "ControlMaster=no", "-o", "ControlPath=none")
-    return dataclasses.replace(ssh, options=options + tuple(ssh.options))
 
 
 class RemoteStore:
@@ -109,28 +28,10 @@ class RemoteStore:
         return f"{self.root}/{rel}" if rel else self.root
 
     def _argv(self, script: str) -> list[str]:
-        self._start_master()
+        if not getattr(self, "_master_started", False):
+            self._master_started = True
+            start_master(self.ssh, self.location.ssh_target)
         return ssh_argv(self.ssh, self.location.ssh_target) + [script]
-
-    def _start_master(self) -> None:
-        """Open the shared connection once (`ssh -M -N -f`, stdio detached); failures are
-        ignored: every command then connects by itself and reports its own error."""
-        if getattr(self, "_master_started", False):
-            return
-        self._master_started = True
-        argv = ssh_argv(self.ssh, None)
-        if not any(a.startswith("ControlPath=") and a != "ControlPath=none" for a in argv):
-            return
-        quiet = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-        target = self.location.ssh_target
-        try:
-            if subprocess.run(argv + ["-O", "check", target], timeout=30, **quiet).returncode == 0:
-                return  # a master from a run moments ago is still there
-            argv = argv[:1] + ["-o", "ControlMaster=yes", "-o", f"ControlPersist={CONTROL_PERSIST_SECONDS}",
-                               "-N", "-f"] + argv[1:] + [target]
-            subprocess.run(argv, timeout=30, **quiet)
-        except (OSError, subprocess.SubprocessError):
-            pass
 
     def run(self, script: str, *, input: bytes | None = None, check: bool = True, timeout: float = 120):
         """Run `script` with the remote shell; raise TemporaryError when ssh cannot connect."""

@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from travelsync.location import Location
 from travelsync.restore import places
 
 RSYNC_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9]{6}$")
@@ -57,7 +56,6 @@ def tidy(folder, references, ssh, *, after_crash: bool = False) -> list[str]:
             elif places.same_file(folder.child(rel), reference.data.child(sub), found[rel], in_snapshot.get(sub)):
                 removable.add(rel)
     if removable:
-        places.remove_files(folder, sorted(removable), ssh)
-        if removable == set(found):  # nothing left: leave no empty displaced folder behind either
-            places.remove_folder_if_empty(Location(str(PurePosixPath(folder.path).parent), folder.host, folder.user), ssh)
+        # nothing left: leave no empty folder of displaced folders behind either
+        places.remove_files(folder, sorted(removable), ssh, parent_too=removable == set(found))
     return sorted(set(found) - removable)

@@ -17,6 +17,10 @@ SSH_TIMEOUT = 30.0
 
 
 def _ssh(location: Location, ssh, command: str, *, input: bytes | None = None, timeout: float = SSH_TIMEOUT):
+    """Run `command` there, on the run's shared connection to that machine (shared_ssh.py)."""
+    from travelsync.shared_ssh import shared
+
+    ssh = shared(ssh, location.ssh_target, timeout=timeout)
     done = process.run(ssh_argv(ssh, location.ssh_target) + ["--", command], input=input, timeout=timeout)
     if done.returncode == 255:
         raise TemporaryError(f"{location.ssh_target}: cannot reach it over ssh ({done.error_line()})",
@@ -27,6 +31,10 @@ def _ssh(location: Location, ssh, command: str, *, input: bytes | None = None, t
 def check_reachable(location: Location, ssh, timeout: float = 15.0) -> None:
     """Raise TemporaryError (exit 75) when a remote place does not answer over ssh; local: no-op."""
     if location.is_remote:
+        from travelsync.shared_ssh import open_shared
+
+        if open_shared(ssh, location.ssh_target, timeout=timeout)[1]:
+            return  # the shared connection's master logged in: it answers (and spares a session)
         try:
             _ssh(location, ssh, "true", timeout=timeout)
         except TemporaryError:
@@ -121,9 +129,11 @@ def same_file(left: Location, right: Location, left_stat, right_stat) -> bool:
     return True
 
 
-def remove_files(location: Location, relative_paths, ssh) -> None:
-    """Delete the given files under `location`, then every folder left empty (the folder itself too)."""
+def remove_files(location: Location, relative_paths, ssh, *, parent_too: bool = False) -> None:
+    """Delete the given files under `location`, then every folder left empty (the folder itself
+    too), and with `parent_too` its parent folder if that is left empty (one ssh session)."""
     relative_paths = [str(p) for p in relative_paths]
+    parent = os.path.dirname(location.path.rstrip("/"))
     if not location.is_remote:
         for rel in relative_paths:
             try:
@@ -131,23 +141,19 @@ def remove_files(location: Location, relative_paths, ssh) -> None:
             except FileNotFoundError:
                 pass
         _remove_empty_folders(Path(location.path))
+        if parent_too:
+            try:
+                os.rmdir(parent)
+            except OSError:
+                pass  # not empty (another restore's folder), or gone
         return
     command = (remote_shell_command("cd", location.path) + " && xargs -0 -r rm -f -- && cd / && "
                f"find {remote_shell_command(location.path)} -depth -type d -empty -delete")
+    if parent_too:
+        command += f" && {{ rmdir -- {remote_shell_command(parent)} 2>/dev/null; true; }}"
     done = _ssh(location, ssh, command, input=b"".join(p.encode() + b"\0" for p in relative_paths))
     if not done.ok:
         raise TravelsyncError(f"{location}: cannot tidy the displaced folder ({done.error_line()})")
-
-
-def remove_folder_if_empty(location: Location, ssh) -> None:
-    """rmdir: the folder goes only when it is empty (a missing one is fine too)."""
-    if not location.is_remote:
-        try:
-            os.rmdir(location.path)
-        except OSError:
-            pass
-        return
-    _ssh(location, ssh, f"rmdir -- {remote_shell_command(location.path)} 2>/dev/null; exit 0")
 
 
 def _remove_empty_folders(base: Path) -> None:

@@ -90,12 +90,12 @@ def plan_restore(config, repository, choice, paths, *, to=None, stamp: str, dry_
 
 
 def restore_commands(config, repository, plan: RestorePlan, *, closed_paths: bool = False,
-                     progress: bool = True, split: bool = False) -> list[list[str]]:
+                     progress: bool = True, split: bool = False, ssh=None) -> list[list[str]]:
     """One rsync argv per source group, or per path with `split` (restore/parallel.py); pure
     given the repository's locations.
     `closed_paths`: rsync may skip its symlink-race walk (see closed_paths below); `progress`:
     ask for --info=progress2 (only for a bar on a terminal: it adds a line to rsync's output
-    for every file it sends)."""
+    for every file it sends); `ssh`: the settings for the far end (default: `ssh:` as configured)."""
     from travelsync.rsync.args import common_args
 
     remote = plan.target.is_remote or config.repository.is_remote
@@ -105,7 +105,7 @@ def restore_commands(config, repository, plan: RestorePlan, *, closed_paths: boo
     # A snapshot known to hold no ACL and no extended attribute needs no -A/-X: the laptop's
     # copy would get none either way (a laptop file's own attributes are then left as they are).
     attributes = repository.get(plan.snapshot_id).extended_attributes is not False
-    common = common_args(config.rsync, config.ssh, remote, itemize=plan.dry_run, closed_paths=closed_paths,
+    common = common_args(config.rsync, ssh or config.ssh, remote, itemize=plan.dry_run, closed_paths=closed_paths,
                          progress=progress, attributes=attributes)
     common = [a for a in common if a != "--numeric-ids"]
     extra_start = len(common) - len(config.rsync.extra_args)
@@ -165,7 +165,7 @@ def run_restore(config, repository, plan: RestorePlan, *, on_progress=None, refe
     started = time.monotonic()
     count = parallel.workers(config, repository, plan, bar=on_progress is not None)
     argvs = restore_commands(config, repository, plan, closed_paths=closed_paths(config, plan),
-                             progress=on_progress is not None, split=count > 1)
+                             progress=on_progress is not None, split=count > 1, ssh=_far_end_ssh(config, plan))
     made = parallel.make_folders(parallel.shared_folders(plan)) if count > 1 else []
     try:
         results = parallel.run_each(argvs, lambda argv: _run_with_retries(config, argv, on_item=on_item,
@@ -181,6 +181,17 @@ def run_restore(config, repository, plan: RestorePlan, *, on_progress=None, refe
         if count > 1:
             parallel.remove_if_empty(made, plan)
     return report
+
+
+def _far_end_ssh(config, plan: RestorePlan):
+    """For a remote end, the `ssh:` settings on the run's shared connection to it (shared_ssh.py):
+    rsync then rides the connection the checks before it opened. None: both ends local."""
+    far = plan.target if plan.target.is_remote else config.repository if config.repository.is_remote else None
+    if far is None:
+        return None
+    from travelsync.shared_ssh import shared
+
+    return shared(config.ssh, far.ssh_target)
 
 
 def _account(report: RestoreReport, plan: RestorePlan, results) -> None:
