@@ -26,6 +26,11 @@ from measure import rsync_files_transferred, timed
 
 STEPS = ("full", "unchanged", "prepare", "changed", "finalize")
 RESTORE_STEPS = ("prepare", "finalize")
+
+
+def link_step(step: str, rate: str) -> str:
+    """The name of a restore step with the laptop behind a link (benchmarks/link.py): prepare@1gbit."""
+    return f"{step}@{rate}"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The moments of the trip (TRAVELSYNC_NOW): Sunday full, Monday incremental, prepare on Monday,
 # the change, Tuesday's incremental, finalize on Tuesday morning.
@@ -72,6 +77,10 @@ class Tool:
     def version(self) -> str:
         return ""
 
+    def link_command(self, step: str, link) -> Command | None:
+        """`step` (prepare or finalize) onto a laptop behind `link` over ssh; None: not measured."""
+        return None
+
     def laptop_target(self) -> Path:
         """Where the laptop copy of the source ends up (for checking what was restored)."""
         raise NotImplementedError
@@ -106,9 +115,23 @@ class Travelsync(Tool):
                                f"laptop: {{host: local, root: {folder / 'laptop'}, paths: [{paths}]}}\n"
                                "rsync: {retries: 0}\n")
 
-    def environment(self, step):
-        return {**os.environ, "PYTHONPATH": str(REPO_ROOT), "TRAVELSYNC_CONFIG": str(self.config),
-                "XDG_STATE_HOME": str(self.folder / "state"), "TRAVELSYNC_NOW": MOMENTS[step]}
+    def environment(self, step, config=None, state="state"):
+        return {**os.environ, "PYTHONPATH": str(REPO_ROOT), "TRAVELSYNC_CONFIG": str(config or self.config),
+                "XDG_STATE_HOME": str(self.folder / state), "TRAVELSYNC_NOW": MOMENTS[step]}
+
+    def link_command(self, step, link):
+        """The same trip (its own trip state) with `laptop.host` the laptop behind the link."""
+        import json
+
+        paths = [f"home/{top}" for top in TOP_FOLDERS]
+        config = self.folder / f"config-{link.rate}.yaml"
+        config.write_text(json.dumps({  # JSON is YAML
+            "repository": str(self.folder / "repo"), "sources": [{"name": "home", "path": str(self.source)}],
+            "laptop": {"host": f"{link.user}@{link.laptop_address}", "root": str(self.folder / f"laptop-{link.rate}"),
+                       "paths": paths},
+            "ssh": link.ssh_settings(), "rsync": {"retries": 0}}))
+        return Command([sys.executable, "-m", "travelsync", "--json", step, "--skip-preflight"],
+                       self.environment(step, config, f"state-{link.rate}"), ok=(0, 3))
 
     def command(self, step):
         args = {"full": ["backup", "--full"], "unchanged": ["backup", "--incremental"],
@@ -179,9 +202,17 @@ class BareRsync(Tool):
             return Command([*rsync, "--delete", f"--link-dest={copies}/full", source, f"{copies}/incr1/"])
         if step == "changed":
             return Command([*rsync, "--delete", f"--link-dest={copies}/incr1", source, f"{copies}/incr2/"])
-        snapshot = copies / ("full" if step == "prepare" else "incr2")
-        return Command([*rsync, "-s", "--relative", "--delete-before", "--mkpath",
-                        *[f"{snapshot}/./{top}" for top in TOP_FOLDERS], f"{self.laptop_target()}/"])
+        return self._restore(step, [], f"{self.laptop_target()}/")
+
+    def _restore(self, step, ssh, destination):
+        snapshot = self.folder / "copies" / ("full" if step == "prepare" else "incr2")
+        return Command([*RSYNC, *self.extra, *ssh, "-s", "--relative", "--delete-before", "--mkpath",
+                        *[f"{snapshot}/./{top}" for top in TOP_FOLDERS], destination])
+
+    def link_command(self, step, link):
+        """The same restore with the laptop folder behind the link: `-e ssh… user@laptop:folder/`."""
+        laptop = self.folder / f"laptop-{link.rate}" / self.source.relative_to("/")
+        return self._restore(step, ["-e", link.ssh_command()], link.target(f"{laptop}/"))
 
     def files_transferred(self, step, stdout):
         return rsync_files_transferred(stdout)
