@@ -1,8 +1,8 @@
-"""restore/places.remove_files on this machine: the files, the folders left empty, and with
-`parent_too` the folder of displaced folders once nothing else is in it."""
+"""restore/places.sweep on this machine: it lists the folder, deletes what `decide` names, then
+the folders left empty, and the folder of displaced folders once nothing else is in it."""
 
 from travelsync.location import Location
-from travelsync.restore.places import remove_files
+from travelsync.restore.places import sweep
 
 
 def displaced(base, stamp, *names):
@@ -15,19 +15,28 @@ def displaced(base, stamp, *names):
 
 def test_the_last_displaced_folder_takes_its_empty_parent_along(tmp_path):
     folder = displaced(tmp_path, "20261124T070000Z", "home/marc/Mail/cur/1", "home/marc/src/m1.py")
-    remove_files(Location(str(folder)), ["home/marc/Mail/cur/1", "home/marc/src/m1.py"], None, parent_too=True)
+    seen = []
+    found = sweep(Location(str(folder)), lambda found: seen.append(dict(found)) or sorted(found), None)
+    assert set(found) == {"home/marc/Mail/cur/1", "home/marc/src/m1.py"} and seen == [found]
+    assert found["home/marc/src/m1.py"][0] == len("home/marc/src/m1.py")  # (size, mtime)
     assert not (tmp_path / ".travelsync-displaced").exists()
+
+
+def test_what_decide_keeps_stays_and_so_do_its_folders(tmp_path):
+    folder = displaced(tmp_path, "20261124T070000Z", "home/marc/Mail/cur/1", "home/marc/src/m1.py")
+    sweep(Location(str(folder)), lambda found: ["home/marc/Mail/cur/1"], None)
+    assert not (folder / "home/marc/Mail").exists()
+    assert (folder / "home/marc/src/m1.py").read_text() == "home/marc/src/m1.py"
 
 
 def test_an_older_displaced_folder_keeps_the_parent(tmp_path):
     displaced(tmp_path, "20261123T180000Z", "home/marc/kept.txt")
     folder = displaced(tmp_path, "20261124T070000Z", "home/marc/Mail/cur/1")
-    remove_files(Location(str(folder)), ["home/marc/Mail/cur/1"], None, parent_too=True)
+    sweep(Location(str(folder)), sorted, None)
     assert not folder.exists()
     assert (tmp_path / ".travelsync-displaced" / "20261123T180000Z" / "home/marc/kept.txt").exists()
 
 
-def test_without_parent_too_only_the_folder_goes(tmp_path):
-    folder = displaced(tmp_path, "20261124T070000Z", "a")
-    remove_files(Location(str(folder)), ["a"], None)
-    assert not folder.exists() and (tmp_path / ".travelsync-displaced").is_dir()
+def test_a_missing_folder_is_nothing_to_do(tmp_path):
+    asked = []
+    assert sweep(Location(str(tmp_path / "absent")), asked.append, None) == {} and asked == []

@@ -34,28 +34,28 @@ def is_rsync_temporary(relative: str, existing_names) -> bool:
 
 def tidy(folder, references, ssh, *, after_crash: bool = False) -> list[str]:
     """Remove displaced files identical to a reference snapshot (and, after a crash, rsync's
-    temporary files); return what is left, relative to `folder`, sorted."""
-    found = places.list_files(folder, ssh)
-    if not found:
-        return []
+    temporary files); return what is left, relative to `folder`, sorted. One pass over the
+    folder (places.sweep: one ssh session for a laptop over ssh)."""
     removable = set()
-    for reference in references:
-        prefix = str(PurePosixPath(reference.source_path).relative_to("/"))
-        inside = {rel: places.relative_to(rel, prefix) for rel in found}
-        inside = {rel: sub for rel, sub in inside.items() if sub is not None and rel not in removable}
-        if not inside:
-            continue
-        wanted = set(inside.values())
-        if after_crash:
-            wanted |= {str(PurePosixPath(s).parent / RSYNC_TEMPORARY.match(PurePosixPath(s).name).group("name"))
-                       for s in inside.values() if RSYNC_TEMPORARY.match(PurePosixPath(s).name)}
-        in_snapshot = places.stat_files(reference.data, sorted(wanted), ssh)
-        for rel, sub in inside.items():
-            if after_crash and is_rsync_temporary(sub, in_snapshot):
-                removable.add(rel)
-            elif places.same_file(folder.child(rel), reference.data.child(sub), found[rel], in_snapshot.get(sub)):
-                removable.add(rel)
-    if removable:
-        # nothing left: leave no empty folder of displaced folders behind either
-        places.remove_files(folder, sorted(removable), ssh, parent_too=removable == set(found))
+
+    def decide(found):
+        for reference in references:
+            prefix = str(PurePosixPath(reference.source_path).relative_to("/"))
+            inside = {rel: places.relative_to(rel, prefix) for rel in found}
+            inside = {rel: sub for rel, sub in inside.items() if sub is not None and rel not in removable}
+            if not inside:
+                continue
+            wanted = set(inside.values())
+            if after_crash:
+                wanted |= {str(PurePosixPath(s).parent / RSYNC_TEMPORARY.match(PurePosixPath(s).name).group("name"))
+                           for s in inside.values() if RSYNC_TEMPORARY.match(PurePosixPath(s).name)}
+            in_snapshot = places.stat_files(reference.data, sorted(wanted), ssh)
+            for rel, sub in inside.items():
+                if after_crash and is_rsync_temporary(sub, in_snapshot):
+                    removable.add(rel)
+                elif places.same_file(folder.child(rel), reference.data.child(sub), found[rel], in_snapshot.get(sub)):
+                    removable.add(rel)
+        return sorted(removable)
+
+    found = places.sweep(folder, decide, ssh)
     return sorted(set(found) - removable)

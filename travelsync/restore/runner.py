@@ -84,9 +84,21 @@ def plan_restore(config, repository, choice, paths, *, to=None, stamp: str, dry_
                              hint="paths are <source name>/<path inside that source>, as in the snapshot's data/ folder")
     folder = selection.displaced_folder(target.path, config.laptop.displaced, stamp)
     selection.check_displaced_outside(groups, target.path, folder)
+    if target.is_remote:
+        _import_while_waiting("travelsync.rsync.run")
     places.check_reachable(target, config.ssh)
     texts = tuple(f"{g.source_name}/{i}".removesuffix("/.") for g in groups for i in g.insides)
     return RestorePlan(snapshot.id, groups, texts, target, folder, dry_run)
+
+
+def _import_while_waiting(module: str) -> None:
+    """Import `module` in a thread: the ssh login that follows keeps this one waiting for
+    about 0.2 s, and rsync's driver (with `sh` and the asyncio it pulls in, about 50 ms)
+    is needed right after it."""
+    import importlib
+    import threading
+
+    threading.Thread(target=importlib.import_module, args=(module,), name="import", daemon=True).start()
 
 
 def restore_commands(config, repository, plan: RestorePlan, *, closed_paths: bool = False,
