@@ -77,6 +77,9 @@ class Tool:
     def version(self) -> str:
         return ""
 
+    def finish(self) -> None:
+        """Remove what the tool made outside its round folder (the run is over)."""
+
     def link_command(self, step: str, link) -> Command | None:
         """`step` (prepare or finalize) onto a laptop behind `link` over ssh; None: not measured."""
         return None
@@ -106,7 +109,10 @@ class Travelsync(Tool):
         """The commit measured (`-dirty`: with uncommitted edits in the working tree)."""
         return "travelsync " + _version(["git", "-C", str(REPO_ROOT), "describe", "--always", "--dirty"])
 
+    runtimes: list = None  # socket folders made for the link commands (see link_command)
+
     def start_round(self, folder):
+        self.finish()  # the last round's socket folders (their masters have exited by now)
         super().start_round(folder)
         paths = ", ".join(f"home/{top}" for top in TOP_FOLDERS)
         self.config = folder / "config.yaml"
@@ -130,8 +136,20 @@ class Travelsync(Tool):
             "laptop": {"host": f"{link.user}@{link.laptop_address}", "root": str(self.folder / f"laptop-{link.rate}"),
                        "paths": paths},
             "ssh": link.ssh_settings(), "rsync": {"retries": 0}}))
-        return Command([sys.executable, "-m", "travelsync", "--json", step, "--skip-preflight"],
-                       self.environment(step, config, f"state-{link.rate}"), ok=(0, 3))
+        # A socket folder of its own for each command: a shared ssh connection left by the
+        # previous command (it lingers 5 s) would spare this one its login, which a trip's
+        # prepare and finalize, a night apart, never share. (/tmp: the socket path must be short.)
+        import tempfile
+
+        runtime = tempfile.mkdtemp(prefix="tsb-", dir="/tmp")
+        self.runtimes.append(runtime)
+        env = {**self.environment(step, config, f"state-{link.rate}"), "XDG_RUNTIME_DIR": runtime}
+        return Command([sys.executable, "-m", "travelsync", "--json", step, "--skip-preflight"], env, ok=(0, 3))
+
+    def finish(self):
+        for runtime in self.runtimes or ():
+            shutil.rmtree(runtime, ignore_errors=True)
+        self.runtimes = []
 
     def command(self, step):
         args = {"full": ["backup", "--full"], "unchanged": ["backup", "--incremental"],
