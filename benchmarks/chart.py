@@ -38,8 +38,9 @@ class Canvas:
         self.pixels = bytearray(b"\xff" * (width * height * 3))
 
     def rect(self, x0, y0, x1, y1, colour):
-        x0, x1 = sorted((max(0, int(x0)), min(self.width, int(x1))))
-        y0, y1 = sorted((max(0, int(y0)), min(self.height, int(y1))))
+        # Clipped to the canvas: a pixel past a row's end would land at the start of the next row.
+        x0, x1 = (min(max(0, int(v)), self.width) for v in sorted((x0, x1)))
+        y0, y1 = (min(max(0, int(v)), self.height) for v in sorted((y0, y1)))
         row = bytes(colour) * (x1 - x0)
         for y in range(y0, y1):
             start = (y * self.width + x0) * 3
@@ -77,7 +78,8 @@ def draw_plain(ratios: dict, title: str) -> bytes:
     peers = [p for p in PEER_COLOURS if any(p in ratios[s] for s in steps)]
     group = max(1, len(peers)) * 18 + 30
     left, top, bottom = 70, 50, 60
-    width = left + group * max(1, len(steps)) + 150
+    legend = 45 + max((text_width(p) for p in peers), default=0)  # the swatch, a gap, the name
+    width = left + group * max(1, len(steps)) + legend
     height = 360
     plot_bottom = height - bottom
     canvas = Canvas(width, height)
@@ -102,7 +104,10 @@ def draw_plain(ratios: dict, title: str) -> bytes:
             if value is not None and value > 0:
                 canvas.rect(x, y_of(value), x + 14, plot_bottom, PEER_COLOURS[peer])
             x += 18
-        canvas.text(left + index * group + 15, plot_bottom + 10, step[:9], scale=2)
+        local, _, link = step.partition("@")  # prepare@1gbit: the link's rate on a second line
+        canvas.text(left + index * group + 15, plot_bottom + 10, local[:9], scale=2)
+        if link:
+            canvas.text(left + index * group + 15, plot_bottom + 24, link[:9], scale=2)
     legend_x = left + group * len(steps) + 20
     for number, peer in enumerate(peers):
         y = top + number * 22
