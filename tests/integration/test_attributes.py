@@ -50,9 +50,12 @@ def recorded(base: Path, snapshot: str) -> bool | None:
     return document["extended_attributes"]
 
 
-def restore_runs(log: Path) -> list[list[str]]:
-    runs = [line.split() for line in log.read_text().splitlines()]
+def restore_runs(cli, config: Path, log: Path, snapshot: str) -> list[list[str]]:
+    """`travelsync restore --from SNAPSHOT`; the argv of each restore rsync it ran."""
     log.write_text("")
+    result = cli("--json", "restore", "--from", snapshot, env={"TRAVELSYNC_CONFIG": str(config)})
+    assert result.exit_code == 0, result.output
+    runs = [line.split() for line in log.read_text().splitlines()]
     return [argv for argv in runs if any(a.startswith("--backup-dir=") for a in argv)]
 
 
@@ -60,10 +63,7 @@ def test_a_snapshot_without_attributes_is_restored_without_A_and_X(world, cli):
     base, home, config, log = world
     full = backup(config, "full", "2026-11-22T02:30:00+00:00")
     assert recorded(base, full) is False
-    log.write_text("")
-    result = cli("--json", "restore", "--from", full, env={"TRAVELSYNC_CONFIG": str(config)})
-    assert result.exit_code == 0, result.output
-    runs = restore_runs(log)
+    runs = restore_runs(cli, config, log, full)
     assert runs and all("-aH" in argv and "-aHAX" not in argv for argv in runs), runs
     assert laptop_equals(base, base / "laptop" / home.relative_to("/"), full)
 
@@ -74,10 +74,7 @@ def test_attributes_are_found_recorded_and_restored(world, cli):
     os.setxattr(tagged, NAME, b"keep me")
     full = backup(config, "full", "2026-11-22T02:30:00+00:00")
     assert recorded(base, full) is True
-    log.write_text("")
-    result = cli("--json", "restore", "--from", full, env={"TRAVELSYNC_CONFIG": str(config)})
-    assert result.exit_code == 0, result.output
-    runs = restore_runs(log)
+    runs = restore_runs(cli, config, log, full)
     assert runs and all("-aHAX" in argv for argv in runs), runs
     laptop_copy = base / "laptop" / tagged.relative_to("/")
     assert os.getxattr(laptop_copy, NAME) == b"keep me"
