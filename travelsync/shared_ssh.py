@@ -102,19 +102,58 @@ RETRY_AFTER_SECONDS = 60
 
 def start_master(ssh, target: str, *, timeout: float = 30) -> bool:
     """Make sure a master serves `target` for the multiplexed settings `ssh`: True when one
-    runs (found or started), False otherwise (the commands then connect on their own)."""
+    runs (found or started), False otherwise (the commands then connect on their own).
+
+    Looking and starting happen under a lock file beside the sockets: two travelsync runs
+    at once (cron's backup and a restore by hand) would otherwise both find no master and
+    both start one; ssh then turns the second into a plain `-N` connection that nothing
+    ever closes."""
     argv = ssh_argv(ssh, None)
-    if not any(a.startswith("ControlPath=") and a != "ControlPath=none" for a in argv):
+    paths = [a.split("=", 1)[1] for a in argv if a.startswith("ControlPath=") and a != "ControlPath=none"]
+    if not paths:
         return False
     quiet = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     try:
-        if subprocess.run(argv + ["-O", "check", target], timeout=timeout, **quiet).returncode == 0:
-            return True  # a master from a run moments ago is still there
-        argv = argv[:1] + ["-o", "ControlMaster=yes", "-o", f"ControlPersist={CONTROL_PERSIST_SECONDS}",
-                           "-N", "-f"] + argv[1:] + [target]
-        return subprocess.run(argv, timeout=timeout, **quiet).returncode == 0
-    except (OSError, subprocess.SubprocessError):
+        with _held(master_lock_path(paths[0]), timeout):
+            if subprocess.run(argv + ["-O", "check", target], timeout=timeout, **quiet).returncode == 0:
+                return True  # a master from a run moments ago (or another run's) is there
+            argv = argv[:1] + ["-o", "ControlMaster=yes", "-o", f"ControlPersist={CONTROL_PERSIST_SECONDS}",
+                               "-N", "-f"] + argv[1:] + [target]
+            return subprocess.run(argv, timeout=timeout, **quiet).returncode == 0
+    except (OSError, subprocess.SubprocessError, TimeoutError):
         return False
+
+
+def master_lock_path(control_path: str) -> str:
+    """`<folder>/ts-<settings>-%C` → `<folder>/ts-<settings>.lock`: one lock for the settings'
+    masters (any host), in the same private folder."""
+    return control_path.removesuffix("-%C") + ".lock"
+
+
+class _held:
+    """flock(2) on `path` for a `with` block, waiting at most `timeout` s (TimeoutError)."""
+
+    def __init__(self, path: str, timeout: float):
+        self.path, self.timeout = path, timeout
+
+    def __enter__(self):
+        import fcntl
+        import time
+
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    os.close(self.fd)
+                    raise TimeoutError(f"{self.path}: held by another run") from None
+                time.sleep(0.02)
+
+    def __exit__(self, *exc):
+        os.close(self.fd)  # closing releases the lock
 
 
 def open_shared(ssh, target: str, environ=None, *, timeout: float = 30):
