@@ -39,4 +39,16 @@ def test_an_older_displaced_folder_keeps_the_parent(tmp_path):
 
 def test_a_missing_folder_is_nothing_to_do(tmp_path):
     asked = []
-    assert sweep(Location(str(tmp_path / "absent")), asked.append, None) == {} and asked == []
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert sweep(Location(str(empty / "absent")), asked.append, None) == {} and asked == []
+    assert empty.is_dir()  # its (empty) parent is not the sweep's to remove
+
+
+def test_folders_without_a_file_are_taken_back(tmp_path):
+    """What a run killed before it displaced anything leaves: the displaced folder's empty tree."""
+    folder = tmp_path / ".travelsync-displaced" / "20261123T180000Z"
+    (folder / "home" / "marc").mkdir(parents=True)
+    asked = []
+    assert sweep(Location(str(folder)), asked.append, None) == {} and asked == []
+    assert not (tmp_path / ".travelsync-displaced").exists() and tmp_path.is_dir()

@@ -126,6 +126,8 @@ def sweep(location: Location, decide, ssh) -> dict[str, tuple[int, int]]:
     then the session reads the names to delete from its stdin (a second command would cost a
     second session; about 0.1 s on a laptop whose shell reads a .bashrc)."""
     if not location.is_remote:
+        if not os.path.isdir(location.path):
+            return {}
         found = {}
         _scan(location.path.rstrip("/") or "/", "", found)
         doomed = decide(found) if found else ()
@@ -134,7 +136,7 @@ def sweep(location: Location, decide, ssh) -> dict[str, tuple[int, int]]:
                 os.unlink(os.path.join(location.path, rel))
             except FileNotFoundError:
                 pass
-        if doomed:
+        if doomed or not found:  # folders only (a crashed run made them, say): nothing to keep either
             _remove_empty_folders(Path(location.path))
             try:
                 os.rmdir(os.path.dirname(location.path.rstrip("/")))
