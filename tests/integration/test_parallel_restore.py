@@ -96,20 +96,41 @@ def repository(followers):
 CONFIG = SimpleNamespace(repository=SimpleNamespace(is_remote=False))
 
 
-@pytest.mark.parametrize("case, kwargs, followers", [
-    ("a bar on a terminal", {"bar": True}, 0),
-    ("hard links in the snapshot", {}, 2),
-    ("a snapshot from before the count", {}, None),
+@pytest.mark.parametrize("case, followers", [
+    ("hard links in the snapshot", 2),
+    ("a snapshot from before the count", None),
 ])
-def test_one_rsync_when_splitting_could_differ(case, kwargs, followers):
-    assert parallel.workers(CONFIG, repository(followers), plan(), bar=kwargs.get("bar", False)) == 1, case
+def test_one_rsync_when_splitting_could_differ(case, followers):
+    assert parallel.workers(CONFIG, repository(followers), plan()) == 1, case
 
 
 def test_one_rsync_for_a_dry_run_a_remote_end_nested_paths_or_a_single_path():
     repo = repository(0)
-    assert parallel.workers(CONFIG, repo, plan(dry_run=True), bar=False) == 1
-    assert parallel.workers(CONFIG, repo, plan(remote=True), bar=False) == 1
-    assert parallel.workers(CONFIG, repo, plan(("Mail/cur", "src")), bar=False) == 1
-    assert parallel.workers(CONFIG, repo, plan(("Mail",)), bar=False) == 1
+    assert parallel.workers(CONFIG, repo, plan(dry_run=True)) == 1
+    assert parallel.workers(CONFIG, repo, plan(remote=True)) == 1
+    assert parallel.workers(CONFIG, repo, plan(("Mail/cur", "src"))) == 1
+    assert parallel.workers(CONFIG, repo, plan(("Mail",))) == 1
     if (os.cpu_count() or 1) >= 2:
-        assert parallel.workers(CONFIG, repo, plan(("Mail", "src", "notes")), bar=False) >= 2
+        assert parallel.workers(CONFIG, repo, plan(("Mail", "src", "notes"))) >= 2
+
+
+def test_with_a_bar_the_runs_still_go_at_once_and_their_progress_adds_up(tmp_path):
+    """A person at a terminal gets the parallel restore too: one bar, fed the runs' sum."""
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: one rsync (the local test covers it)")
+    from travelsync.config import load_config
+    from travelsync.repository import open_repository
+    from travelsync.restore.runner import plan_restore, run_restore
+
+    base, home, config, log, full, _ = setup(tmp_path, hard_link=False)
+    log.write_text("")
+    loaded = load_config(config)
+    repo = open_repository(loaded)
+    the_plan = plan_restore(loaded, repo, full, list(loaded.laptop.paths), stamp="20261123T180000Z")
+    shown = []
+    report = run_restore(loaded, repo, the_plan, on_progress=shown.append)
+    runs = [line.split() for line in log.read_text().splitlines() if "--backup" in line.split()]
+    assert len(runs) == 3 and all("--info=progress2" in argv for argv in runs)
+    assert shown and shown[-1].percent == 100 and shown[-1].bytes == report.bytes_transferred
+    assert [p.bytes for p in shown] == sorted(p.bytes for p in shown)  # the sum never goes back
+    assert laptop_equals(base, base / "laptop" / home.relative_to("/"), full)

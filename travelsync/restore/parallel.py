@@ -12,8 +12,8 @@ It is the same result only when:
   share no parent rsync would make), and the folders they share (the laptop folder and
   the displaced folder's base) exist before they start; rsync fails now and then when two
   of its processes create one backup folder at once;
-- both ends are on this machine, it is no dry run (its list would interleave) and no bar
-  is drawn (one bar per rsync would flicker: a terminal gets one rsync at a time).
+- both ends are on this machine and it is no dry run (its list would interleave).
+A terminal's bar shows the runs' progress added up (rsync/progress.py `Combined`).
 """
 
 import os
@@ -25,10 +25,10 @@ from travelsync.restore.arguments import backup_dir_for
 MAX_RSYNCS = 4  # past the cores, more rsyncs only contend for the disk
 
 
-def workers(config, repository, plan, *, bar: bool) -> int:
+def workers(config, repository, plan) -> int:
     """How many rsyncs may run at once for `plan` (1: the plain way)."""
     insides = [inside for group in plan.groups for inside in group.insides]
-    if bar or plan.dry_run or plan.target.is_remote or config.repository.is_remote or len(insides) < 2:
+    if plan.dry_run or plan.target.is_remote or config.repository.is_remote or len(insides) < 2:
         return 1
     if any(len(PurePosixPath(inside).parts) != 1 for inside in insides):
         return 1

@@ -175,13 +175,19 @@ def run_restore(config, repository, plan: RestorePlan, *, on_progress=None, refe
             report.changes.append(f"{code.strip()} {name}")
 
     started = time.monotonic()
-    count = parallel.workers(config, repository, plan, bar=on_progress is not None)
+    count = parallel.workers(config, repository, plan)
     argvs = restore_commands(config, repository, plan, closed_paths=closed_paths(config, plan),
                              progress=on_progress is not None, split=count > 1, ssh=_far_end_ssh(config, plan))
     made = parallel.make_folders(parallel.shared_folders(plan)) if count > 1 else []
     try:
-        results = parallel.run_each(argvs, lambda argv: _run_with_retries(config, argv, on_item=on_item,
-                                                                          on_progress=on_progress), count)
+        progress = [on_progress] * len(argvs)
+        if on_progress is not None and count > 1:  # one bar for the runs at once
+            from travelsync.rsync.progress import Combined
+
+            combined = Combined(len(argvs), on_progress)
+            progress = [combined.for_run(index) for index in range(len(argvs))]
+        results = parallel.run_each(list(zip(argvs, progress)), lambda run: _run_with_retries(
+            config, run[0], on_item=on_item, on_progress=run[1]), count)
         _account(report, plan, results)
         report.seconds = time.monotonic() - started
         if not plan.dry_run:

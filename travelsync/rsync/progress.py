@@ -1,5 +1,8 @@
-"""A one-line progress bar on a terminal from rsync's `--info=progress2`, and the end summary."""
+"""A one-line progress bar on a terminal from rsync's `--info=progress2`, the sum of several
+rsyncs' progress as one, and the end summary."""
 
+import re
+import threading
 import time
 
 
@@ -56,3 +59,67 @@ class ProgressBar:
 def summary_line(files: int, transferred: int, total_size: int, seconds: float) -> str:
     return (f"{files} files transferred, {human_bytes(transferred)} sent of {human_bytes(total_size)}"
             f" in {seconds:.1f} s")
+
+
+_RATE = re.compile(r"^(?P<number>[\d.]+)(?P<unit>[kMGT]?)B/s$")
+_UNITS = {"": 1, "k": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}  # rsync's progress counts in 1024s
+
+
+def rate_bytes(text: str) -> float:
+    """`12.34MB/s` (as rsync prints it) → bytes a second; 0 for what it cannot read."""
+    match = _RATE.match(text.strip())
+    return float(match.group("number")) * _UNITS[match.group("unit")] if match else 0.0
+
+
+def format_rate(per_second: float) -> str:
+    for unit in ("", "k", "M", "G"):
+        if per_second < 1024 or unit == "G":
+            return f"{per_second:.2f}{unit}B/s"
+        per_second /= 1024
+    return f"{per_second:.2f}GB/s"
+
+
+def combine(parts):
+    """Several rsyncs' latest progress (None: not started) as one (pure).
+
+    Bytes, rates and file counts add up. Each run's whole is what its percentage implies
+    (bytes / percent); a run not started yet counts as the average of those that have (the
+    bar would otherwise near 100 % on the first runs and fall back when the next began)."""
+    from travelsync.rsync.run import Progress
+
+    started = [p for p in parts if p is not None]
+    done = sum(p.bytes for p in started)
+    whole = sum(p.bytes * 100 / p.percent if p.percent else p.bytes for p in started)
+    if started:
+        whole += (len(parts) - len(started)) * whole / len(started)
+    percent = min(100, int(done * 100 / whole)) if whole else 0
+    if len(started) < len(parts):
+        percent = min(percent, 99)  # runs are still to come
+    rate = sum(rate_bytes(p.rate) for p in started)
+    left = max(0.0, whole - done)
+    seconds = int(left / rate) if rate else 0
+    eta = f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+    def total(name):
+        values = [getattr(p, name) for p in started if getattr(p, name) is not None]
+        return sum(values) if values else None
+
+    return Progress(done, percent, format_rate(rate), eta, total("transferred"), total("to_check"), total("total"))
+
+
+class Combined:
+    """Fans several rsyncs' progress, each from its own thread, into one `on_progress`
+    (a ProgressBar's update, which draws one line and is not made for threads)."""
+
+    def __init__(self, runs: int, on_progress):
+        self.parts = [None] * runs
+        self.on_progress = on_progress
+        self.lock = threading.Lock()
+
+    def for_run(self, index: int):
+        def update(progress) -> None:
+            with self.lock:
+                self.parts[index] = progress
+                self.on_progress(combine(self.parts))
+
+        return update
