@@ -6,7 +6,9 @@ names passed NUL-separated on stdin so no name can become an option or shell syn
 """
 
 import os
+import signal
 import stat
+import threading
 from pathlib import Path, PurePosixPath
 
 from travelsync import process
@@ -14,6 +16,7 @@ from travelsync.errors import TemporaryError, TravelsyncError
 from travelsync.location import Location, remote_shell_command, ssh_argv
 
 SSH_TIMEOUT = 30.0
+SWEEP_TIMEOUT = 300.0  # listing and deleting a large displaced folder over ssh
 
 
 def _ssh(location: Location, ssh, command: str, *, input: bytes | None = None, timeout: float = SSH_TIMEOUT):
@@ -60,7 +63,7 @@ def missing(location: Location, relative_paths, ssh) -> list[str]:
 
 
 def _scan(folder: str, prefix: str, found: dict) -> None:
-    """list_files for a local folder: one lstat per entry (os.scandir), names as plain strings."""
+    """sweep's listing of a local folder: one lstat per entry (os.scandir), names as plain strings."""
     try:
         entries = list(os.scandir(folder))
     except (FileNotFoundError, NotADirectoryError):
@@ -161,6 +164,8 @@ def _sweep_remote(location: Location, decide, ssh) -> dict[str, tuple[int, int]]
     argv = ssh_argv(shared(ssh, location.ssh_target), location.ssh_target) + ["--", script]
     with tempfile.TemporaryFile() as errors:  # a file, not a pipe: a long complaint cannot block the session
         session = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors)
+        watchdog = threading.Timer(SWEEP_TIMEOUT, session.kill)  # a laptop that stops answering midway
+        watchdog.start()
         try:
             listing = _read_listing(session.stdout)
             found = _parse_find(listing) if listing is not None else {}
@@ -171,11 +176,16 @@ def _sweep_remote(location: Location, decide, ssh) -> dict[str, tuple[int, int]]
             except BrokenPipeError:
                 pass  # the session ended early: its exit status says why
             session.stdout.read()
-            code = session.wait(timeout=SSH_TIMEOUT)
+            code = session.wait()
         except BaseException:
             session.kill()
             session.wait()
             raise
+        finally:
+            watchdog.cancel()
+        if code == -signal.SIGKILL:
+            raise TemporaryError(f"{location.ssh_target}: no answer within {SWEEP_TIMEOUT:g} s while tidying "
+                                 f"{location.path}", hint="run the command again: it resumes")
         errors.seek(0)
         complaint = errors.read().decode("utf-8", "replace").strip().splitlines()
     if code == 255:
@@ -188,15 +198,16 @@ def _sweep_remote(location: Location, decide, ssh) -> dict[str, tuple[int, int]]
 
 
 def _read_listing(stream) -> bytes | None:
-    """The find records up to the empty one that ends them (None: the session ended first)."""
-    data = b""
+    """The find records up to the empty one that ends them (None: the session ended first).
+    A name is never empty, so two NULs in a row only ever end the listing."""
+    data = bytearray()
     while True:
         chunk = stream.read1(65536)
         if not chunk:
             return None
         data += chunk
         if data == b"\0" or data.endswith(b"\0\0"):
-            return data[:-1]
+            return bytes(data[:-1])
 
 
 def _remove_empty_folders(base: Path) -> None:
