@@ -46,3 +46,19 @@ def test_an_absent_folder_lists_nothing_and_asks_nothing(sshd_server, tmp_path):
     asked = []
     location, settings = remote(sshd_server, tmp_path / "absent")
     assert sweep(location, asked.append, settings) == {} and asked == []
+
+
+def test_a_laptop_that_stops_answering_midway_is_given_up_on(tmp_path, monkeypatch):
+    """An ssh that never ends (a laptop gone mid-session): the watchdog ends the session and the
+    restore says to run it again (exit 75), instead of hanging."""
+    import travelsync.restore.places as places
+    from travelsync.errors import TemporaryError
+
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "ssh").write_text('#!/bin/sh\ncase "$*" in *" -O "*|*" -N "*) exit 255;; esac\nexec sleep 60\n')
+    (fake / "ssh").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}:/usr/bin:/bin")
+    monkeypatch.setattr(places, "SWEEP_TIMEOUT", 1.0)
+    with pytest.raises(TemporaryError, match="no answer within 1 s"):
+        sweep(Location(str(tmp_path / "displaced"), "laptop.invalid", "marc"), sorted, SshConfig())
