@@ -13,6 +13,7 @@ started, every command connects on its own, as before, and reports its own error
 
 import os
 import subprocess
+from contextlib import contextmanager
 
 from travelsync.location import ssh_argv
 
@@ -130,30 +131,26 @@ def master_lock_path(control_path: str) -> str:
     return control_path.removesuffix("-%C") + ".lock"
 
 
-class _held:
+@contextmanager
+def _held(path: str, timeout: float):
     """flock(2) on `path` for a `with` block, waiting at most `timeout` s (TimeoutError)."""
+    import fcntl
+    import time
 
-    def __init__(self, path: str, timeout: float):
-        self.path, self.timeout = path, timeout
-
-    def __enter__(self):
-        import fcntl
-        import time
-
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        deadline = time.monotonic() + self.timeout
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + timeout
         while True:
             try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return self
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    os.close(self.fd)
-                    raise TimeoutError(f"{self.path}: held by another run") from None
+                    raise TimeoutError(f"{path}: held by another run") from None
                 time.sleep(0.02)
-
-    def __exit__(self, *exc):
-        os.close(self.fd)  # closing releases the lock
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def open_shared(ssh, target: str, environ=None, *, timeout: float = 30):

@@ -139,12 +139,11 @@ def sweep(location: Location, decide, ssh) -> dict[str, tuple[int, int]]:
                 os.unlink(os.path.join(location.path, rel))
             except FileNotFoundError:
                 pass
-        if doomed or not found:  # folders only (a crashed run made them, say): nothing to keep either
-            _remove_empty_folders(Path(location.path))
-            try:
-                os.rmdir(os.path.dirname(location.path.rstrip("/")))
-            except OSError:
-                pass  # not empty (another restore's folder), or gone
+        _remove_empty_folders(Path(location.path))  # as the remote script does: what is left empty goes
+        try:
+            os.rmdir(os.path.dirname(location.path.rstrip("/")))
+        except OSError:
+            pass  # not empty (another restore's folder, or what was kept), or gone
         return found
     return _sweep_remote(location, decide, ssh)
 
