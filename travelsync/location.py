@@ -78,6 +78,10 @@ def ssh_argv(ssh, target: str | None = None) -> list[str]:
     """
     argv = ["ssh", "-o", "BatchMode=yes"]
     if ssh is not None:
+        # A silent peer (dead Wi-Fi, a sleeping NAS) must end the command, not hang it: ssh
+        # gives up after connect_timeout, or alive_interval x alive_count s without an answer.
+        argv += ["-o", f"ConnectTimeout={ssh.connect_timeout}", "-o", f"ServerAliveInterval={ssh.alive_interval}",
+                 "-o", f"ServerAliveCountMax={ssh.alive_count}"]
         if ssh.port and ssh.port != 22:
             argv += ["-p", str(ssh.port)]
         if ssh.identity:

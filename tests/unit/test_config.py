@@ -125,3 +125,13 @@ def test_example_config_is_valid():
     config = parse_config(example_config(), "example.yaml")
     assert config.mailer[0].kind == "fetchmail"
     assert "home/Mail" in config.laptop.paths
+
+
+def test_ssh_silence_keys_default_to_a_minute_and_are_validated():
+    config = parse_config(VALID, "cfg.yaml")
+    assert (config.ssh.connect_timeout, config.ssh.alive_interval, config.ssh.alive_count) == (15, 15, 4)
+    assert config.ssh.silence_limit == 60
+    tuned = parse_config(VALID + "ssh: {connect_timeout: 5, alive_interval: 10, alive_count: 2}\n", "cfg.yaml")
+    assert tuned.ssh.silence_limit == 20 and tuned.ssh.connect_timeout == 5
+    found = problems(VALID + "ssh: {alive_interval: 0}\n")
+    assert any("alive_interval" in p for p in found)

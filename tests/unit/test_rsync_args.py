@@ -120,3 +120,17 @@ def test_line_splitter_hands_over_progress_lines_before_their_newline():
     assert seen == [(b"  1,024  10%", True), (b"  2,048  20%", True), (b">f+++++++++ 1 x name", False)]
     splitter.close()
     assert seen[-1] == (b"rest", False)
+
+
+def test_every_ssh_has_a_bounded_silence_and_rsync_a_backstop_timeout():
+    from travelsync.location import ssh_argv
+
+    ssh = SshConfig(connect_timeout=7, alive_interval=5, alive_count=3)
+    argv = ssh_argv(ssh, "nas")
+    assert "ConnectTimeout=7" in argv and "ServerAliveInterval=5" in argv and "ServerAliveCountMax=3" in argv
+    assert argv.index("ConnectTimeout=7") < len(argv) - 1 and argv[-1] == "nas"
+    remote = common_args(SETTINGS, ssh, remote=True)
+    assert "--timeout=45" in remote  # ssh's 15 s of silence first, rsync's own bound behind it
+    assert not any(a.startswith("--timeout") for a in common_args(SETTINGS, ssh, remote=False))
+    check = change_check_args(SETTINGS, ssh, Source("home", Path("/h")), parse_location("nas:/repo/x"))
+    assert "--timeout=45" in check

@@ -54,7 +54,8 @@ def build(v: dict) -> Config:
     """Turn validated plain values into the immutable model (no checks left to do here)."""
     assert all(x is not INVALID for x in v.values())
     ssh = SshConfig(v["ssh"]["port"], Path(v["ssh"]["identity"]) if v["ssh"]["identity"] else None,
-                    tuple(v["ssh"]["options"]))
+                    tuple(v["ssh"]["options"]), v["ssh"]["connect_timeout"], v["ssh"]["alive_interval"],
+                    v["ssh"]["alive_count"])
     sources = tuple(Source(s["name"], Path(s["path"]), tuple(s["exclude"]), s["one_file_system"]) for s in v["sources"])
     sched = v["schedule"]
     laptop = v["laptop"]

@@ -17,6 +17,14 @@ class SshConfig:
     port: int = 22
     identity: Path | None = None
     options: tuple[str, ...] = ()
+    connect_timeout: int = 15  # seconds
+    alive_interval: int = 15  # seconds of silence before a keep-alive ask
+    alive_count: int = 4  # unanswered asks: a silent peer is dead after ~60 s
+
+    @property
+    def silence_limit(self) -> int:
+        """Seconds after which a peer that stopped answering is given up."""
+        return self.alive_interval * self.alive_count
 
 
 @dataclass(frozen=True)

@@ -322,6 +322,11 @@ SCHEMA = Mapping(
         Field("identity", Nullable(AbsPath()), "Private key file (`-i`).", None, example="~/.ssh/id_ed25519"),
         Field("options", ListOf(Str()), "Extra ssh arguments, e.g. [\"-o\", \"UserKnownHostsFile=~/.ssh/known_hosts\"]. "
               "Host keys are always checked.", ()),
+        Field("connect_timeout", Int(1, 3600), "Seconds ssh waits for a connection (ConnectTimeout).", 15),
+        Field("alive_interval", Int(1, 3600), "Seconds of silence before ssh asks the peer whether it lives "
+              "(ServerAliveInterval).", 15),
+        Field("alive_count", Int(1, 100), "Unanswered asks after which ssh gives up (ServerAliveCountMax): a "
+              "silent peer is dead after alive_interval x alive_count seconds.", 4),
         doc="How to reach remote repositories, laptops and mail-client files."), "ssh settings."),
     Field("sources", ListOf(Mapping(
         Field("name", Str("a name of letters, digits, '.', '_' or '-'", pattern=r"[A-Za-z0-9._-]+"),

@@ -45,8 +45,14 @@ def common_args(settings, ssh, remote: bool, *, progress: bool = True, itemize: 
     if progress:
         argv.append("--info=progress2")
     if remote:
-        argv += ["-e", rsync_rsh(ssh)]
+        argv += ["-e", rsync_rsh(ssh)] + io_timeout(ssh)
     return _finish(argv, settings, closed_paths)
+
+
+def io_timeout(ssh) -> list[str]:
+    """rsync's own bound on silence over ssh, a backstop behind ssh's keep-alives (which
+    give up first and name the host): a peer that stops answering never hangs a run."""
+    return [f"--timeout={ssh.silence_limit + 30}"] if ssh is not None else []
 
 
 def _finish(argv: list[str], settings, closed_paths: bool) -> list[str]:
@@ -101,7 +107,7 @@ def change_check_args(settings, ssh, source, previous: Location, *, closed_paths
     argv = [settings.program, "-aHAX", "--numeric-ids", "-s", "--itemize-changes", "--dry-run",
             "--delete", "--delete-excluded"]
     if previous.is_remote:
-        argv += ["-e", rsync_rsh(ssh)]
+        argv += ["-e", rsync_rsh(ssh)] + io_timeout(ssh)
     argv = _finish(argv, settings, closed_paths)
     if source.one_file_system:
         argv.append("--one-file-system")
