@@ -5,7 +5,7 @@ import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
-from travelsync.atomic import atomic_write, fsync_dir
+from travelsync.atomic import atomic_write, fsync_dir, sync_file_system
 from travelsync.location import Location
 from travelsync.repository.lock import local_lock
 
@@ -63,9 +63,11 @@ class LocalStore:
         return view
 
     def commit(self, partial: str, document: bytes, target: str, latest: str) -> None:
-        """snapshot.json (fsync) → rename partial into snapshots/ → swap the `latest` link."""
+        """syncfs (the data and manifest durable) → snapshot.json (fsync) → rename partial into
+        snapshots/ → swap the `latest` link."""
         from travelsync.repository import layout
 
+        sync_file_system(self.root / partial)
         self.write_atomic(f"{partial}/{layout.SNAPSHOT_FILE}", document)
         self.rename(partial, target)
         self.swap_symlink(latest, target)

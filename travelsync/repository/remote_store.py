@@ -118,7 +118,8 @@ class RemoteStore:
 
         json_path = shlex.quote(self.absolute(f"{partial}/{layout.SNAPSHOT_FILE}"))
         temporary = shlex.quote(self.absolute(f".{latest}.tmp"))
-        self.run(f"cat > {json_path}.tmp && sync {json_path}.tmp && mv -f -- {json_path}.tmp {json_path} && "
+        # sync -f: the file system's dirty pages (rsync's files, the manifest) written back first
+        self.run(f"sync -f {self.q(partial)} && cat > {json_path}.tmp && sync {json_path}.tmp && mv -f -- {json_path}.tmp {json_path} && "
                  f"sync {self.q(partial)} && mv -T -- {self.q(partial)} {self.q(target)} && "
                  f"sync \"$(dirname -- {self.q(partial)})\" \"$(dirname -- {self.q(target)})\" && "
                  f"rm -f -- {temporary} && ln -s -- {shlex.quote(target)} {temporary} && "
