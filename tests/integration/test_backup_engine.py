@@ -701,3 +701,24 @@ def test_an_unreadable_file_commits_an_incomplete_snapshot_naming_it_exit_3(loca
     data = local_rig.data(report["snapshot"])
     assert (data / "docs" / "a.txt").read_bytes() == b"alpha\n" * 100  # the rest is there
     assert not (data / "docs" / "locked.txt").exists()
+
+
+def test_a_clock_behind_the_newest_snapshot_is_refused_and_writes_nothing(cli, local_rig):
+    rig = local_rig
+    make_tree(rig.source, False)
+    true_clock = {"TRAVELSYNC_NOW": "2026-11-24T02:30:00+00:00"}
+    first = cli("--config", rig.config, "--json", "backup", "--full", env=true_clock)
+    assert first.exit_code == 0, first.stderr
+    before = sorted(p.name for p in rig.snapshot_dirs())
+    (rig.source / "docs" / "new.txt").write_bytes(b"new")
+    behind = {"TRAVELSYNC_NOW": "2026-11-20T02:30:00+00:00"}  # a dead CMOS battery
+    refused = cli("--config", rig.config, "backup", "--incremental", env=behind)
+    assert refused.exit_code == 1, refused.stderr
+    assert "2026-11-20T02:30:00+00:00" in refused.stderr and first.json["snapshot"] in refused.stderr
+    assert "2026-11-24T02:30:00+00:00" in refused.stderr and "--allow-clock-behind" in refused.stderr
+    assert sorted(p.name for p in rig.snapshot_dirs()) == before
+    assert os.readlink(rig.repo / "latest") == f"snapshots/{first.json['snapshot']}"
+    assert not list((rig.repo / "partial").iterdir())
+    forced = cli("--config", rig.config, "--json", "backup", "--incremental", "--allow-clock-behind", env=behind)
+    assert forced.exit_code == 0, forced.stderr
+    assert len(rig.snapshot_dirs()) == 2

@@ -54,7 +54,8 @@ class _Stop:
 
 def run_backup(app_or_config, *, kind: str = "auto", dry_run: bool = False, environ=None,
                on_item=None, on_progress=None, notice=None, cancel: threading.Event | None = None,
-               sleep=time.sleep, check_changes: bool = True, on_started=None) -> BackupReport:
+               sleep=time.sleep, check_changes: bool = True, on_started=None,
+               allow_clock_behind: bool = False) -> BackupReport:
     """Back up every configured source; return a BackupReport (exit_status 0 or 3).
 
     app_or_config: a cli App (its config and environment are used) or a Config.
@@ -92,7 +93,7 @@ def run_backup(app_or_config, *, kind: str = "auto", dry_run: bool = False, envi
             on_started()
         try:
             return _backup(config, repository, kind, started, environ, on_item, on_progress, notice,
-                           _Stop(cancel, held), sleep, check_changes)
+                           _Stop(cancel, held), sleep, check_changes, allow_clock_behind)
         except OSError as error:
             if error.errno == errno.ENOSPC:
                 raise _no_space(repository)
@@ -170,10 +171,12 @@ def _link_dest(repository, parent, source) -> str | None:
 
 
 def _backup(config, repository, kind, started, environ, on_item, on_progress, notice, stop, sleep,
-            check_changes) -> BackupReport:
+            check_changes, allow_clock_behind=False) -> BackupReport:
     repository.overview(refresh=True)  # as it is now that the lock is held
     repository.check_format(create_at=started)
     snapshots = repository.snapshots()
+    if not allow_clock_behind:
+        _check_clock(snapshots, started)
     chosen = choose_kind(kind, config.schedule, snapshots, started)
     parent = repository.latest() if chosen == "incremental" else None
     if chosen == "incremental" and parent is None:
@@ -223,6 +226,19 @@ def _backup(config, repository, kind, started, environ, on_item, on_progress, no
     return BackupReport(snapshot_id, chosen, total.files_transferred, total.literal_data, total.total_size,
                         (finished - started).total_seconds(), noted + warnings, exit_status, status,
                         resumed=resumed, **manifest.counts())
+
+
+def _check_clock(snapshots, started) -> None:
+    """Refuse a run whose clock is behind the newest snapshot (nothing written yet): its
+    older-dated id would become `latest`, and the schedule and retention would then take
+    the snapshots made with the true clock for the old ones."""
+    newest = max(snapshots, key=lambda s: s.started, default=None)
+    if newest is not None and started < newest.started:
+        raise TravelsyncError(
+            f"this machine's clock ({started.isoformat()}) is behind the newest snapshot {newest.id} "
+            f"(started {newest.started.isoformat()}); nothing was written",
+            hint="set the clock right (a dead CMOS battery? a VM restored from a snapshot?), or pass "
+                 "--allow-clock-behind")
 
 
 def _extended_attributes(repository, partial) -> bool | None:

@@ -21,8 +21,11 @@ EXIT_HELP = ("\b\nExit codes: 0 done; 1 failure (e.g. no space left on the repos
 @click.option("--if-due", is_flag=True,
               help="Only when the schedule says a backup is due (for cron/systemd: run hourly).")
 @click.option("--dry-run", is_flag=True, help="Show what would be transferred; write nothing.")
+@click.option("--allow-clock-behind", is_flag=True,
+              help="Back up although this machine's clock is behind the newest snapshot's start (a dead "
+                   "CMOS battery, a VM restored from a snapshot); refused otherwise (exit 1).")
 @click.pass_obj
-def backup(app, kind, if_due, dry_run):
+def backup(app, kind, if_due, dry_run, allow_clock_behind):
     """Take a snapshot of the configured sources into the repository.
 
     Each source is copied with rsync -aHAX --numeric-ids into partial/<id>/data/<source>,
@@ -65,7 +68,7 @@ def backup(app, kind, if_due, dry_run):
     try:
         report = run_backup(app, kind=kind, dry_run=dry_run, on_item=on_item,
                             on_progress=bar.update if bar else None, notice=app.info, cancel=cancel,
-                            on_started=on_started)
+                            on_started=on_started, allow_clock_behind=allow_clock_behind)
     except TravelsyncError as error:
         if started and not dry_run:  # a run that only found the lock held reports nothing
             for problem in notify_outcome(config, {"exit_status": int(error.exit_status), "message": error.message}):
