@@ -33,11 +33,14 @@ def common_args(settings, ssh, remote: bool, *, progress: bool = True, itemize: 
     so rsync may skip its per-file symlink-race walk (`--insecure-links`). `extra_args` come
     after it: `--no-insecure-links` there keeps the walk.
 
+    `--sparse`: runs of zeros are written as holes, so a VM's sparse disk image takes its real
+    size in a snapshot and on the laptop, not its apparent size.
+
     `attributes`: False leaves out `-A` and `-X` (ACLs, extended attributes), for a restore of a
     snapshot known to hold none (backup/attributes.py): reading them is a third of the time
     rsync takes to compare 50,000 unchanged files.
     """
-    argv = [settings.program, "-aHAX" if attributes else "-aH", "--numeric-ids", "-s", "--stats"]
+    argv = [settings.program, "-aHAX" if attributes else "-aH", "--numeric-ids", "--sparse", "-s", "--stats"]
     if listing:
         argv += ["-ii", f"--out-format={LISTING_FORMAT}", f"--checksum-choice={CHECKSUM}"]
     elif itemize:
