@@ -722,3 +722,28 @@ def test_a_clock_behind_the_newest_snapshot_is_refused_and_writes_nothing(cli, l
     forced = cli("--config", rig.config, "--json", "backup", "--incremental", "--allow-clock-behind", env=behind)
     assert forced.exit_code == 0, forced.stderr
     assert len(rig.snapshot_dirs()) == 2
+
+
+def test_an_unreadable_folder_and_file_are_named_with_their_reason(local_rig):
+    """A mode-000 folder gave `failed_files: []` (rsync's `opendir … failed` was not parsed)."""
+    make_tree(local_rig.source, False)
+    closed = local_rig.source / "closed"
+    closed.mkdir()
+    (closed / "inside.txt").write_bytes(b"x")
+    closed.chmod(0)
+    secret = local_rig.source / "secret.txt"
+    secret.write_bytes(b"y")
+    secret.chmod(0)
+    env = {**os.environ, "TRAVELSYNC_CONFIG": str(local_rig.config), "PYTHONPATH": str(Path(__file__).parents[2])}
+    try:
+        done = subprocess.run([*unprivileged_argv(), sys.executable, "-m", "travelsync", "--json", "backup", "--full"],
+                              capture_output=True, text=True, env=env, timeout=120)
+    finally:
+        closed.chmod(0o700)
+    assert done.returncode == 3, done.stderr
+    report = json.loads(done.stdout)
+    failed = report["failed_files"]
+    assert any(f.startswith("home: ") and "closed" in f and "(Permission denied)" in f for f in failed), failed
+    assert any("secret.txt (Permission denied)" in f for f in failed), failed
+    document = json.loads((local_rig.repo / "snapshots" / report["snapshot"] / "snapshot.json").read_text())
+    assert any("closed (Permission denied)" in f for f in document["failed_files"])

@@ -134,3 +134,17 @@ def test_every_ssh_has_a_bounded_silence_and_rsync_a_backstop_timeout():
     assert not any(a.startswith("--timeout") for a in common_args(SETTINGS, ssh, remote=False))
     check = change_check_args(SETTINGS, ssh, Source("home", Path("/h")), parse_location("nas:/repo/x"))
     assert "--timeout=45" in check
+
+
+def test_rsync_per_file_errors_are_named_with_their_reason():
+    from travelsync.rsync.stats import failed_file
+
+    assert failed_file('rsync: [sender] opendir "/h/closed" failed: Permission denied (13)') == \
+        "/h/closed (Permission denied)"
+    assert failed_file('rsync: [sender] send_files failed to open "/h/secret": Permission denied (13)') == \
+        "/h/secret (Permission denied)"
+    assert failed_file('rsync: [receiver] mkstemp "/r/d/.long.AbC" failed: File name too long (36)') == \
+        "/r/d/.long.AbC (File name too long)"
+    assert failed_file('rsync: [sender] readlink_stat("/h/x") failed: File name too long (36)') == \
+        "/h/x (File name too long)"
+    assert failed_file("rsync error: some files/attrs were not transferred (code 23)") is None

@@ -225,7 +225,7 @@ def _backup(config, repository, kind, started, environ, on_item, on_progress, no
     repository.commit(info)
     return BackupReport(snapshot_id, chosen, total.files_transferred, total.literal_data, total.total_size,
                         (finished - started).total_seconds(), noted + warnings, exit_status, status,
-                        resumed=resumed, **manifest.counts())
+                        resumed=resumed, failed_files=failed, **manifest.counts())
 
 
 def _check_clock(snapshots, started) -> None:

@@ -22,10 +22,12 @@ class BackupReport:
     hashed: int = 0  # files the manifest had rsync hash again (followers, resumed leftovers)
     from_rsync: int = 0  # files whose checksum rsync printed as it sent them
     inherited: int = 0  # unchanged files whose line was taken from the parent's manifest
+    failed_files: list = field(default_factory=list)  # "<source>: <path> (<reason>)", from rsync's errors
 
     def to_json(self) -> dict:
         return {"snapshot": self.snapshot, "files_transferred": self.files_transferred,
                 "bytes_transferred": self.bytes_transferred, "seconds": round(self.seconds, 3),
                 "warnings": list(self.warnings), "kind": self.kind, "status": self.status,
                 "total_size": self.total_size, "dry_run": self.dry_run, "no_change": self.no_change,
-                "resumed": self.resumed, "exit_status": int(self.exit_status)}
+                "resumed": self.resumed, "exit_status": int(self.exit_status),
+                "failed_files": list(self.failed_files)}

@@ -47,7 +47,7 @@ import time
 from dataclasses import dataclass, field
 
 from travelsync.rsync import itemize
-from travelsync.rsync.stats import ITEM, PROGRESS, Stats, failed_name, number, vanished_name
+from travelsync.rsync.stats import ITEM, PROGRESS, Stats, failed_file, number, vanished_name
 
 MAX_NAMES = 100  # failed / vanished names kept for the report; the rest are only counted
 NO_SPACE = "No space left on device"
@@ -359,7 +359,7 @@ def run_rsync(argv: list[str], *, on_item=None, on_progress=None, env=None,
             if len(result.vanished_files) < MAX_NAMES:
                 result.vanished_files.append(name)
             return
-        name = failed_name(line)
+        name = failed_file(line)
         if name is not None:
             result.failed_count += 1
             if len(result.failed_files) < MAX_NAMES:

@@ -11,7 +11,10 @@ ITEM = re.compile(r"^(?P<code>[<>ch.*][fdLDS][.+?cstpoguaxn ]{9}|\*deleting  ) (
 PROGRESS = re.compile(r"^\s*(?P<bytes>[\d,.]+)\s+(?P<percent>\d+)%\s+(?P<rate>\S+)\s+(?P<eta>[\d:]+)"
                       r"(?:\s+\(xfr#(?P<xfr>\d+), (?:to|ir)-chk=(?P<left>\d+)/(?P<total>\d+)\))?")
 _VANISHED = re.compile(r'^file has vanished: "(?P<name>.*)"')
-_FAILED = re.compile(r'^rsync: (?:\[\w+\] )?(?P<what>[\w ()]+?) "(?P<name>.*)"(?: \(in \S+\))?: (?P<why>.*)$')
+# `send_files failed to open "/x": Permission denied (13)`, `opendir "/x" failed: …`,
+# `readlink_stat("/x") failed: …`, `mkstemp "/x/.y.AbC" failed: File name too long (36)`
+_FAILED = re.compile(r'^rsync: (?:\[\w+\] )?(?P<what>[\w ]+?) ?\(?"(?P<name>.*)"\)?(?: \(in \S+\))?'
+                     r'(?: failed)?: (?P<why>.*)$')
 
 
 def number(text: str) -> int:
@@ -69,3 +72,13 @@ def failed_name(line: str) -> str | None:
     """The file named in an rsync error line ("rsync: [sender] send_files failed to open "/x": …")."""
     match = _FAILED.match(line)
     return match.group("name") if match else None
+
+
+def failed_file(line: str) -> str | None:
+    """`/x (Permission denied)`: the file of an rsync error line with the reason, for the
+    report, the JSON and the notification; None for any other line."""
+    match = _FAILED.match(line)
+    if not match:
+        return None
+    why = re.sub(r" \(\d+\)$", "", match.group("why").strip())
+    return f"{match.group('name')} ({why})"
