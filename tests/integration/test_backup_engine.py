@@ -747,3 +747,43 @@ def test_an_unreadable_folder_and_file_are_named_with_their_reason(local_rig):
     assert any("secret.txt (Permission denied)" in f for f in failed), failed
     document = json.loads((local_rig.repo / "snapshots" / report["snapshot"] / "snapshot.json").read_text())
     assert any("closed (Permission denied)" in f for f in document["failed_files"])
+
+
+@pytest.mark.parametrize("step", ["syncfs", "rename", "swap"])
+def test_a_failure_inside_the_commit_names_the_true_state(cli, local_rig, monkeypatch, step):
+    """EIO at each commit step: the message says what is committed, `snapshots` agrees, no
+    temporary file is left. (Faults injected at the system-call seam of one step each.)"""
+    import errno as errno_module
+
+    from travelsync.repository import local_store
+
+    make_tree(local_rig.source, False)
+    first = backup(cli, local_rig, "--full")
+    (local_rig.source / "docs" / "new.txt").write_bytes(b"new")
+
+    def fail(*args, **kwargs):
+        raise OSError(errno_module.EIO, "Input/output error")
+
+    if step == "syncfs":
+        monkeypatch.setattr(local_store, "sync_file_system", fail)
+    elif step == "rename":
+        real_rename = os.rename
+        monkeypatch.setattr(local_store.os, "rename",
+                            lambda a, b: fail() if "partial" in str(a) else real_rename(a, b))
+    else:
+        real_replace = os.replace
+        monkeypatch.setattr(local_store.os, "replace",
+                            lambda a, b: fail() if str(b).endswith("latest") else real_replace(a, b))
+    result = run(cli, local_rig, "backup", "--incremental")
+    monkeypatch.undo()
+    assert result.exit_code == 1, result.stderr
+    assert "internal error" not in result.stderr and "Input/output error" in result.stderr
+    listed = [s["id"] for s in run(cli, local_rig, "--json", "snapshots").json]
+    if step == "swap":
+        assert "is committed" in result.stderr and f"still points at {first['snapshot']}" in result.stderr
+        assert len(listed) == 2
+    else:
+        assert "nothing committed" in result.stderr and "kept for the next run" in result.stderr
+        assert listed == [first["snapshot"]]
+    assert not [p for p in local_rig.repo.iterdir() if p.name.endswith(".tmp")]
+    assert os.readlink(local_rig.repo / "latest") == f"snapshots/{first['snapshot']}"

@@ -67,10 +67,35 @@ class LocalStore:
         snapshots/ → swap the `latest` link."""
         from travelsync.repository import layout
 
-        sync_file_system(self.root / partial)
-        self.write_atomic(f"{partial}/{layout.SNAPSHOT_FILE}", document)
-        self.rename(partial, target)
-        self.swap_symlink(latest, target)
+        from travelsync.errors import TravelsyncError
+
+        snapshot_id = target.rsplit("/", 1)[-1]
+        try:
+            sync_file_system(self.root / partial)
+            self.write_atomic(f"{partial}/{layout.SNAPSHOT_FILE}", document)
+            os.rename(self.root / partial, self.root / target)  # the commit point
+        except OSError as error:
+            raise TravelsyncError(f"nothing committed: {error.strerror or error} ({error.filename or self.root}); "
+                                  f"the partial snapshot {partial} is kept for the next run") from error
+        try:
+            fsync_dir((self.root / partial).parent)
+            fsync_dir((self.root / target).parent)
+            self.swap_symlink(latest, target)
+        except OSError as error:
+            self._drop_temporary_link(latest)
+            now = self.readlink(latest)
+            where = f"`latest` still points at {now.rsplit('/', 1)[-1]}" if now and now != target else (
+                "`latest` points at it" if now == target else "there is no `latest` link")
+            raise TravelsyncError(f"snapshot {snapshot_id} is committed (listed complete) but the commit did not "
+                                  f"finish: {error.strerror or error}; {where}",
+                                  hint="the next backup or `travelsync snapshots` sees it; "
+                                       "check the repository's disk") from error
+
+    def _drop_temporary_link(self, name: str) -> None:
+        try:
+            (self.root / f".{name}.{os.getpid()}.tmp").unlink()
+        except OSError:
+            pass
 
     def rename(self, source: str, target: str) -> None:
         os.rename(self.root / source, self.root / target)
