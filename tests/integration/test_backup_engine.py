@@ -774,8 +774,10 @@ def test_a_failure_inside_the_commit_names_the_true_state(cli, local_rig, monkey
         real_replace = os.replace
         monkeypatch.setattr(local_store.os, "replace",
                             lambda a, b: fail() if str(b).endswith("latest") else real_replace(a, b))
-    result = run(cli, local_rig, "backup", "--incremental")
+    result = run(cli, local_rig, "--json", "backup", "--incremental")
     monkeypatch.undo()
+    document = json.loads(result.stdout)  # scripts get the failure as a JSON document
+    assert document["exit_status"] == 1 and "Input/output error" in document["error"]
     assert result.exit_code == 1, result.stderr
     assert "internal error" not in result.stderr and "Input/output error" in result.stderr
     listed = [s["id"] for s in run(cli, local_rig, "--json", "snapshots").json]
