@@ -178,7 +178,7 @@ def test_future_repository_format_is_refused_and_nothing_written(tmp_path, drill
     drill.check((repo / "lock").read_bytes() == FUTURE_LOCK, "the future writer's lock record is intact")
 
 
-# ---------------------------------------------------------------- drill 6: the clock moves backwards
+# ---------------------------------------------------------------- drill 6: the clock moves backwards (refused unless --allow-clock-behind)
 def test_clock_moving_backwards(tmp_path, drill, cli, monkeypatch):
     need_programs("rsync")
     home = build_home(tmp_path, drill.random, mails=10, chunks=1, chunk_size=20_000)
@@ -188,6 +188,7 @@ def test_clock_moving_backwards(tmp_path, drill, cli, monkeypatch):
     now = datetime.fromisoformat("2026-11-29T02:30:00+00:00")
     previous_ids = set()
     instants = []
+    newest = None  # the latest start among the snapshots made: a clock behind it is refused
     for index in range(ROUNDS * 3):
         step = drill.random.choice([timedelta(0), -timedelta(days=drill.random.randrange(1, 9)),
                                     -timedelta(seconds=drill.random.randrange(1, 3600)),
@@ -202,6 +203,12 @@ def test_clock_moving_backwards(tmp_path, drill, cli, monkeypatch):
         before = repository_facts(repo)
         drill.tried(f"run {index + 1}: clock moved {step} to {now.isoformat()}; {what}; `backup {kind}`")
         result = cli("--config", config, "--json", "backup", kind, env={"TRAVELSYNC_NOW": now.isoformat()})
+        if newest is not None and now < newest:
+            drill.check(result.exit_code == 1 and "behind the newest snapshot" in result.stderr,
+                        f"a clock behind the newest snapshot ({newest.isoformat()}) is refused", result.stderr)
+            drill.check(repository_facts(repo) == before, "the refused run wrote nothing")
+            result = cli("--config", config, "--json", "backup", kind, "--allow-clock-behind",
+                         env={"TRAVELSYNC_NOW": now.isoformat()})
         drill.check("Traceback" not in result.stderr and result.exit_code in (0, 3),
                     f"no crash (exit {result.exit_code})", result.stderr)
         report = result.json
@@ -211,6 +218,8 @@ def test_clock_moving_backwards(tmp_path, drill, cli, monkeypatch):
         else:
             drill.check(made not in previous_ids, f"a new, unique id {made}", sorted(previous_ids))
         previous_ids.add(made)
+        if not report["no_change"]:
+            newest = now if newest is None else max(newest, now)
         after = check_repository(drill, cli, config, repo, before, verify=False)
         drill.check(len(after["snapshots"]) == len(before["snapshots"]) + (0 if report["no_change"] else 1),
                     "exactly one more snapshot (or none for no change)")
