@@ -789,3 +789,21 @@ def test_a_failure_inside_the_commit_names_the_true_state(cli, local_rig, monkey
         assert listed == [first["snapshot"]]
     assert not [p for p in local_rig.repo.iterdir() if p.name.endswith(".tmp")]
     assert os.readlink(local_rig.repo / "latest") == f"snapshots/{first['snapshot']}"
+
+
+def test_no_space_inside_the_commit_keeps_the_no_space_message(cli, local_rig, monkeypatch):
+    import errno as errno_module
+
+    from travelsync.repository import local_store
+
+    make_tree(local_rig.source, False)
+
+    def full(*args, **kwargs):
+        raise OSError(errno_module.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(local_store, "sync_file_system", full)
+    result = run(cli, local_rig, "backup", "--full")
+    monkeypatch.undo()
+    assert result.exit_code == 1, result.stderr
+    assert f"no space left on {local_rig.repo}" in result.stderr and "partial snapshot is kept" in result.stderr
+    assert not local_rig.snapshot_dirs()

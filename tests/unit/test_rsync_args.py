@@ -5,7 +5,7 @@ from pathlib import Path
 from travelsync.config.model import RsyncSettings, Source, SshConfig
 from travelsync.location import Location, parse_location
 from travelsync.rsync.args import backup_args, change_check_args, common_args, source_spec
-from travelsync.rsync.stats import ITEM, Stats, failed_name, vanished_name
+from travelsync.rsync.stats import ITEM, Stats, failed_file, vanished_name
 from travelsync.rsync.run import _LineSplitter, _parse_progress
 
 SETTINGS = RsyncSettings(extra_args=("--bwlimit=20M",))
@@ -80,7 +80,8 @@ def test_stats_parse_and_item_lines():
     assert ITEM.match("*deleting   old file").group("name") == "old file"
     assert ITEM.match("Number of files: 6") is None
     assert vanished_name('file has vanished: "/home/x y"') == "/home/x y"
-    assert failed_name('rsync: [sender] send_files failed to open "/h/secret": Permission denied (13)') == "/h/secret"
+    assert failed_file('rsync: [sender] send_files failed to open "/h/secret": Permission denied (13)') == \
+        "/h/secret (Permission denied)"
 
 
 def test_progress_lines_split_on_carriage_returns():
@@ -137,8 +138,6 @@ def test_every_ssh_has_a_bounded_silence_and_rsync_a_backstop_timeout():
 
 
 def test_rsync_per_file_errors_are_named_with_their_reason():
-    from travelsync.rsync.stats import failed_file
-
     assert failed_file('rsync: [sender] opendir "/h/closed" failed: Permission denied (13)') == \
         "/h/closed (Permission denied)"
     assert failed_file('rsync: [sender] send_files failed to open "/h/secret": Permission denied (13)') == \

@@ -57,8 +57,7 @@ def cli(ctx, config_file, as_json, quiet, verbose):
     from travelsync.cli.app import App
 
     TravelsyncGroup.verbose = verbose > 0
-    TravelsyncGroup.json = as_json
-    ctx.obj = App(config_option=config_file, json=as_json, verbosity=-1 if quiet else verbose)
+    ctx.obj = TravelsyncGroup.app = App(config_option=config_file, json=as_json, verbosity=-1 if quiet else verbose)
 
 
 def main():

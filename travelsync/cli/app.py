@@ -18,6 +18,7 @@ class App:
     config_option: str | None = None
     json: bool = False
     verbosity: int = 0  # -1 quiet, 0 normal, 1+ verbose
+    emitted: bool = False  # a JSON document went to stdout (an error then prints none)
     environ: dict = field(default_factory=lambda: os.environ)
     stdout: object = None
     stderr: object = None
@@ -72,6 +73,7 @@ class App:
     def emit(self, data, human=None) -> None:
         """Report a result: JSON on stdout under --json, else `human(data)` lines on stdout."""
         if self.json:
+            self.emitted = True
             print(json.dumps(data, indent=2, default=str, ensure_ascii=False), file=self.stdout, flush=True)
         elif human is not None and not self.quiet:
             text = human(data)

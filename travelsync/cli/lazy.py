@@ -50,10 +50,10 @@ class TravelsyncGroup(LazyGroup):
     """The top-level group: turns every outcome into one line and an exit status."""
 
     verbose = False
-    json = False  # --json given: a failure prints the error document on stdout too
+    app = None  # this run's App: under --json a failure prints the error document on stdout too
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
-        TravelsyncGroup.json = False
+        TravelsyncGroup.app = None
         try:
             result = super().main(args=args, prog_name=prog_name or "travelsync", complete_var=complete_var,
                                   standalone_mode=False, **extra)
@@ -70,7 +70,8 @@ class TravelsyncGroup(LazyGroup):
             if error.hint:
                 click.echo(f"hint: {error.hint}", err=True)
             code = int(error.exit_status)
-            if TravelsyncGroup.json:  # scripts read stdout: they get the failure there too
+            app = TravelsyncGroup.app
+            if app is not None and app.json and not app.emitted:  # scripts read stdout: one document there
                 import json
 
                 click.echo(json.dumps({"error": error.message, "hint": error.hint, "exit_status": code}, indent=2))

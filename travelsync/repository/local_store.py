@@ -1,11 +1,13 @@
 """Repository storage on this machine's file system (a local disk or a mounted NAS)."""
 
+import errno
 import os
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
 from travelsync.atomic import atomic_write, fsync_dir, sync_file_system
+from travelsync.errors import TravelsyncError
 from travelsync.location import Location
 from travelsync.repository.lock import local_lock
 
@@ -67,14 +69,13 @@ class LocalStore:
         snapshots/ → swap the `latest` link."""
         from travelsync.repository import layout
 
-        from travelsync.errors import TravelsyncError
-
-        snapshot_id = target.rsplit("/", 1)[-1]
         try:
             sync_file_system(self.root / partial)
             self.write_atomic(f"{partial}/{layout.SNAPSHOT_FILE}", document)
             os.rename(self.root / partial, self.root / target)  # the commit point
         except OSError as error:
+            if error.errno == errno.ENOSPC:
+                raise  # the engine's "no space left on <repository>", with its hint
             raise TravelsyncError(f"nothing committed: {error.strerror or error} ({error.filename or self.root}); "
                                   f"the partial snapshot {partial} is kept for the next run") from error
         try:
@@ -84,9 +85,13 @@ class LocalStore:
         except OSError as error:
             self._drop_temporary_link(latest)
             now = self.readlink(latest)
-            where = f"`latest` still points at {now.rsplit('/', 1)[-1]}" if now and now != target else (
-                "`latest` points at it" if now == target else "there is no `latest` link")
-            raise TravelsyncError(f"snapshot {snapshot_id} is committed (listed complete) but the commit did not "
+            if now == target:
+                where = "`latest` points at it"
+            elif now:
+                where = f"`latest` still points at {Path(now).name}"
+            else:
+                where = "there is no `latest` link"
+            raise TravelsyncError(f"snapshot {Path(target).name} is committed (listed complete) but the commit did not "
                                   f"finish: {error.strerror or error}; {where}",
                                   hint="the next backup or `travelsync snapshots` sees it; "
                                        "check the repository's disk") from error

@@ -68,12 +68,6 @@ def vanished_name(line: str) -> str | None:
     return match.group("name") if match else None
 
 
-def failed_name(line: str) -> str | None:
-    """The file named in an rsync error line ("rsync: [sender] send_files failed to open "/x": …")."""
-    match = _FAILED.match(line)
-    return match.group("name") if match else None
-
-
 def failed_file(line: str) -> str | None:
     """`/x (Permission denied)`: the file of an rsync error line with the reason, for the
     report, the JSON and the notification; None for any other line."""
