@@ -327,6 +327,39 @@ def test_prune_dry_run_then_prune_keeps_latest_last_full_and_trip_snapshots(cli,
     assert run(cli, rig, "verify", ids[1]).exit_code == 0  # the trip's incremental survives its parent
 
 
+def test_prune_leaves_a_snapshot_a_reader_holds_and_a_late_reader_is_told(cli, rig):
+    """The reader lock on both stores: a snapshot read while prune runs is kept and named
+    (`in_use`), deleted by the next prune; a reader that comes after the deletion is told (2)."""
+    from travelsync.config.load import load_config
+    from travelsync.errors import UsageError
+    from travelsync.repository import open_repository
+
+    make_tree(rig.source, False)
+    ids = []
+    for day, kind in enumerate(("--full", "--incremental", "--full")):
+        (rig.source / f"day{day}").write_bytes(b"%d" % day)
+        done = cli("--config", rig.config, "--json", "backup", kind, env={"TRAVELSYNC_NOW": f"2026-11-2{day + 2}T02:30:00+00:00"})
+        ids.append(done.json["snapshot"])
+    rig.config.write_text(rig.config.read_text() + "retention: {full: 1}\n")
+    repository = open_repository(load_config(rig.config))
+    with repository.reading(ids[1]):
+        done = run(cli, rig, "--json", "prune")
+        assert done.exit_code == 0, done.stderr
+        assert done.json["deleted"] == [ids[0]] and done.json["in_use"] == [ids[1]], (ids, done.json)
+        assert ids[1] in done.json["kept"] and "in use" in done.json["reasons"][ids[1]]
+        with repository.reading(ids[1]):  # readers never wait for each other
+            assert (rig.repo / "snapshots" / ids[1] / "data" / "home" / "docs" / "a.txt").exists()
+    assert stat.S_IMODE((rig.repo / "readers").stat().st_mode) == 0o700
+    assert stat.S_IMODE((rig.repo / "readers" / ids[1]).stat().st_mode) == 0o600
+    again = run(cli, rig, "--json", "prune")
+    assert again.json["deleted"] == [ids[1]] and again.json["in_use"] == []
+    assert [p.name for p in rig.snapshot_dirs()] == [ids[2]]
+    assert not (rig.repo / "readers" / ids[1]).exists()  # prune takes the reader file with it
+    with pytest.raises(UsageError, match="deleted \\(pruned\\)"):
+        with repository.reading(ids[1]):
+            pass
+
+
 def test_retries_transport_failures_then_exits_75_untouched(cli, remote_rig):
     """Only a repository over ssh has a transport to fail."""
     rig = remote_rig

@@ -178,7 +178,8 @@ def verify(app, snapshot_id):
         if problem is not None:
             raise TravelsyncError(f"{problem}; no manifest ({layout.MANIFEST_FILE}) to check its files against either")
         raise TravelsyncError(f"snapshot {snapshot} has no manifest ({layout.MANIFEST_FILE}); nothing to verify")
-    report = compare(snapshot, manifest, repository.store.file_hashes(f"{base}/{layout.DATA}"))
+    with repository.reading(snapshot):  # prune leaves it while its files are hashed
+        report = compare(snapshot, manifest, repository.store.file_hashes(f"{base}/{layout.DATA}"))
     data = report.to_json()
     if problem is not None:
         data["ok"] = False
@@ -205,37 +206,15 @@ def prune(app, dry_run):
     """Delete snapshots the retention policy lets go: keep the last `retention.full` fulls and
     every snapshot newer than the oldest kept full; never the latest, the last full, or a
     snapshot the trip state protects. Also removes partial snapshots of interrupted runs.
-    Snapshots are renamed away under the lock and deleted after it is released."""
-    from travelsync.repository import layout, open_repository
-    from travelsync.repository.retention import plan_retention
+    Snapshots are renamed away under the lock and deleted after it is released. A snapshot
+    that a restore, prepare, finalize, verify or sync-back is reading is left (`in use`;
+    JSON `in_use`) and deleted by the next prune."""
+    from travelsync.repository import open_repository
+    from travelsync.repository.prune import prune as apply_retention
 
     repository = open_repository(app.config, app.environ)
     repository.check_format()
-    doomed_partials = []
-    if dry_run:
-        plan = plan_retention(repository.snapshots(), app.config.retention.full, repository.protected_ids,
-                              getattr(repository.latest(), "id", None))
-        doomed_partials = [p for p in repository.partials()]
-    else:
-        retired = []
-        with repository.lock("prune", app.info):
-            repository.overview(refresh=True)  # what is there now that we hold the lock
-            plan = plan_retention(repository.snapshots(), app.config.retention.full, repository.protected_ids,
-                                  getattr(repository.latest(), "id", None))
-            for snapshot_id in plan.delete:
-                retired.append(repository.retire(snapshot_id))
-            for name in repository.partials():
-                doomed_partials.append(name)
-                if not name.endswith(layout.DELETING_SUFFIX):
-                    target = f"{layout.PARTIAL}/{name}{layout.DELETING_SUFFIX}"
-                    repository.store.rename(f"{layout.PARTIAL}/{name}", target)
-                    retired.append(target)
-                else:
-                    retired.append(f"{layout.PARTIAL}/{name}")
-        for rel in retired:  # outside the lock: a backup may start meanwhile
-            repository.remove(rel)
-    data = {"dry_run": dry_run, "deleted": list(plan.delete), "kept": list(plan.keep),
-            "reasons": plan.reasons, "partials_removed": doomed_partials}
+    data = apply_retention(repository, app.config.retention.full, dry_run=dry_run, notice=app.info).to_json()
 
     def human(d):
         verb = "would delete" if dry_run else "deleted"

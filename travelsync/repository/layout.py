@@ -6,6 +6,7 @@
     REPO/partial/<id>/       being written; never listed; reused by the next run (resume)
     REPO/latest              symlink -> snapshots/<id>, swapped by rename
     REPO/runs.json           travelsync's addition: incrementals that found nothing changed
+    REPO/readers/<id>        travelsync's addition: shared flock(2) of a command reading snapshot <id>
 """
 
 import re
@@ -20,6 +21,7 @@ LOCK_FILE = "lock"
 SNAPSHOTS = "snapshots"
 PARTIAL = "partial"
 LATEST = "latest"
+READERS = "readers"
 RUNS_FILE = "runs.json"
 SNAPSHOT_FILE = "snapshot.json"
 MANIFEST_FILE = "manifest.tsv.zst"

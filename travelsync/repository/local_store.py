@@ -9,7 +9,7 @@ from pathlib import Path
 from travelsync.atomic import atomic_write, fsync_dir, sync_file_system
 from travelsync.errors import TravelsyncError
 from travelsync.location import Location
-from travelsync.repository.lock import local_lock
+from travelsync.repository.lock import local_lock, local_reader_lock, retire_unless_read
 
 
 class LocalStore:
@@ -140,6 +140,22 @@ class LocalStore:
             pass
         with local_lock(self.root / "lock", command, str(self.location), notice) as held:
             yield held
+
+    def reader_lock(self, snapshot_id: str):
+        """Context manager: a shared lock on snapshot `snapshot_id` for as long as a command
+        reads it (SnapshotGone when it was deleted before the lock was taken)."""
+        from travelsync.repository import layout
+
+        folder = self.root / layout.SNAPSHOTS / snapshot_id
+        return local_reader_lock(self.root / layout.READERS / snapshot_id,
+                                 lambda: folder.is_dir() and not folder.is_symlink(), str(self.location))
+
+    def retire_unless_read(self, snapshot_id: str, target: str) -> bool:
+        """Rename snapshots/<id> to `target` unless a reader holds it (then False, nothing done)."""
+        from travelsync.repository import layout
+
+        return retire_unless_read(self.root / layout.READERS / snapshot_id,
+                                  lambda: self.rename(f"{layout.SNAPSHOTS}/{snapshot_id}", target))
 
     def file_hashes(self, rel: str):
         """The files under rel, hashed when a manifest asks (verify.check.TreeHashes)."""

@@ -135,6 +135,30 @@ class RemoteStore:
     def lock(self, command: str, notice=None):
         return RemoteLock(self, command, notice)
 
+    def reader_lock(self, snapshot_id: str):
+        """Context manager: a shared lock on snapshot `snapshot_id` (REPO/readers/<id>), held by a
+        remote `flock -s` for as long as this command reads it; SnapshotGone when it was deleted
+        before the lock was taken."""
+        return RemoteReaderLock(self, snapshot_id)
+
+    # exit 76: a reader holds the snapshot (flock -n -E 76); nothing was renamed
+    RETIRE = ("umask 077; cd -- {root} && mkdir -p {readers} && exec flock -x -n -E 76 {readers}/{id} sh -c "
+              "'mv -T -- \"$1\" \"$2\" && rm -f -- \"$3\" && sync \"$(dirname -- \"$1\")\" \"$(dirname -- \"$2\")\"' "
+              "travelsync {source} {target} {readers}/{id}")
+
+    def retire_unless_read(self, snapshot_id: str, target: str) -> bool:
+        """Rename snapshots/<id> to `target` unless a reader holds it (then False, nothing done)."""
+        from travelsync.repository import layout
+
+        done = self.run(self.RETIRE.format(root=self.q(""), readers=layout.READERS, id=shlex.quote(snapshot_id),
+                                           source=shlex.quote(f"{layout.SNAPSHOTS}/{snapshot_id}"),
+                                           target=shlex.quote(target)), check=False)
+        if done.returncode == 76:
+            return False
+        if done.returncode != 0:
+            raise TravelsyncError(f"repository {self.location}: {done.error_line()}")
+        return True
+
     def file_hashes(self, rel: str):
         """The files under rel, hashed on the remote when a manifest asks (sha256sum for a
         version-1 manifest, rsync's xxh128 listing for version 2): no data crosses the network."""
@@ -253,6 +277,68 @@ class _RemoteWriter:
             self.process.kill()
             self.process.wait()
             self.process = None
+
+
+class RemoteReaderLock:
+    """A shared flock on REPO/readers/<id>, held by a remote `flock -s … sh` on the run's shared
+    connection until the block ends (or travelsync dies: the session closes, the lock goes).
+    The remote shell looks for the snapshot once it holds the lock and says READING or GONE;
+    a repository it cannot write (a read-only mount) is read without a lock (UNLOCKED)."""
+
+    SCRIPT = ("umask 077; cd -- {root} || exit 1; "
+              "if mkdir -p {readers} 2>/dev/null && : >> {readers}/{id} 2>/dev/null; then "
+              "exec flock -s -w {wait} -E 75 {readers}/{id} sh -c "
+              "'if [ -d \"$1\" ] && [ ! -L \"$1\" ]; then echo READING; else echo GONE; fi; read answer' "
+              "travelsync {folder}; fi; "
+              "if [ -d {folder} ]; then echo UNLOCKED; else echo GONE; fi; read answer")
+
+    def __init__(self, store: RemoteStore, snapshot_id: str):
+        from travelsync.repository import layout
+        from travelsync.repository.lock import READER_WAIT
+
+        self.store, self.snapshot_id = store, snapshot_id
+        script = self.SCRIPT.format(root=store.q(""), readers=layout.READERS, id=shlex.quote(snapshot_id),
+                                    wait=int(READER_WAIT), folder=shlex.quote(f"{layout.SNAPSHOTS}/{snapshot_id}"))
+        self.process = subprocess.Popen(store._argv(script), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE)
+
+    def __enter__(self):
+        from travelsync.repository.lock import SnapshotGone
+
+        line = self.process.stdout.readline().decode("utf-8", "replace").strip()
+        if line in ("READING", "UNLOCKED"):
+            return self
+        code = self._close()
+        if line == "GONE":
+            raise SnapshotGone(self.snapshot_id)
+        error = self.error
+        if code == 75:
+            raise TemporaryError(f"repository {self.store.location}: snapshot {self.snapshot_id} is being deleted "
+                                 "by a prune that does not finish", hint="try again later")
+        if code == SSH_UNREACHABLE:
+            raise TemporaryError(f"repository {self.store.location}: ssh failed: {error or 'exit 255'}")
+        raise TravelsyncError(f"repository {self.store.location}: cannot take the reader's lock on "
+                              f"{self.snapshot_id}: {error or f'exit status {code}'}")
+
+    def __exit__(self, *exc):
+        self._close()
+        return False
+
+    def _close(self) -> int:
+        try:
+            self.process.stdin.close()  # `read answer` ends: the remote shell, and its lock, go
+        except OSError:
+            pass
+        try:
+            code = self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            code = self.process.wait()
+        lines = self.process.stderr.read().decode("utf-8", "replace").strip().splitlines()
+        self.error = lines[-1] if lines else ""
+        for stream in (self.process.stdout, self.process.stderr):
+            stream.close()
+        return code
 
 
 class RemoteLock:

@@ -7,6 +7,7 @@ once and runs the same on a local disk and over ssh.
 
 import json
 import socket
+from contextlib import contextmanager
 from datetime import datetime
 
 from travelsync.errors import TravelsyncError, UsageError
@@ -230,6 +231,28 @@ class Repository:
     def lock(self, command: str, notice=None):
         """Context manager: the repository's one-writer lock (TemporaryError, exit 75, if held)."""
         return self.store.lock(command, notice)
+
+    @contextmanager
+    def reading(self, snapshot_id: str):
+        """Hold the shared (reader) lock on a snapshot for the block: `prune` leaves it while a
+        restore, prepare, finalize, verify or sync-back reads it. UsageError (2) when it was
+        deleted before the lock was taken. Readers never wait for each other, nor for a backup."""
+        from travelsync.repository.lock import SnapshotGone
+
+        try:
+            with self.store.reader_lock(snapshot_id):
+                yield
+        except SnapshotGone:
+            self._changed()
+            raise UsageError(f"{self.location}: no snapshot {snapshot_id!r}: it was deleted (pruned) before it "
+                             "could be read", hint="`travelsync snapshots` lists the ones there are") from None
+
+    def retire_unless_read(self, snapshot_id: str) -> str | None:
+        """Like `retire`, unless a command is reading the snapshot: then None, nothing done."""
+        target = f"{layout.PARTIAL}/{snapshot_id}{layout.DELETING_SUFFIX}"
+        retired = self.store.retire_unless_read(snapshot_id, target)
+        self._changed()
+        return target if retired else None
 
     def partials(self) -> list[str]:
         return list(self.overview().partials)

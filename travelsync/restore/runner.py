@@ -169,6 +169,12 @@ def run_restore(config, repository, plan: RestorePlan, *, on_progress=None, refe
     report = RestoreReport(snapshot=plan.snapshot_id, target=str(plan.target), paths=list(plan.paths),
                            dry_run=plan.dry_run, displaced_folder=plan.displaced_folder)
 
+    with repository.reading(plan.snapshot_id):  # prune leaves the snapshot while it is read
+        return _restore(config, repository, plan, report, on_progress, references, after_crash)
+
+
+def _restore(config, repository, plan: RestorePlan, report: RestoreReport, on_progress, references,
+             after_crash: bool) -> RestoreReport:
     def on_item(code, name):
         report.change_count += 1
         if len(report.changes) < MAX_LISTED:
