@@ -7,8 +7,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from travelsync.atomic import atomic_write, fsync_dir, sync_file_system
-from travelsync.errors import TravelsyncError
 from travelsync.location import Location
+from travelsync.repository.commit_state import nothing_committed, unfinished
 from travelsync.repository.lock import local_lock, local_reader_lock, retire_unless_read
 
 
@@ -76,25 +76,14 @@ class LocalStore:
         except OSError as error:
             if error.errno == errno.ENOSPC:
                 raise  # the engine's "no space left on <repository>", with its hint
-            raise TravelsyncError(f"nothing committed: {error.strerror or error} ({error.filename or self.root}); "
-                                  f"the partial snapshot {partial} is kept for the next run") from error
+            raise nothing_committed(f"{error.strerror or error} ({error.filename or self.root})", partial) from error
         try:
             fsync_dir((self.root / partial).parent)
             fsync_dir((self.root / target).parent)
             self.swap_symlink(latest, target)
         except OSError as error:
             self._drop_temporary_link(latest)
-            now = self.readlink(latest)
-            if now == target:
-                where = "`latest` points at it"
-            elif now:
-                where = f"`latest` still points at {Path(now).name}"
-            else:
-                where = "there is no `latest` link"
-            raise TravelsyncError(f"snapshot {Path(target).name} is committed (listed complete) but the commit did not "
-                                  f"finish: {error.strerror or error}; {where}",
-                                  hint="the next backup or `travelsync snapshots` sees it; "
-                                       "check the repository's disk") from error
+            raise unfinished(Path(target).name, error.strerror or str(error), target, self.readlink(latest)) from error
 
     def _drop_temporary_link(self, name: str) -> None:
         try:

@@ -12,6 +12,7 @@ from travelsync.repository.lock import describe_holder, holder_record
 from travelsync.shared_ssh import start_master
 
 SSH_UNREACHABLE = 255
+COMMIT_NOTHING, COMMIT_UNFINISHED = 10, 11  # resources/remote/commit.sh
 
 
 class RemoteStore:
@@ -112,18 +113,37 @@ class RemoteStore:
         view.documents.sort()
         return view
 
-    def commit(self, partial: str, document: bytes, target: str, latest: str) -> None:
-        """The commit protocol in one remote command (snapshot.json from stdin)."""
-        from travelsync.repository import layout
+    def program(self, name: str, *args: str) -> str:
+        """The remote command that runs resources/remote/<name> with `args` (quoted)."""
+        from travelsync.resources import remote_program
 
-        json_path = shlex.quote(self.absolute(f"{partial}/{layout.SNAPSHOT_FILE}"))
-        temporary = shlex.quote(self.absolute(f".{latest}.tmp"))
-        # sync -f: the file system's dirty pages (rsync's files, the manifest) written back first
-        self.run(f"sync -f {self.q(partial)} && cat > {json_path}.tmp && sync {json_path}.tmp && mv -f -- {json_path}.tmp {json_path} && "
-                 f"sync {self.q(partial)} && mv -T -- {self.q(partial)} {self.q(target)} && "
-                 f"sync \"$(dirname -- {self.q(partial)})\" \"$(dirname -- {self.q(target)})\" && "
-                 f"rm -f -- {temporary} && ln -s -- {shlex.quote(target)} {temporary} && "
-                 f"mv -T -- {temporary} {self.q(latest)} && sync {self.q('')}", input=document)
+        return " ".join(["sh", "-c", shlex.quote(remote_program(name)), "travelsync", *map(shlex.quote, args)])
+
+    def commit(self, partial: str, document: bytes, target: str, latest: str) -> None:
+        """The commit protocol in one remote program (resources/remote/commit.sh; snapshot.json
+        on stdin); a failure says truly whether the snapshot is committed and where `latest` is."""
+        import errno
+
+        from travelsync.repository.commit_state import nothing_committed, unfinished
+
+        try:
+            done = self.run(self.program("commit.sh", self.root, partial, target, latest), input=document, check=False)
+        except TemporaryError as error:
+            raise TemporaryError(f"{error}; the commit of {target.rsplit('/', 1)[-1]} may not have finished",
+                                 hint="`travelsync snapshots` shows whether it is listed; otherwise the next run "
+                                      "resumes its partial snapshot") from None
+        reason = done.error_line()
+        if done.returncode == 0:
+            return
+        if done.returncode == COMMIT_NOTHING:
+            if "No space left" in reason:
+                raise OSError(errno.ENOSPC, reason)  # the engine's "no space left on <repository>"
+            raise nothing_committed(reason, partial)
+        if done.returncode == COMMIT_UNFINISHED:
+            lines = done.stdout.decode("utf-8", "surrogateescape").splitlines()
+            now = lines[-1][len("latest "):] if lines and lines[-1].startswith("latest ") else None
+            raise unfinished(target.rsplit("/", 1)[-1], reason, target, now)
+        raise TravelsyncError(f"repository {self.location}: the commit failed: {reason}")
 
     def rename(self, source: str, target: str) -> None:
         self.run(f"mv -T -- {self.q(source)} {self.q(target)} && sync \"$(dirname -- {self.q(source)})\" "

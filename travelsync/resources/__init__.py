@@ -1,4 +1,4 @@
-"""Files shipped with travelsync (the example configuration)."""
+"""Files shipped with travelsync (the example configuration, the programs run over ssh)."""
 
 from pathlib import Path
 
@@ -12,3 +12,9 @@ def example_config() -> bytes:
         if candidate.is_file():
             return candidate.read_bytes()
     raise FileNotFoundError("travelsync.example.yaml is missing from this installation")
+
+
+def remote_program(name: str) -> str:
+    """The text of a shell program that travelsync runs on another machine (resources/remote/):
+    real files, so a unit test runs the same program locally with `sh`."""
+    return (_HERE / "remote" / name).read_text()
