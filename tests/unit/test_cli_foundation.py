@@ -1,5 +1,6 @@
 """The CLI skeleton: init, config check, exit codes, errors, start-up imports."""
 
+import re
 import subprocess
 import sys
 
@@ -111,3 +112,44 @@ def test_version(cli):
 
     result = cli("--version")
     assert result.exit_code == 0 and __version__ in result.stdout
+
+
+def _leaf_commands(command, path=()):
+    """(path, command) of every command that runs, sub-commands of groups included."""
+    from travelsync.cli import COMMANDS, cli as group
+
+    if command is None:
+        for name in COMMANDS:
+            yield from _leaf_commands(group.get_command(None, name), (name,))
+        return
+    subs = getattr(command, "commands", None)
+    if subs:
+        for name, sub in subs.items():
+            yield from _leaf_commands(sub, (*path, name))
+    else:
+        yield path, command
+
+
+def test_global_options_after_the_command_mean_what_they_mean_before(cli, tmp_path):
+    """`backup --if-due --quiet` failed with "No such option: --quiet Did you mean '--auto'?"."""
+    target = tmp_path / "c.yaml"
+    target.write_text(f"repository: {tmp_path / 'repo'}\nsources: [{{name: h, path: {tmp_path}}}]\n")
+    before = cli("--json", "--config", target, "config", "check")
+    after = cli("config", "check", "--json", "--config", target)
+    assert after.exit_code == 0 and after.json == before.json
+    mixed = cli("--config", target, "config", "--json", "check")  # on a group, too
+    assert mixed.exit_code == 0 and mixed.json == before.json
+    quiet = cli("snapshots", "--config", target, "-q")
+    assert quiet.exit_code != 2 and "No such option" not in quiet.stderr and quiet.stdout == ""
+    missing = cli("config", "check", "--config", tmp_path / "absent.yaml")
+    assert missing.exit_code == ExitStatus.USAGE and "absent.yaml" in missing.stderr
+
+
+def test_every_command_accepts_the_global_options_and_hides_them_from_its_help(cli):
+    leaves = list(_leaf_commands(None))
+    assert len(leaves) > 20
+    for path, command in leaves:
+        options = {opt for param in command.params for opt in getattr(param, "opts", [])}
+        assert {"--config", "--json", "-q", "--quiet", "-v", "--verbose"} <= options, path
+        shown = cli(*path, "--help").stdout
+        assert not re.search(r"^\s+(-q, --quiet|-v, --verbose)\b", shown, re.M), path

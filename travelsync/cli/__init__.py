@@ -28,7 +28,9 @@ COMMANDS = {
     "schedule": ("travelsync.cli.schedule_cmds:schedule", "Next runs, the scheduler daemon, cron/systemd files."),
 }
 
-EPILOG = "\b\nExit codes:\n" + "\n".join(f"  {int(code):<3} {text}" for code, text in EXIT_CODE_HELP.items()) + (
+EPILOG = ("Global options (--config, --json, -q, -v) may stand before the command or after it: "
+          "`travelsync backup --if-due --quiet` is `travelsync --quiet backup --if-due`.\n\n"
+          "\b\nExit codes:\n") + "\n".join(f"  {int(code):<3} {text}" for code, text in EXIT_CODE_HELP.items()) + (
     "\n\n\bConfiguration: --config, else $TRAVELSYNC_CONFIG, else\n"
     "$XDG_CONFIG_HOME/travelsync/config.yaml. State: $XDG_STATE_HOME/travelsync/.\n"
     "Shell completion: eval \"$(_TRAVELSYNC_COMPLETE=bash_source travelsync)\" (zsh_source, fish_source)."

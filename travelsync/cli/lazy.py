@@ -28,7 +28,9 @@ class LazyGroup(click.Group):
             target, _ = self.lazy[name]
             module_name, attribute = target.split(":")
             command = getattr(importlib.import_module(module_name), attribute)
-            return command
+            from travelsync.cli.global_options import accept_global_options
+
+            return accept_global_options(command)
         return super().get_command(ctx, name)
 
     def format_commands(self, ctx, formatter):
