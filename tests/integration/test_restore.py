@@ -216,3 +216,41 @@ def test_restore_from_latest_refuses_when_latest_is_damaged(tmp_path, cli):
     assert not (tmp_path / "laptop").exists()
     named = cli("--config", config, "restore", "--from", older, "--path", "home/Mail")
     assert named.exit_code == 0, named.stderr
+
+
+def test_on_the_home_machine_a_laptop_root_of_slash_does_not_overwrite_the_live_home(cli, tmp_path):
+    """The starter config's `laptop: {host: local, root: /}` on the home machine made restore and
+    prepare copy the last full over the live home. Refused (2), nothing written, unless --to
+    names the target; on another host (the laptop) the same config restores as before."""
+    need_programs("rsync")
+    home = build_home(tmp_path, mails=5)
+    config = write_config(tmp_path, home, laptop_root="/")
+    document = yaml.safe_load(config.read_text())
+    document["laptop"]["displaced"] = str(tmp_path / "displaced")  # never under the real /
+    config.write_text(yaml.safe_dump(document))
+    backup(config, "full", "2026-11-22T02:30:00+00:00")
+    edited = home / "src" / "app" / "m1.py"
+    edited.write_text("edited at home after the backup\n")
+    before = tree(home)
+    for args in (("restore",), ("prepare", "--skip-preflight")):
+        refused = cli("--config", config, *args)
+        assert refused.exit_code == ExitStatus.USAGE, (args, refused.stderr)
+        assert "would overwrite the live home" in refused.stderr and str(home) in refused.stderr
+        assert tree(home) == before
+    explicit = cli("--config", config, "--json", "restore", "--path", "home/src", "--to", "/")
+    assert explicit.exit_code in (0, 3), explicit.stderr
+    assert edited.read_text() != "edited at home after the backup\n"  # restored, as asked ...
+    kept = list((tmp_path / "displaced").rglob("m1.py"))
+    assert kept and kept[0].read_text() == "edited at home after the backup\n"  # ... the edit moved aside
+
+
+def test_on_another_host_the_same_laptop_root_restores(cli, tmp_path, monkeypatch):
+    need_programs("rsync")
+    home = build_home(tmp_path, mails=5)
+    config = write_config(tmp_path, home, laptop_root="/")
+    backup(config, "full", "2026-11-22T02:30:00+00:00")
+    (home / "src" / "app" / "m1.py").unlink()
+    monkeypatch.setattr(socket, "gethostname", lambda: "the-laptop")
+    done = cli("--config", config, "restore", "--path", "home/src")
+    assert done.exit_code in (0, 3), done.stderr
+    assert (home / "src" / "app" / "m1.py").exists()

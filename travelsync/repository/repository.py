@@ -66,6 +66,14 @@ class Repository:
         self.store.write_atomic(layout.REPO_FILE, layout.repo_file_text(create_at, socket.gethostname()).encode())
         self._changed()
 
+    def source_host(self) -> str | None:
+        """The host whose backups the repository holds (`travelsync.repo`), or None if unknown."""
+        text = self.overview().repo_file
+        if text is None:
+            return None
+        host = layout.check_repo_file(text.decode("utf-8", "replace"), str(self.location)).get("source_host")
+        return str(host) if host else None
+
     def exists(self) -> bool:
         """A repository file is there (after check_format: a format-1 repository)."""
         return self.overview().repo_file is not None

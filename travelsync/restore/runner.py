@@ -72,6 +72,8 @@ def plan_restore(config, repository, choice, paths, *, to=None, stamp: str, dry_
     if snapshot is None:
         raise UsageError(f"snapshot {snapshot_id} is no longer in the repository")
     target = target_location(config, to)
+    if to is None:
+        _refuse_the_live_home(config, repository, groups, target)
     if target.is_remote and config.repository.is_remote:
         raise UsageError("the repository and the laptop are both remote: rsync needs one end on this machine",
                          hint="run travelsync on the laptop (laptop.host: local) or where the repository is")
@@ -89,6 +91,30 @@ def plan_restore(config, repository, choice, paths, *, to=None, stamp: str, dry_
     places.check_reachable(target, config.ssh)
     texts = tuple(f"{g.source_name}/{i}".removesuffix("/.") for g in groups for i in g.insides)
     return RestorePlan(snapshot.id, groups, texts, target, folder, dry_run)
+
+
+def _refuse_the_live_home(config, repository, groups, target: Location) -> None:
+    """On the home machine itself, `laptop: {host: local, root: /}` (the starter config's
+    default) would restore the snapshot over the live home: refuse a laptop folder that is a
+    source folder or lies inside one, unless --to names the target explicitly. On the laptop
+    (another host than the one the repository backs up) the same paths are the point."""
+    import socket
+    from pathlib import PurePosixPath
+
+    if target.is_remote:
+        return
+    home_host = repository.source_host()
+    if home_host is not None and home_host != socket.gethostname():
+        return
+    for group in groups:
+        folder = PurePosixPath(group.laptop_folder(target).path)
+        for source in config.sources:
+            if folder == PurePosixPath(source.path) or PurePosixPath(source.path) in folder.parents:
+                raise UsageError(
+                    f"this is the home machine ({socket.gethostname()}) and the laptop folder {folder} is inside "
+                    f"the source {source.name!r} ({source.path}): the restore would overwrite the live home",
+                    hint="set laptop.host to the laptop ([user@]host) or laptop.root to another folder; or name "
+                         "the target explicitly with --to")
 
 
 def _import_while_waiting(module: str) -> None:
