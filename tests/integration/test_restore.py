@@ -254,3 +254,41 @@ def test_on_another_host_the_same_laptop_root_restores(cli, tmp_path, monkeypatc
     done = cli("--config", config, "restore", "--path", "home/src")
     assert done.exit_code in (0, 3), done.stderr
     assert (home / "src" / "app" / "m1.py").exists()
+
+
+def test_restore_from_a_day_a_time_or_an_age(cli, tmp_path):
+    """`--from yesterday`, a date, a date-time and an age pick the snapshot people mean (in
+    schedule.timezone), name it, and restore that day's version; a day without one is refused."""
+    need_programs("rsync")
+    home = build_home(tmp_path, mails=3)
+    config = write_config(tmp_path, home)
+    document = yaml.safe_load(config.read_text())
+    document["schedule"] = {"timezone": "Europe/Berlin"}
+    config.write_text(yaml.safe_dump(document))
+    code = home / "src" / "app" / "m1.py"
+    ids = {}
+    for day, when in (("22", "2026-11-22T01:30:00+00:00"), ("23", "2026-11-23T01:30:00+00:00"),
+                      ("24", "2026-11-24T23:30:00+00:00")):  # the last is 25 November in Berlin
+        code.write_text(f"version of the {day}th\n" * int(day))  # a new size: rsync's quick check sees it
+        ids[day] = backup(config, "full" if day == "22" else "incremental", when)
+    now = {"TRAVELSYNC_NOW": "2026-11-26T12:00:00+01:00"}
+    for said, day in (("yesterday", "24"), ("2026-11-23", "23"), ("2026-11-25", "24"), ("2026-11-23T01:00", "22"),
+                      ("2d", "23"), ("1w", None), ("latest", "24")):  # 2d: started by 24 November 12:00
+        target = tmp_path / f"out-{said}"
+        done = cli("--config", config, "--json", "restore", "--from", said, "--path", "home/src/app/m1.py",
+                   "--to", target, env=now)
+        if day is None:
+            assert done.exit_code == ExitStatus.USAGE and "no snapshot is 1w old or older" in done.stderr
+            assert ids["22"] in done.stderr  # the nearest is named
+            continue
+        assert done.exit_code == 0, (said, done.stderr)
+        assert done.json["snapshot"] == ids[day], said
+        restored = target / home.relative_to("/") / "src" / "app" / "m1.py"
+        expected_day = {"22": "22", "23": "23", "24": "24"}[day]
+        assert restored.read_text() == f"version of the {expected_day}th\n" * int(expected_day), said
+        if said != "latest":
+            assert f"from {ids[day]} (the newest" in done.stderr, done.stderr
+    refused = cli("--config", config, "restore", "--from", "2026-11-24", "--to", tmp_path / "x", env=now)
+    assert refused.exit_code == ExitStatus.USAGE
+    assert "no snapshot was started on 2026-11-24 (Europe/Berlin)" in refused.stderr
+    assert ids["23"] in refused.stderr and ids["24"] in refused.stderr  # the nearest on each side

@@ -15,8 +15,10 @@ def progress_bar(app, label: str):
 
 
 @click.command("restore")
-@click.option("--from", "choice", default="latest", show_default=True, metavar="latest|last-full|ID",
-              help="Which snapshot: the newest, the newest full, or an id from `travelsync snapshots`.")
+@click.option("--from", "choice", default="latest", show_default=True, metavar="WHEN",
+              help="Which snapshot: latest, last-full, an id from `travelsync snapshots`, yesterday, a date "
+                   "(2026-11-30: the newest snapshot of that day, in schedule.timezone), a date-time "
+                   "(2026-11-30T14:00: the newest started by then) or an age (3d, 12h, 1w).")
 @click.option("--path", "paths", multiple=True, metavar="P",
               help="<source name>/<path inside it>, e.g. home/Mail (repeatable). Default: laptop.paths.")
 @click.option("--to", "to", metavar="DIR",
@@ -50,7 +52,8 @@ def restore(app, choice, paths, to, dry_run):
     repository = open_repository(config, app.environ)
     plan = plan_restore(config, repository, choice, list(paths) or list(config.laptop.paths), to=to,
                         stamp=clock.utc_stamp(app.now()), dry_run=dry_run)
-    app.info(f"{'checking' if dry_run else 'restoring'} {', '.join(plan.paths)} from {plan.snapshot_id} "
+    chosen = f" ({plan.chosen})" if plan.chosen else ""
+    app.info(f"{'checking' if dry_run else 'restoring'} {', '.join(plan.paths)} from {plan.snapshot_id}{chosen} "
              f"to {plan.target}")
     bar = progress_bar(app, "restore ")
     try:

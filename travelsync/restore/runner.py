@@ -8,6 +8,7 @@ The side effects live here; argument building and path rules are pure modules be
 
 import time
 from dataclasses import dataclass
+from datetime import timezone
 
 from travelsync.errors import TemporaryError, TravelsyncError, UsageError
 from travelsync.exitcodes import ExitStatus
@@ -26,19 +27,27 @@ class RestorePlan:
     target: Location  # the root on the laptop (or --to)
     displaced_folder: str  # absolute, on the target's machine
     dry_run: bool = False
+    chosen: str = ""  # how a time in --from was read ("the newest of 2026-11-30"); "" for a name
 
 
-def resolve_snapshot(repository, choice: str | None):
-    """`latest` / `last-full` / an id → the SnapshotInfo; UsageError when there is none."""
+def resolve_snapshot(repository, choice: str | None, zone=None):
+    """`latest` / `last-full` / an id, or a time as people say it (`yesterday`, a date, a
+    date-time, an age: repository/choose.py, in `zone`) → the SnapshotInfo; UsageError (2)
+    when there is none."""
+    from travelsync.repository.choose import pick
+
     repository.check_format()  # a repository of another format is named as such, never misread
-    choice = choice or "latest"
+    wanted = read_choice(repository, choice, zone)
+    if wanted.name is None:
+        return pick(wanted, repository.snapshots(), zone or timezone.utc)
+    choice = wanted.name
     if choice == "latest":
         problem = repository.latest_problem()
         if problem:  # never restore an older snapshot than `latest` without saying so
             raise TravelsyncError(problem, hint="`restore --from <id>` names the snapshot to restore")
         found = repository.latest()
         what = "no complete snapshot in the repository yet"
-    elif choice in ("last-full", "last_full"):
+    elif choice == "last-full":
         found = repository.last_full()
         what = "no complete full snapshot in the repository yet"
     else:
@@ -50,6 +59,16 @@ def resolve_snapshot(repository, choice: str | None):
     if found is None:
         raise UsageError(what, hint="`travelsync snapshots` lists them; `travelsync backup` takes one")
     return found
+
+
+def read_choice(repository, choice: str | None, zone=None):
+    """`--from`'s text as a repository/choose.py Choice, read at the repository's clock."""
+    from travelsync import clock
+    from travelsync.repository import layout
+    from travelsync.repository.choose import parse_choice
+
+    return parse_choice(choice or "latest", clock.now(repository.environ), zone or timezone.utc,
+                        is_id=layout.is_snapshot_id)
 
 
 def target_location(config, to: str | None) -> Location:
@@ -68,7 +87,8 @@ def plan_restore(config, repository, choice, paths, *, to=None, stamp: str, dry_
     one end local, the target reachable.  Raise UsageError (2) or TemporaryError (75)."""
     groups = selection.select(paths, config)
     repository.check_format()  # a repository of another format is named as such, never misread
-    snapshot = repository.get(snapshot_id) if snapshot_id else resolve_snapshot(repository, choice)
+    zone = _zone(config)
+    snapshot = repository.get(snapshot_id) if snapshot_id else resolve_snapshot(repository, choice, zone)
     if snapshot is None:
         raise UsageError(f"snapshot {snapshot_id} is no longer in the repository")
     target = target_location(config, to)
@@ -90,7 +110,15 @@ def plan_restore(config, repository, choice, paths, *, to=None, stamp: str, dry_
         _import_while_waiting("travelsync.rsync.run")
     places.check_reachable(target, config.ssh)
     texts = tuple(f"{g.source_name}/{i}".removesuffix("/.") for g in groups for i in g.insides)
-    return RestorePlan(snapshot.id, groups, texts, target, folder, dry_run)
+    chosen = "" if snapshot_id else read_choice(repository, choice, zone).described
+    return RestorePlan(snapshot.id, groups, texts, target, folder, dry_run, chosen)
+
+
+def _zone(config):
+    """The zone dates and times in `--from` are read in: the schedule's (design §5)."""
+    from travelsync.schedule.slots import zone_for
+
+    return zone_for(config.schedule)
 
 
 def _refuse_the_live_home(config, repository, groups, target: Location) -> None:
