@@ -574,6 +574,10 @@ def test_if_due_backs_up_once_then_stays_quiet(cli, local_rig):
     again = cli("--config", local_rig.config, "--quiet", "backup", "--if-due", env=env)
     assert (again.exit_code, again.stdout, again.stderr) == (0, "", "")
     assert len(local_rig.snapshot_dirs()) == 1
+    said = cli("--config", local_rig.config, "backup", "--if-due", env=env)  # a person is told why nothing ran
+    assert said.exit_code == 0 and said.stdout.strip() == "nothing due until 2026-11-23T02:30:00+00:00"
+    scripted = cli("--config", local_rig.config, "backup", "--if-due", "--json", env=env)
+    assert scripted.json["snapshot"] is None and scripted.json["next_due"] == "2026-11-23T02:30:00+00:00"
 
 
 def test_file_vanishing_during_backup_commits_with_warning_exit_3(rig):

@@ -46,10 +46,10 @@ def backup(app, kind, if_due, dry_run, allow_clock_behind):
     if if_due:
         kind = _due_kind(app, config)
         if kind is None:
-            app.detail("no backup is due")
-            if app.json:
-                app.emit({"snapshot": None, "files_transferred": 0, "bytes_transferred": 0, "seconds": 0,
-                          "warnings": [], "due": None})
+            upcoming = _next_due(app, config)
+            data = {"snapshot": None, "files_transferred": 0, "bytes_transferred": 0, "seconds": 0,
+                    "warnings": [], "due": None, "next_due": upcoming.isoformat() if upcoming else None}
+            app.emit(data, lambda d: f"nothing due until {d['next_due']}" if d["next_due"] else "nothing due")
             return ExitStatus.SUCCESS
     bar = ProgressBar(app.stderr, "backup ") if app.interactive else None
     on_item = (lambda code, name: app.detail(f"{code} {name}")) if app.verbosity > 0 else None
@@ -115,6 +115,15 @@ def _due_kind(app, config):
             raise
         runs = []
     return is_due(config.schedule, runs, app.now())
+
+
+def _next_due(app, config):
+    """When the schedule's next slot comes (in its zone), for "nothing due until …"."""
+    from travelsync.schedule.slots import next_slot, zone_for
+
+    zone = zone_for(config.schedule)
+    slot = next_slot(config.schedule, app.now(), zone)
+    return slot.instant.astimezone(zone) if slot else None
 
 
 @click.command("snapshots", epilog=EXIT_HELP)
