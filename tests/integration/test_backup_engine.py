@@ -514,14 +514,12 @@ def test_full_repository_fails_cleanly_and_older_snapshots_verify(cli, rig, smal
 
 
 # ---------------------------------------------------------------- terminal output (local only)
-def test_progress_bar_on_a_terminal_and_summary(local_rig):
+def on_a_terminal(rig, *args):
+    """Run travelsync with stderr on a pseudo-terminal: (process, what the terminal got, stdout)."""
     import pty
 
-    make_tree(local_rig.source, False)
-    big_tree(local_rig, count=4)
-    local_rig.write_config(extra_args=["--bwlimit=2000"])  # about half a second: several redraws
     primary, secondary = pty.openpty()
-    process = subprocess.Popen([sys.executable, "-m", "travelsync", "--config", str(local_rig.config), "backup"],
+    process = subprocess.Popen([sys.executable, "-m", "travelsync", "--config", str(rig.config), *args],
                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=secondary)
     os.close(secondary)
     chunks = []
@@ -535,10 +533,27 @@ def test_progress_bar_on_a_terminal_and_summary(local_rig):
         chunks.append(chunk)
     out, _ = process.communicate(timeout=60)
     os.close(primary)
-    screen = b"".join(chunks).decode("utf-8", "replace")
+    return process, b"".join(chunks).decode("utf-8", "replace"), out
+
+
+def test_progress_bar_on_a_terminal_and_summary(local_rig):
+    make_tree(local_rig.source, False)
+    big_tree(local_rig, count=4)
+    local_rig.write_config(extra_args=["--bwlimit=2000"])  # about half a second: several redraws
+    process, screen, out = on_a_terminal(local_rig, "backup")
     assert process.returncode == 0
     assert screen.count("backup [") >= 2 and "#" in screen and "ETA" in screen
     assert "files transferred" in out.decode() and "(full, complete)" in out.decode()
+
+
+def test_verify_shows_progress_on_a_terminal(cli, local_rig):
+    make_tree(local_rig.source, False)
+    big_tree(local_rig, count=4)
+    backup(cli, local_rig, "--full")
+    process, screen, out = on_a_terminal(local_rig, "verify")
+    assert process.returncode == 0, screen
+    assert "verify [" in screen and "100%" in screen and "ETA" in screen, screen
+    assert "all match the manifest" in out.decode()
 
 
 def test_dry_run_writes_nothing(cli, rig):

@@ -29,3 +29,27 @@ def test_a_run_not_started_counts_as_the_average_of_those_that_have():
     assert combine([done, done]).percent == 100
     assert combine([Progress(0, 0, "0B/s", "0:00:00"), None]).percent == 0
     assert combine([done, None]).to_check == 0 and combine([Progress(5, 0, "0B/s", "0:00:00"), None]).total is None
+
+
+def test_the_bar_never_goes_backwards_and_its_eta_converges():
+    """rsync's percentage dips when its file list grows, and its ETA follows the current
+    file's rate: the bar holds the highest percentage and shows the average pace's ETA."""
+    import io
+
+    from travelsync.rsync.progress import ProgressBar
+    from travelsync.rsync.run import Progress
+
+    seconds = [0.0]
+    bar = ProgressBar(io.StringIO(), "x ", clock=lambda: seconds[0])
+    shown, etas = [], []
+    # steady work: 1 % a second; rsync's own figures dip and jump around it
+    for second, (percent, rsync_eta) in enumerate([(1, "0:00:05"), (10, "9:59:59"), (8, "0:00:01"), (30, "0:10:00"),
+                                                   (29, "0:00:02"), (50, "1:00:00"), (75, "0:00:00"), (90, "0:09:00")]):
+        seconds[0] = float(max(percent, 1))
+        steady = bar.steady(Progress(percent * 1000, percent, "1.00MB/s", rsync_eta))
+        shown.append(steady.percent)
+        etas.append(steady.eta)
+    assert shown == sorted(shown) and shown[-1] == 90
+    assert etas[-1] == "0:00:09"  # 89 s (from the first update) for 89 points: 9.9 s left
+    left = [int(e.split(":")[1]) * 60 + int(e.split(":")[2]) for e in etas[3:]]
+    assert left == sorted(left, reverse=True)  # the time left only shrinks at a steady pace

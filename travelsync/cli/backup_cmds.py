@@ -170,7 +170,8 @@ def snapshots(app):
 def verify(app, snapshot_id):
     """Hash every file of a snapshot (default: latest; also `last-full`) and compare with the
     checksum manifest written at backup time. Reports files whose contents changed, files
-    missing and files that appeared. Exit 1 when anything differs.
+    missing and files that appeared. Exit 1 when anything differs. On a terminal a bar shows
+    the bytes checked, the rate and the time left.
 
     A snapshot whose snapshot.json is missing or damaged fails with a line saying so (its
     files are still checked against its manifest, so you learn whether the data is sound);
@@ -187,8 +188,18 @@ def verify(app, snapshot_id):
         if problem is not None:
             raise TravelsyncError(f"{problem}; no manifest ({layout.MANIFEST_FILE}) to check its files against either")
         raise TravelsyncError(f"snapshot {snapshot} has no manifest ({layout.MANIFEST_FILE}); nothing to verify")
-    with repository.reading(snapshot):  # prune leaves it while its files are hashed
-        report = compare(snapshot, manifest, repository.store.file_hashes(f"{base}/{layout.DATA}"))
+    bar = None
+    if app.interactive:
+        from travelsync.rsync.progress import ProgressBar
+
+        bar = ProgressBar(app.stderr, "verify ")
+    try:
+        with repository.reading(snapshot):  # prune leaves it while its files are hashed
+            report = compare(snapshot, manifest, repository.store.file_hashes(f"{base}/{layout.DATA}"),
+                             on_progress=bar.update if bar else None)
+    finally:
+        if bar:
+            bar.finish()
     data = report.to_json()
     if problem is not None:
         data["ok"] = False

@@ -22,18 +22,45 @@ def render_bar(progress, label: str = "", width: int = 24) -> str:
             f"{human_bytes(progress.bytes)}  {progress.rate}  ETA {progress.eta}{files}")
 
 
-class ProgressBar:
-    """Redraws one stderr line at most 10 times a second; `finish()` clears it."""
+def steady_eta(elapsed: float, percent: int) -> str | None:
+    """The time left at the average pace so far (pure): it converges as the work proceeds,
+    where rsync's own figure follows the current file's rate and jumps. None below 1 %."""
+    if percent < 1 or elapsed <= 0:
+        return None
+    seconds = int(elapsed * (100 - percent) / percent)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
-    def __init__(self, stream, label: str = ""):
+
+class ProgressBar:
+    """Redraws one stderr line at most 10 times a second; `finish()` clears it.
+
+    What it shows never goes backwards (a percentage that dips, as rsync's does when its
+    incremental file list grows, is held) and its ETA is the average pace's (steady_eta)."""
+
+    def __init__(self, stream, label: str = "", clock=time.monotonic):
         self.stream = stream
         self.label = label
+        self.clock = clock
+        self.started = None
+        self.top = 0  # the highest percentage shown
         self.last_draw = 0.0
         self.drawn = False
         self.pending = None  # the newest progress not drawn yet (throttled)
 
+    def steady(self, progress):
+        """`progress` with its percentage held at the highest seen and the average pace's ETA."""
+        from dataclasses import replace
+
+        now = self.clock()
+        if self.started is None:
+            self.started = now
+        self.top = max(self.top, min(100, progress.percent))
+        eta = steady_eta(now - self.started, self.top) or progress.eta
+        return replace(progress, percent=self.top, eta=eta)
+
     def update(self, progress) -> None:
-        now = time.monotonic()
+        progress = self.steady(progress)
+        now = self.clock()
         if now - self.last_draw < 0.1:
             self.pending = progress
             return

@@ -25,22 +25,26 @@ class VerifyReport:
                 "corrupted": show(self.corrupted), "missing": show(self.missing), "extra": show(self.extra)}
 
 
-def compare(snapshot_id: str, manifest_data: bytes, hashes) -> VerifyReport:
+def compare(snapshot_id: str, manifest_data: bytes, hashes, on_progress=None) -> VerifyReport:
     """manifest_data: the compressed manifest; hashes: the files found now, either
     (path, digest) pairs in the manifest's algorithm, or a TreeHashes (`.each(algorithm,
     handle)`) that computes whichever algorithm the manifest names (sha256 for version 1,
-    xxh128 for version 2)."""
+    xxh128 for version 2). `on_progress(Progress)`: after each file (bytes by the manifest's
+    sizes), for a bar."""
     manifest = Manifest(manifest_data)
-    expected = {entry.path: entry.digest for entry in manifest}
+    expected = {entry.path: (entry.digest, entry.size) for entry in manifest}
     report = VerifyReport(snapshot_id)
+    tick = _progress(expected, on_progress) if on_progress is not None else None
 
     def seen(path: bytes, digest: str) -> None:
         report.checked += 1
-        want = expected.pop(path, None)
+        want, size = expected.pop(path, (None, 0))
         if want is None:
             report.extra.append(path)
         elif want != digest:
             report.corrupted.append(path)
+        if tick is not None:
+            tick(report.checked, size)
 
     each = getattr(hashes, "each", None)
     if each is not None:
@@ -72,3 +76,24 @@ class TreeHashes:
         from travelsync.verify.sums import each_checksum
 
         each_checksum(self.settings, self.ssh, self.root, handle)
+
+
+def _progress(expected: dict, on_progress):
+    """A per-file callback feeding `on_progress` rsync-shaped Progress values (bytes checked
+    of the manifest's total, the average rate)."""
+    import time
+
+    from travelsync.rsync.progress import format_rate
+    from travelsync.rsync.run import Progress
+
+    whole = sum(size for _digest, size in expected.values()) or 1
+    files = len(expected)
+    started, done = time.monotonic(), [0]
+
+    def tick(checked: int, size: int) -> None:
+        done[0] += size
+        elapsed = time.monotonic() - started
+        rate = format_rate(done[0] / elapsed) if elapsed > 0 else "0.00B/s"
+        on_progress(Progress(done[0], min(100, done[0] * 100 // whole), rate, "", checked, None, files))
+
+    return tick
