@@ -130,7 +130,8 @@ def _next_due(app, config):
 @click.pass_obj
 def snapshots(app):
     """List the repository's snapshots, oldest first: id, kind, started, duration, files,
-    bytes, status. With --json: a list of {id, kind, status, started, finished, files, bytes}.
+    bytes, status. With --json: a list of {id, kind, status, started, finished, files, bytes,
+    parent, warnings}.
 
     A snapshot folder whose snapshot.json is missing, unreadable or damaged is not listed:
     a warning on stderr names it and what is wrong (exit 3), as it does when `latest`
