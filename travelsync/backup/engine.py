@@ -213,9 +213,11 @@ def _backup(config, repository, kind, started, environ, on_item, on_progress, no
                                 + ", ".join(result.vanished_files[:10]))
             elif outcome is Outcome.PARTIAL:
                 exit_status, status = ExitStatus.WARNINGS, "incomplete"
-                failed += [f"{source.name}: {name}" for name in result.failed_files]
+                target = repository.location.child(partial, layout.DATA, source.name).path
+                named = [_in_source(name, str(source.path), target) for name in result.failed_files]
+                failed += [f"{source.name}: {name}" for name in named]
                 warnings.append(f"{source.name}: {max(result.failed_count, 1)} file(s) could not be backed up: "
-                                + (", ".join(result.failed_files[:10]) or result.error_summary()))
+                                + (", ".join(named[:10]) or result.error_summary()))
         stop.check()
         manifest.write()
     attributes = _extended_attributes(repository, partial)
@@ -229,6 +231,18 @@ def _backup(config, repository, kind, started, environ, on_item, on_progress, no
     return BackupReport(snapshot_id, chosen, total.files_transferred, total.literal_data, total.total_size,
                         (finished - started).total_seconds(), noted + warnings, exit_status, status,
                         resumed=resumed, failed_files=failed, **manifest.counts())
+
+
+def _in_source(failed: str, source_path: str, target: str) -> str:
+    """rsync's `<path> (<reason>)` with the path as the user knows it, under the source: the
+    receiver names the file in the partial snapshot (gone once committed), the sender's
+    PATH_MAX line names it relative to the source."""
+    path, _, reason = failed.rpartition(" (")
+    if path.startswith(target + "/"):
+        path = source_path.rstrip("/") + path[len(target):]
+    elif not path.startswith("/"):
+        path = f"{source_path.rstrip('/')}/{path}"
+    return f"{path} ({reason}"
 
 
 def _check_clock(snapshots, started) -> None:
