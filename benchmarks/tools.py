@@ -179,6 +179,7 @@ class Travelsync(Tool):
 
 
 NO_WALK = "rsync-insecure-links"  # bare rsync told to skip its symlink-race walk, as travelsync may
+DURABLE = "rsync+sync-f"  # bare rsync's backups followed by `sync -f`: the same durability as travelsync's
 
 
 class BareRsync(Tool):
@@ -187,15 +188,20 @@ class BareRsync(Tool):
     `extra`: flags added to every command. The second bare-rsync row adds --insecure-links,
     which travelsync passes when no other user can reach the paths (rsync/trusted_paths.py):
     travelsync over that row is the wrapper's own cost; over the plain row, what a user gains.
+    `durable`: the third row, backups only: the plain rsync, then `sync -f` on the copy, so
+    that the copy is on the disk when the command ends, as travelsync's snapshot is (its
+    syncfs(2) before the commit). travelsync over that row is the price of the same transfer
+    with the same durability.
 
     Backups: `-aHAX --numeric-ids --delete` (incrementals with --link-dest to the previous copy).
     Restores: the same selected folders with `--relative --delete-before --mkpath -s` onto the laptop
     folder (travelsync additionally moves overwritten laptop files aside with --backup-dir).
     """
 
-    def __init__(self, name, source, extra=()):
+    def __init__(self, name, source, extra=(), durable=False):
         super().__init__(name, source, program="rsync")
         self.extra = list(extra)
+        self.durable = durable
 
     def available(self):
         missing = super().available()
@@ -215,12 +221,19 @@ class BareRsync(Tool):
     def command(self, step):
         copies, source, rsync = self.folder / "copies", f"{self.source}/", [*RSYNC, *self.extra]
         if step == "full":
-            return Command([*rsync, "--delete", source, f"{copies}/full/"])
+            return self._backup([*rsync, "--delete", source, f"{copies}/full/"])
         if step == "unchanged":
-            return Command([*rsync, "--delete", f"--link-dest={copies}/full", source, f"{copies}/incr1/"])
+            return self._backup([*rsync, "--delete", f"--link-dest={copies}/full", source, f"{copies}/incr1/"])
         if step == "changed":
-            return Command([*rsync, "--delete", f"--link-dest={copies}/incr1", source, f"{copies}/incr2/"])
-        return self._restore(step, [], f"{self.laptop_target()}/")
+            return self._backup([*rsync, "--delete", f"--link-dest={copies}/incr1", source, f"{copies}/incr2/"])
+        return None if self.durable else self._restore(step, [], f"{self.laptop_target()}/")
+
+    def _backup(self, argv):
+        """The backup's rsync; the durable row then runs `sync -f` on the copy's file system,
+        the durability travelsync's syncfs(2) gives a snapshot before its commit."""
+        if not self.durable:
+            return Command(argv)
+        return Command(["sh", "-ec", '"$@"; sync -f "$0"', argv[-1], *argv])
 
     def _restore(self, step, ssh, destination):
         snapshot = self.folder / "copies" / ("full" if step == "prepare" else "incr2")
@@ -229,6 +242,8 @@ class BareRsync(Tool):
 
     def link_command(self, step, link):
         """The same restore with the laptop folder behind the link: `-e ssh… user@laptop:folder/`."""
+        if self.durable:
+            return None
         laptop = self.folder / f"laptop-{link.rate}" / self.source.relative_to("/")
         return self._restore(step, ["-e", link.ssh_command()], link.target(f"{laptop}/"))
 
@@ -332,5 +347,6 @@ class Restic(Tool):
 
 def contenders(source: Path) -> list[Tool]:
     return [Travelsync("travelsync", source), BareRsync("rsync", source),
-            BareRsync(NO_WALK, source, extra=["--insecure-links"]), Rsnapshot("rsnapshot", source),
+            BareRsync(NO_WALK, source, extra=["--insecure-links"]), BareRsync(DURABLE, source, durable=True),
+            Rsnapshot("rsnapshot", source),
             Borg("borg", source), Restic("restic", source)]

@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import need_programs
 from tests.drills.conftest import (ROUNDS, build_home, change_home, check_repository, files_under,
                                    repository_facts, write_config)
+from travelsync.repository import layout
 
 pytestmark = pytest.mark.timeout(120 + 30 * ROUNDS)
 
@@ -217,6 +218,8 @@ def test_clock_moving_backwards(tmp_path, drill, cli, monkeypatch):
             drill.check(made in previous_ids, f"no change: recorded against the existing {made}")
         else:
             drill.check(made not in previous_ids, f"a new, unique id {made}", sorted(previous_ids))
+            drill.check(all(layout.order_key(made) > layout.order_key(n) for n in previous_ids),
+                        f"{made} comes after every earlier id, whatever the clock", sorted(previous_ids))
         previous_ids.add(made)
         if not report["no_change"]:
             newest = now if newest is None else max(newest, now)

@@ -174,3 +174,31 @@ def test_the_row_without_rsyncs_symlink_walk_does_the_same_work_as_travelsync(qu
         assert (results["steps"][step]["rsync-insecure-links"]["files_transferred"]
                 == results["steps"][step]["travelsync"]["files_transferred"]), step
         assert results["ratios"][step]["rsync-insecure-links"] > 0
+
+
+def test_the_durable_rsync_row_backs_up_the_same_files_and_is_a_target(quick_run):
+    """rsync+sync-f: bare rsync's backups followed by `sync -f` (the durability travelsync's
+    syncfs gives a snapshot), against which the full backup's target is measured."""
+    stdout, results, _ = quick_run
+    for step in ("full", "unchanged", "changed"):
+        assert (results["steps"][step]["rsync+sync-f"]["files_transferred"]
+                == results["steps"][step]["rsync"]["files_transferred"]), step
+        assert results["ratios"][step]["rsync+sync-f"] > 0
+    assert "rsync+sync-f" not in results["steps"]["prepare"]  # restores need no such step
+    (row,) = [r for r in results["targets"] if r["target"] == "full: travelsync / bare rsync then `sync -f`"]
+    assert row["value"] == results["ratios"]["full"]["rsync+sync-f"] and isinstance(row["met"], bool)
+    assert "| full: travelsync / bare rsync then `sync -f`" in stdout
+
+
+def test_tools_selects_the_contenders_and_names_the_rest(tmp_path):
+    out = tmp_path / "results"
+    result = subprocess.run([sys.executable, str(REPO_ROOT / "benchmarks" / "run"), "--quick", "--links", "",
+                             "--memory-scales", "", "--tools", "travelsync,rsync+sync-f", "--out", str(out)],
+                            capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["steps"]["full"]) == {"travelsync", "rsync+sync-f"}
+    assert results["tools"]["borg"]["skipped"] == "not selected (--tools)"
+    refused = subprocess.run([sys.executable, str(REPO_ROOT / "benchmarks" / "run"), "--tools", "rsync,rsyncc"],
+                             capture_output=True, text=True, timeout=30)
+    assert refused.returncode == 2 and "rsyncc" in refused.stderr

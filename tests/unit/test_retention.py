@@ -58,3 +58,17 @@ def test_invariants(kinds, keep, protected_indices):
         assert len(kept_fulls) >= min(keep, len(fulls))
         oldest = fulls[-min(keep, len(fulls))]
         assert all(s.id in plan.keep for s in snaps if s.started >= oldest.started)
+
+
+def test_orders_by_the_recorded_order_never_by_the_clock():
+    """Finding 7: a full taken with a clock behind (started days before the one it follows) is
+    the newest full all the same; the snapshots before it go, not it. Sorting by `started`
+    made it the oldest and deleted it."""
+    snaps = [Snap("20261124T023000Z-full", "full", START + timedelta(days=23)),
+             Snap("20261125T023000Z-incr", "incremental", START + timedelta(days=24)),
+             Snap("20261125T023001Z-full", "full", START + timedelta(days=19)),  # clock 6 days behind
+             Snap("20261125T023002Z-incr", "incremental", START + timedelta(days=20))]
+    plan = plan_retention(snaps, keep_full=1)
+    assert plan.delete == ("20261124T023000Z-full", "20261125T023000Z-incr")
+    assert plan.keep == ("20261125T023001Z-full", "20261125T023002Z-incr")
+    assert plan.reasons["20261125T023002Z-incr"] == "newer than the oldest kept full"

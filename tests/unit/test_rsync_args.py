@@ -147,3 +147,14 @@ def test_rsync_per_file_errors_are_named_with_their_reason():
     assert failed_file('rsync: [sender] readlink_stat("/h/x") failed: File name too long (36)') == \
         "/h/x (File name too long)"
     assert failed_file("rsync error: some files/attrs were not transferred (code 23)") is None
+
+
+def test_rsync_name_max_and_path_max_errors_are_named_with_their_reason():
+    """The lines rsync 3.5.0 prints for a name longer than the target's NAME_MAX and a path
+    longer than PATH_MAX in the source (tests/integration/test_failed_files.py gets them)."""
+    assert failed_file('rsync: [generator] recv_generator: mkdir "/r/p/DDD" failed: File name too long (36)') == \
+        "/r/p/DDD (File name too long)"
+    assert failed_file('rsync: [generator] recv_generator: failed to stat "/r/p/f.txt": File name too long (36)') \
+        == "/r/p/f.txt (File name too long)"
+    assert failed_file("filename overflows max-path len by 171: d00x/d01x") == \
+        "d00x/d01x (path longer than PATH_MAX, by 171 bytes)"

@@ -81,7 +81,7 @@ def run_backup(app_or_config, *, kind: str = "auto", dry_run: bool = False, envi
     _check_sources(config)
     if dry_run:
         repository.check_format(missing_ok=True)
-        return _dry_run(config, repository, kind, started, on_item, on_progress)
+        return _dry_run(config, repository, kind, started, on_item, on_progress, allow_clock_behind)
     lock = repository.lock("backup", notice)  # over ssh its connection opens now, alongside the check
     try:
         repository.check_format(missing_ok=True)  # read only: an empty or missing folder is created under the lock
@@ -112,7 +112,7 @@ def _no_space(repository) -> TravelsyncError:
                                 "`travelsync prune` (which also removes partial snapshots)")
 
 
-def _dry_run(config, repository, kind, started, on_item, on_progress) -> BackupReport:
+def _dry_run(config, repository, kind, started, on_item, on_progress, allow_clock_behind=False) -> BackupReport:
     from travelsync.rsync.args import backup_args
     from travelsync.rsync.run import run_rsync
 
@@ -120,6 +120,9 @@ def _dry_run(config, repository, kind, started, on_item, on_progress) -> BackupR
     chosen = choose_kind(kind, config.schedule, snapshots, started)
     parent = repository.latest() if chosen == "incremental" and snapshots else None
     total, seconds, warnings = Stats(), 0.0, _repository_warnings(repository, parent) if snapshots else []
+    behind = None if allow_clock_behind else _clock_behind(snapshots, started)
+    if behind is not None:  # the real run refuses: the dry run says so
+        warnings.append(f"{behind}: the real run would be refused ({CLOCK_HINT})")
     closed = _closed_paths(config, repository)
     for source in config.sources:
         destination = repository.location.child(layout.PARTIAL, "dry-run", layout.DATA, source.name)
@@ -210,9 +213,11 @@ def _backup(config, repository, kind, started, environ, on_item, on_progress, no
                                 + ", ".join(result.vanished_files[:10]))
             elif outcome is Outcome.PARTIAL:
                 exit_status, status = ExitStatus.WARNINGS, "incomplete"
-                failed += [f"{source.name}: {name}" for name in result.failed_files]
+                target = repository.location.child(partial, layout.DATA, source.name).path
+                named = [_in_source(name, str(source.path), target) for name in result.failed_files]
+                failed += [f"{source.name}: {name}" for name in named]
                 warnings.append(f"{source.name}: {max(result.failed_count, 1)} file(s) could not be backed up: "
-                                + (", ".join(result.failed_files[:10]) or result.error_summary()))
+                                + (", ".join(named[:10]) or result.error_summary()))
         stop.check()
         manifest.write()
     attributes = _extended_attributes(repository, partial)
@@ -228,17 +233,39 @@ def _backup(config, repository, kind, started, environ, on_item, on_progress, no
                         resumed=resumed, failed_files=failed, **manifest.counts())
 
 
+def _in_source(failed: str, source_path: str, target: str) -> str:
+    """rsync's `<path> (<reason>)` with the path as the user knows it, under the source: the
+    receiver names the file in the partial snapshot (gone once committed), the sender's
+    PATH_MAX line names it relative to the source."""
+    path, _, reason = failed.rpartition(" (")
+    if path.startswith(target + "/"):
+        path = source_path.rstrip("/") + path[len(target):]
+    elif not path.startswith("/"):
+        path = f"{source_path.rstrip('/')}/{path}"
+    return f"{path} ({reason}"
+
+
 def _check_clock(snapshots, started) -> None:
     """Refuse a run whose clock is behind the newest snapshot (nothing written yet): its
-    older-dated id would become `latest`, and the schedule and retention would then take
-    the snapshots made with the true clock for the old ones."""
+    start time would read older than the snapshots made with the true clock, and the
+    schedule would take the old reading for the last run. (With --allow-clock-behind its id
+    still comes after the newest: layout.snapshot_id.)"""
+    behind = _clock_behind(snapshots, started)
+    if behind is not None:
+        raise TravelsyncError(f"{behind}; nothing was written", hint=CLOCK_HINT)
+
+
+CLOCK_HINT = ("set the clock right (a dead CMOS battery? a VM restored from a snapshot?), or pass "
+              "--allow-clock-behind")
+
+
+def _clock_behind(snapshots, started) -> str | None:
+    """What is wrong when `started` is before the newest snapshot's start, else None."""
     newest = max(snapshots, key=lambda s: s.started, default=None)
-    if newest is not None and started < newest.started:
-        raise TravelsyncError(
-            f"this machine's clock ({started.isoformat()}) is behind the newest snapshot {newest.id} "
-            f"(started {newest.started.isoformat()}); nothing was written",
-            hint="set the clock right (a dead CMOS battery? a VM restored from a snapshot?), or pass "
-                 "--allow-clock-behind")
+    if newest is None or started >= newest.started:
+        return None
+    return (f"this machine's clock ({started.isoformat()}) is behind the newest snapshot {newest.id} "
+            f"(started {newest.started.isoformat()})")
 
 
 def _extended_attributes(repository, partial) -> bool | None:

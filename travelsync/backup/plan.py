@@ -26,7 +26,7 @@ def choose_kind(requested: str, schedule, snapshots, now: datetime) -> str:
         return "full"
     zone = ZoneInfo(schedule.timezone) if schedule.timezone else None
     local_now = now.astimezone(zone)
-    last_full = max(fulls, key=lambda s: s.started)
+    last_full = fulls[-1]  # snapshots come in the order taken
     if now - last_full.started >= full_interval(schedule.full.days):
         return "full"
     today = WEEKDAYS[local_now.weekday()]

@@ -10,7 +10,7 @@
 """
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from travelsync.clock import utc_stamp
 from travelsync.errors import TravelsyncError
@@ -33,13 +33,25 @@ _ID = re.compile(r"^(?P<stamp>\d{8}T\d{6}Z)-(?P<kind>full|incr)(?:\.(?P<n>\d+))?
 
 
 def snapshot_id(started: datetime, kind: str, taken: set[str] = frozenset()) -> str:
-    """`20261122T023000Z-full`; `.2`, `.3`… appended when that id is already taken."""
-    base = f"{utc_stamp(started)}-{KIND_SUFFIX[kind]}"
-    candidate, counter = base, 1
-    while candidate in taken:
-        counter += 1
-        candidate = f"{base}.{counter}"
-    return candidate
+    """`20261122T023000Z-full`, after every id in `taken` (the repository's snapshot folders):
+    `.2`, `.3`… on the second of the newest one, whatever its kind; a clock behind the newest
+    takes the second after it. Ids are thus the order in which the snapshots were taken, which
+    listing, `latest`, `last-full` and retention follow; `started` in snapshot.json keeps the
+    clock's own reading."""
+    newest = max((order_key(name) for name in taken if is_snapshot_id(name)), default=None)
+    stamp = utc_stamp(started)
+    if newest is not None and stamp < newest[0]:
+        stamp = utc_stamp(datetime.strptime(newest[0], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+                          + timedelta(seconds=1))
+    counter = newest[1] + 1 if newest is not None and stamp == newest[0] else 1
+    return f"{stamp}-{KIND_SUFFIX[kind]}" + (f".{counter}" if counter > 1 else "")
+
+
+def order_key(snapshot_id_text: str) -> tuple[str, int]:
+    """A snapshot's place in the order the snapshots were taken: its id's second, then its
+    counter (`.10` after `.9`). Not a clock reading: see snapshot_id."""
+    match = _ID.match(snapshot_id_text)
+    return match.group("stamp"), int(match.group("n") or 1)
 
 
 def is_snapshot_id(name: str) -> bool:

@@ -95,7 +95,7 @@ class Repository:
                 found.append(read_snapshot(name, document, view.unreadable.get(name)))
             except DamagedSnapshot as error:
                 self._damaged[name] = str(error)
-        found.sort(key=lambda s: (s.started, s.id))
+        found.sort(key=lambda s: (layout.order_key(s.id), s.started, s.id))  # as taken, not by a clock
         self._cache = found
         return list(found)
 
@@ -170,7 +170,7 @@ class Repository:
             fulls += [n for n in self._damaged if layout.kind_of(n) == "full"]
             if not fulls:
                 raise UsageError(f"{self.location}: no full snapshot yet", hint="`travelsync backup --full` takes one")
-            name = max(fulls)  # ids sort by their UTC start
+            name = max(fulls, key=layout.order_key)  # the order taken (layout.snapshot_id)
             return name, self.damage_report(name) if name in self._damaged else None
         if snapshot_id in self._damaged:
             return snapshot_id, self.damage_report(snapshot_id)

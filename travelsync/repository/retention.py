@@ -12,11 +12,13 @@ class RetentionPlan:
 
 
 def plan_retention(snapshots, keep_full: int, protected=frozenset(), latest: str | None = None) -> RetentionPlan:
-    """Given snapshots oldest first (objects with .id, .kind, .started), return the plan.
+    """Given snapshots oldest first (objects with .id, .kind), return the plan. Oldest first
+    is the order they were taken (Repository.snapshots()), never their clock readings: a
+    snapshot taken with the clock behind is still the newest.
 
     With no full at all, nothing is deleted (every incremental still holds its only copy).
     """
-    ordered = sorted(snapshots, key=lambda s: (s.started, s.id))
+    ordered = list(snapshots)
     fulls = [s for s in ordered if s.kind == "full"]
     reasons: dict[str, str] = {}
     if not fulls or keep_full < 1:
@@ -27,7 +29,7 @@ def plan_retention(snapshots, keep_full: int, protected=frozenset(), latest: str
     for snapshot in ordered:
         if snapshot in kept_fulls:
             reasons[snapshot.id] = f"one of the last {keep_full} fulls"
-        elif (snapshot.started, snapshot.id) >= (oldest_kept.started, oldest_kept.id):
+        elif ordered.index(snapshot) >= ordered.index(oldest_kept):
             reasons[snapshot.id] = "newer than the oldest kept full"
     for special, why in ((latest, "latest"), (fulls[-1].id, "last full")):
         reasons.setdefault(special, why)

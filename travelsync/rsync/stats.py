@@ -12,9 +12,13 @@ PROGRESS = re.compile(r"^\s*(?P<bytes>[\d,.]+)\s+(?P<percent>\d+)%\s+(?P<rate>\S
                       r"(?:\s+\(xfr#(?P<xfr>\d+), (?:to|ir)-chk=(?P<left>\d+)/(?P<total>\d+)\))?")
 _VANISHED = re.compile(r'^file has vanished: "(?P<name>.*)"')
 # `send_files failed to open "/x": Permission denied (13)`, `opendir "/x" failed: …`,
-# `readlink_stat("/x") failed: …`, `mkstemp "/x/.y.AbC" failed: File name too long (36)`
-_FAILED = re.compile(r'^rsync: (?:\[\w+\] )?(?P<what>[\w ]+?) ?\(?"(?P<name>.*)"\)?(?: \(in \S+\))?'
-                     r'(?: failed)?: (?P<why>.*)$')
+# `readlink_stat("/x") failed: …`, `mkstemp "/x/.y.AbC" failed: File name too long (36)`,
+# and the receiver's `recv_generator: mkdir "/x" failed: …` / `recv_generator: failed to stat
+# "/x": …` (a name longer than the target's NAME_MAX)
+_FAILED = re.compile(r'^rsync: (?:\[\w+\] )?(?:recv_generator: )?(?P<what>[\w ]+?) ?\(?"(?P<name>.*)"\)?'
+                     r'(?: \(in \S+\))?(?: failed)?: (?P<why>.*)$')
+# The sender skips a path longer than PATH_MAX with a line of its own, without "rsync:".
+_OVERFLOW = re.compile(r"^filename overflows max-path len by (?P<by>\d+): (?P<name>.*)$")
 
 
 def number(text: str) -> int:
@@ -71,6 +75,9 @@ def vanished_name(line: str) -> str | None:
 def failed_file(line: str) -> str | None:
     """`/x (Permission denied)`: the file of an rsync error line with the reason, for the
     report, the JSON and the notification; None for any other line."""
+    overflow = _OVERFLOW.match(line)
+    if overflow:
+        return f"{overflow.group('name')} (path longer than PATH_MAX, by {overflow.group('by')} bytes)"
     match = _FAILED.match(line)
     if not match:
         return None
