@@ -55,7 +55,7 @@ def build(v: dict) -> Config:
     assert all(x is not INVALID for x in v.values())
     ssh = SshConfig(v["ssh"]["port"], Path(v["ssh"]["identity"]) if v["ssh"]["identity"] else None,
                     tuple(v["ssh"]["options"]), v["ssh"]["connect_timeout"], v["ssh"]["alive_interval"],
-                    v["ssh"]["alive_count"])
+                    v["ssh"]["alive_count"], v["ssh"]["insecure_host_keys"])
     sources = tuple(Source(s["name"], Path(s["path"]), tuple(s["exclude"]), s["one_file_system"]) for s in v["sources"])
     sched = v["schedule"]
     laptop = v["laptop"]

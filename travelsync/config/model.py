@@ -20,6 +20,7 @@ class SshConfig:
     connect_timeout: int = 15  # seconds
     alive_interval: int = 15  # seconds of silence before a keep-alive ask
     alive_count: int = 4  # unanswered asks: a silent peer is dead after ~60 s
+    insecure_host_keys: bool = False  # options that skip host-key checking were allowed explicitly
 
     @property
     def silence_limit(self) -> int:

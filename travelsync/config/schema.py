@@ -322,6 +322,9 @@ SCHEMA = Mapping(
         Field("identity", Nullable(AbsPath()), "Private key file (`-i`).", None, example="~/.ssh/id_ed25519"),
         Field("options", ListOf(Str()), "Extra ssh arguments, e.g. [\"-o\", \"UserKnownHostsFile=~/.ssh/known_hosts\"]. "
               "Host keys are always checked.", ()),
+        Field("insecure_host_keys", Bool(), "Allow options that skip host-key checking (StrictHostKeyChecking=no|off, "
+              "UserKnownHostsFile=/dev/null), here or in an rsync -e/--rsh; without it they are refused. "
+              "StrictHostKeyChecking=accept-new is allowed: it trusts a first key and refuses a changed one.", False),
         Field("connect_timeout", Int(1, 3600), "Seconds ssh waits for a connection (ConnectTimeout).", 15),
         Field("alive_interval", Int(1, 3600), "Seconds of silence before ssh asks the peer whether it lives "
               "(ServerAliveInterval).", 15),
@@ -411,6 +414,7 @@ def validate(root) -> tuple[dict, Context]:
 
 def _check_relations(values: dict, ctx: Context) -> None:
     """Rules that span keys: unique source names, laptop paths that name a source."""
+    _check_host_keys(values, ctx)
     sources = values.get("sources")
     names: list[str] = []
     if isinstance(sources, tuple):
@@ -438,3 +442,23 @@ def _check_relations(values: dict, ctx: Context) -> None:
                 ctx.problems.append(Problem(line, column, path, f"{text!r} names no source{hint}"))
             elif ".." in parts:
                 ctx.problems.append(Problem(line, column, path, f"{text!r} climbs out of its source with '..'"))
+
+
+def _check_host_keys(values: dict, ctx: Context) -> None:
+    """ssh options (or an rsync remote shell) that turn host-key checking off, unless allowed."""
+    from travelsync.config.host_keys import rsh_bypasses, ssh_bypasses
+
+    ssh, rsync = values.get("ssh"), values.get("rsync")
+    if not isinstance(ssh, dict) or ssh.get("insecure_host_keys") is True:
+        return
+    found = []
+    if isinstance(ssh.get("options"), tuple) and INVALID not in ssh["options"]:
+        found += [(f"ssh.options[{index}]", why) for index, why in ssh_bypasses(ssh["options"])]
+    if isinstance(rsync, dict) and isinstance(rsync.get("extra_args"), tuple) and INVALID not in rsync["extra_args"]:
+        found += [(f"rsync.extra_args[{index}]", why) for index, why in rsh_bypasses(rsync["extra_args"])]
+    for path, why in found:
+        line, column = ctx.marks.get(path, (1, 1))
+        ctx.problems.append(Problem(line, column, path, f"{why}: travelsync checks host keys, or anyone on the "
+                                    "network path could pose as the host; use StrictHostKeyChecking=accept-new "
+                                    "(trusts a first key only) or add the key with ssh once, or set "
+                                    "ssh.insecure_host_keys: true to accept the risk"))
