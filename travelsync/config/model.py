@@ -29,11 +29,26 @@ class SshConfig:
 
 
 @dataclass(frozen=True)
+class LeftOut:
+    """A folder of travelsync's own inside a source, excluded from its backup automatically."""
+
+    path: str  # absolute
+    what: str  # "the repository" | "travelsync's state folder"
+    rule: str  # the rsync exclude rule, anchored at the source root: /rel/path/
+
+
+@dataclass(frozen=True)
 class Source:
     name: str
     path: Path
     exclude: tuple[str, ...] = ()
     one_file_system: bool = False
+    left_out: tuple[LeftOut, ...] = ()  # the repository and the state folder, when inside
+
+    @property
+    def excludes(self) -> tuple[str, ...]:
+        """Every exclude rule rsync gets: the user's, then travelsync's own folders."""
+        return self.exclude + tuple(entry.rule for entry in self.left_out)
 
 
 @dataclass(frozen=True)
