@@ -117,7 +117,7 @@ def test_repository_files_are_the_rendered_examples():
 
 
 def systemd_verify(folder):
-    done = subprocess.run(["systemd-analyze", "verify", "--man=no", install.TIMER, install.SERVICE],
+    done = subprocess.run(["systemd-analyze", "verify", install.TIMER, install.SERVICE],
                           cwd=folder, capture_output=True, text=True, timeout=60)
     return done.returncode, done.stderr
 

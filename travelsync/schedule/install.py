@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from travelsync.config.model import WEEKDAYS, Schedule, ScheduleSpec
+from travelsync.errors import UsageError
 
 BEGIN = "# BEGIN travelsync (managed by `travelsync schedule install --cron`)"
 END = "# END travelsync"
@@ -52,16 +53,32 @@ def this_machine(config_path) -> Invocation:
 BACKUP_ARGS = ("--quiet", "backup", "--if-due")
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def refuse_control_characters(words) -> None:
+    """A crontab and a unit file are line-based: a newline (or any control character) in a
+    path would end the line and start another, e.g. an injected cron job. No quoting
+    survives that, so such a path is refused (exit 2) before anything is written."""
+    for word in words:
+        if _CONTROL.search(word):
+            raise UsageError(f"{word!r}: a path with a control character (newline, tab, escape, …) cannot go "
+                             "into a crontab line or a unit file", hint="rename the file or folder, or move it")
+
+
 # -- cron ---------------------------------------------------------------------------------------
 
 def cron_quote(word: str) -> str:
-    """Shell-quote for a crontab command, where an unescaped % would become a newline."""
+    """Shell-quote for a crontab command: cron turns an unescaped % into a newline (the rest of
+    the line becomes standard input) and hands `\\%` to the shell as %, even inside quotes."""
     return shlex.quote(word).replace("%", "\\%")
 
 
 def render_cron(invocation: Invocation) -> str:
     """A crontab block: check hourly and once after boot; `--if-due` decides."""
-    command = " ".join(cron_quote(w) for w in invocation.argv(*BACKUP_ARGS))
+    argv = invocation.argv(*BACKUP_ARGS)
+    refuse_control_characters(argv)
+    command = " ".join(cron_quote(w) for w in argv)
     return "\n".join([
         BEGIN,
         "# Hourly: a backup runs only when one is due (full on the full days, else incremental);",
@@ -86,11 +103,29 @@ def merge_crontab(existing: str, block: str) -> str:
 # -- systemd ------------------------------------------------------------------------------------
 
 def unit_quote(word: str) -> str:
-    """Quote one word for ExecStart= (systemd's own quoting; % is a specifier, doubled)."""
-    word = word.replace("%", "%%")
+    """Quote one argument for ExecStart= by systemd.service(5)'s rules: % starts a specifier
+    (%% is a literal %), $ a variable substituted at run time ($$ is a literal $), and inside
+    double quotes a backslash escapes."""
+    word = word.replace("%", "%%").replace("$", "$$")
     if re.fullmatch(r"[\w@%+=:,./-]+", word):
         return word
     return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def unit_program(path: str) -> str:
+    """Quote ExecStart='s program: systemd takes its path literally but for specifiers (no $
+    substitution) and refuses one with quotes or backslashes ("Executable name contains
+    special characters", measured with systemd 252), so such a path is refused here first."""
+    if re.search(r"[\\\"']", path):
+        raise UsageError(f"{path}: systemd cannot run a program whose path holds quotes or backslashes",
+                         hint="install travelsync at a plainer path, or use `schedule install --cron`")
+    word = path.replace("%", "%%")
+    return word if re.fullmatch(r"[\w@%+=:,./$-]+", word) else f'"{word}"'
+
+
+def exec_start(argv) -> str:
+    refuse_control_characters(argv)
+    return " ".join([unit_program(argv[0]), *(unit_quote(w) for w in argv[1:])])
 
 
 def render_service(invocation: Invocation, inhibit: str | None, user: bool = False) -> str:
@@ -108,13 +143,12 @@ def render_service(invocation: Invocation, inhibit: str | None, user: bool = Fal
     return "\n".join([
         "[Unit]",
         "Description=travelsync backup (runs only when one is due)",
-        "Documentation=man:travelsync(1)",
         "Wants=network-online.target",
         "After=network-online.target",
         "",
         "[Service]",
         "Type=oneshot",
-        "ExecStart=" + " ".join(unit_quote(w) for w in argv),
+        "ExecStart=" + exec_start(argv),
         "Nice=19",
         "IOSchedulingClass=idle",
         "CPUSchedulingPolicy=batch",
@@ -146,7 +180,6 @@ def render_timer(schedule: Schedule) -> str:
     return "\n".join([
         "[Unit]",
         "Description=travelsync: back up when due (full and incremental slots, hourly catch-up)",
-        "Documentation=man:travelsync(1)",
         "",
         "[Timer]",
         *calendars,
