@@ -181,3 +181,14 @@ def test_insecure_host_keys_must_be_said_explicitly(cli, tmp_path):
     allowed = cli("--config", path, "--json", "config", "check")
     assert allowed.exit_code == 0, allowed.stderr
     assert allowed.json["ssh"]["insecure_host_keys"] is True
+
+
+def test_paths_resolve_in_the_environment_given():
+    """A schedule loads the config as the owner's cron job will: their HOME, no other variables."""
+    text = "repository: ~/repo\nsources:\n  - {name: home, path: ~/}\n  - {name: mail, path: $HOME/Mail}\n"
+    config = parse_config(text, "cfg.yaml", {"HOME": "/home/marc"})
+    assert str(config.repository) == "/home/marc/repo"
+    assert [str(s.path) for s in config.sources] == ["/home/marc", "/home/marc/Mail"]
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text.replace("$HOME", "$BACKUPS"), "cfg.yaml", {"HOME": "/home/marc"})
+    assert "sources[1].path: expected an absolute path, found the relative path '$BACKUPS/Mail'" in caught.value.message
