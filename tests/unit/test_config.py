@@ -135,3 +135,60 @@ def test_ssh_silence_keys_default_to_a_minute_and_are_validated():
     assert tuned.ssh.silence_limit == 20 and tuned.ssh.connect_timeout == 5
     found = problems(VALID + "ssh: {alive_interval: 0}\n")
     assert any("alive_interval" in p for p in found)
+
+
+# -- ssh options that would turn host-key checking off (issue 15, finding 8) -----------------------
+
+@pytest.mark.parametrize("options", [
+    '["-o", "StrictHostKeyChecking=no"]',
+    '["-o", "stricthostkeychecking=NO"]',
+    '["-oStrictHostKeyChecking=off"]',
+    '["-o", "StrictHostKeyChecking no"]',
+    '["-o", "StrictHostKeyChecking = false"]',
+    '["-o", "StrictHostKeyChecking=\\"no\\""]',
+    '["-4o", "StrictHostKeyChecking=no"]',
+    '["-o", "UserKnownHostsFile=/dev/null"]',
+    '["-o", "userknownhostsfile none"]',
+    '["-o", "UserKnownHostsFile=/dev/null /dev/null"]',
+])
+def test_ssh_options_that_skip_host_keys_are_refused(options):
+    [found] = problems(VALID + f"ssh:\n  options: {options}\n")
+    assert found.startswith("cfg.yaml:8:") and "ssh.options[" in found
+    assert "host keys" in found and "insecure_host_keys: true" in found
+
+
+def test_rsync_rsh_that_skips_host_keys_is_refused():
+    [found] = problems(VALID + "rsync:\n  extra_args: [\"--rsh=ssh -o StrictHostKeyChecking=no\"]\n")
+    assert found.startswith("cfg.yaml:8:") and "rsync.extra_args[0]" in found
+
+
+@pytest.mark.parametrize("options", [
+    '["-o", "StrictHostKeyChecking=accept-new"]',
+    '["-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=~/.ssh/known_hosts /dev/null"]',
+    '["-p", "-oStrictHostKeyChecking=no"]',  # the argument of -p, not an option (ssh would say: bad port)
+    '["-o", "HashKnownHosts=no"]',
+])
+def test_ssh_options_that_keep_host_keys_checked_pass(options):
+    parse_config(VALID + f"ssh:\n  options: {options}\n", "cfg.yaml")
+
+
+def test_insecure_host_keys_must_be_said_explicitly(cli, tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(VALID + 'ssh:\n  options: ["-o", "StrictHostKeyChecking=no"]\n')
+    refused = cli("--config", path, "config", "check")
+    assert refused.exit_code == 2 and f"{path}:8:" in refused.stderr
+    path.write_text(VALID + 'ssh:\n  options: ["-o", "StrictHostKeyChecking=no"]\n  insecure_host_keys: true\n')
+    allowed = cli("--config", path, "--json", "config", "check")
+    assert allowed.exit_code == 0, allowed.stderr
+    assert allowed.json["ssh"]["insecure_host_keys"] is True
+
+
+def test_paths_resolve_in_the_environment_given():
+    """A schedule loads the config as the owner's cron job will: their HOME, no other variables."""
+    text = "repository: ~/repo\nsources:\n  - {name: home, path: ~/}\n  - {name: mail, path: $HOME/Mail}\n"
+    config = parse_config(text, "cfg.yaml", {"HOME": "/home/marc"})
+    assert str(config.repository) == "/home/marc/repo"
+    assert [str(s.path) for s in config.sources] == ["/home/marc", "/home/marc/Mail"]
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text.replace("$HOME", "$BACKUPS"), "cfg.yaml", {"HOME": "/home/marc"})
+    assert "sources[1].path: expected an absolute path, found the relative path '$BACKUPS/Mail'" in caught.value.message

@@ -117,7 +117,7 @@ def test_repository_files_are_the_rendered_examples():
 
 
 def systemd_verify(folder):
-    done = subprocess.run(["systemd-analyze", "verify", "--man=no", install.TIMER, install.SERVICE],
+    done = subprocess.run(["systemd-analyze", "verify", install.TIMER, install.SERVICE],
                           cwd=folder, capture_output=True, text=True, timeout=60)
     return done.returncode, done.stderr
 
@@ -307,3 +307,65 @@ def test_daemon_jobs_coalesce_one_at_a_time_with_a_grace_as_long_as_the_gap():
         assert job.misfire_grace_time == days * 86400
     assert str(jobs["full"].trigger.fields[4]) == "sun", "day_of_week by name"
     assert jobs["heartbeat"].misfire_grace_time is None, "after a suspend the heartbeat runs however late"
+
+
+# -- whom a schedule runs as (issue 15, finding 12) ------------------------------------------------
+
+from travelsync.errors import UsageError  # noqa: E402
+from travelsync.schedule import target  # noqa: E402
+
+ROOT = target.Account("root", 0, "/root", "/bin/sh")
+MARC = target.Account("marc", 1000, "/home/marc", "/bin/bash")
+
+
+def test_a_schedule_runs_as_the_owner_of_the_config():
+    cron = target.choose("cron", False, 0, MARC, "/home/marc/c.yaml", {})
+    assert cron.crontab_user == "marc"
+    own = target.choose("cron", False, 1000, MARC, "/home/marc/c.yaml", {})
+    assert own.crontab_user is None, "a user writes their own crontab without -u"
+    unit = target.choose("systemd", False, 0, MARC, "/home/marc/c.yaml", {})
+    assert (unit.service, unit.timer, unit.run_as) == ("travelsync-backup-marc.service", "travelsync-backup-marc.timer",
+                                                       "marc")
+    roots = target.choose("systemd", False, 0, ROOT, "/etc/travelsync.yaml", {})
+    assert (roots.service, roots.run_as) == (install.SERVICE, "root")
+    mine = target.choose("systemd", True, 1000, MARC, "/home/marc/c.yaml", {"HOME": "/home/marc"})
+    assert (mine.service, mine.run_as, mine.directory) == (install.SERVICE, None, Path("/home/marc/.config/systemd/user"))
+
+
+@pytest.mark.parametrize("front, user, invoker, owner", [
+    ("cron", False, 1000, ROOT),  # a user may not schedule root's configuration
+    ("systemd", False, 1001, MARC),  # nor another user's
+    ("systemd", True, 0, MARC),  # root's user manager is no place for marc's schedule
+])
+def test_installing_for_someone_else_is_refused(front, user, invoker, owner):
+    with pytest.raises(UsageError) as caught:
+        target.choose(front, user, invoker, owner, "/x/c.yaml", {})
+    assert owner.name in caught.value.message
+
+
+@pytest.mark.parametrize("where", [
+    target.Target("systemd", ROOT, directory=target.SYSTEM_DIR),
+    target.Target("systemd", MARC, directory=target.SYSTEM_DIR),
+    target.Target("systemd", MARC, user_manager=True, directory=Path("/home/marc/.config/systemd/user")),
+], ids=["system-root", "system-user", "user-manager"])
+def test_every_unit_install_writes_passes_systemd_analyze_verify(tmp_path, where):
+    """Without --man=no: a Documentation= page that is not installed failed verify before."""
+    need_programs("systemd-analyze", "systemd-inhibit")
+    files = install.render_systemd(install.this_machine(tmp_path / "c.yaml"), BERLIN, shutil.which("systemd-inhibit"),
+                                   where.user_manager, where)
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+        assert text.startswith(install.MARKER + "\n")
+    done = subprocess.run(["systemd-analyze", "verify", *files], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60)
+    assert (done.returncode, done.stderr) == (0, "")
+    service = files[where.service]
+    assert ("\nUser=" in service) == (not where.user_manager)
+    assert ("--what=sleep:idle" in service) == (where.account.uid == 0 and not where.user_manager)
+
+
+def test_remove_block_leaves_every_other_line():
+    mine = "MAILTO=me\n0 5 * * * /usr/bin/other-job 50\\% done\n"
+    merged = install.merge_crontab(mine, install.render_cron(install.GENERIC)) + "# after\n"
+    assert install.remove_block(merged) == mine + "# after\n"
+    assert install.remove_block(mine) == mine

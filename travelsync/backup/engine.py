@@ -79,6 +79,9 @@ def run_backup(app_or_config, *, kind: str = "auto", dry_run: bool = False, envi
     repository = open_repository(config, environ)
     started = clock.now(environ)
     _check_sources(config)
+    for source in config.sources:
+        for entry in source.left_out:
+            notice(f"source {source.name}: left out {entry.what} {entry.path} (it is inside the source)")
     if dry_run:
         repository.check_format(missing_ok=True)
         return _dry_run(config, repository, kind, started, on_item, on_progress, allow_clock_behind)

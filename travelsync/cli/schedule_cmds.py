@@ -144,8 +144,46 @@ def run(app, heartbeat, every):
     return daemon.run()
 
 
+def _target(app, front, user):
+    """Where the schedule goes and whom it runs as: the owner of the configuration file."""
+    import os
+
+    from travelsync.errors import UsageError
+    from travelsync.schedule import target
+
+    if front is None:
+        raise UsageError("say which: --cron or --systemd [--user]")
+    if user and front != "systemd":
+        raise UsageError("--user goes with --systemd")
+    config_path = app.config_path.expanduser().absolute()
+    account = target.config_owner(config_path, app.environ)
+    return target.choose(front, user, os.geteuid(), account, config_path, app.environ), config_path
+
+
+def _resolved_as_scheduled(config_path, account):
+    """The config loaded as the schedule will load it (the owner's HOME, cron's or systemd's
+    environment), and what `~` and `$VARS` then mean; or ConfigError saying so."""
+    from travelsync.config import load_config
+    from travelsync.errors import ConfigError
+
+    environ = account.scheduled_environ()
+    try:
+        config = load_config(config_path, environ)
+    except ConfigError as error:
+        raise ConfigError(error.message, problems=error.problems,
+                          hint=f"read as the schedule runs it: user {account.name}, HOME={account.home}, "
+                               "no other variables of yours")
+    return config, {"run_as": {"user": account.name, "home": account.home}, "config": str(config_path),
+                    "repository": str(config.repository), "sources": {s.name: str(s.path) for s in config.sources}}
+
+
+def _runs_as(d) -> str:
+    sources = ", ".join(f"{name}={path}" for name, path in d["sources"].items())
+    return f"runs as {d['run_as']['user']} (HOME {d['run_as']['home']}): backs up {sources} into {d['repository']}"
+
+
 @schedule.command("install")
-@click.option("--cron", "front", flag_value="cron", help="Add @hourly and @reboot lines to your crontab.")
+@click.option("--cron", "front", flag_value="cron", help="Add @hourly and @reboot lines to the crontab.")
 @click.option("--systemd", "front", flag_value="systemd", help="Write travelsync-backup.service and .timer.")
 @click.option("--user", is_flag=True, help="With --systemd: your user manager (~/.config/systemd/user), not /etc.")
 @click.option("--dry-run", is_flag=True, help="Print what would be written; change nothing.")
@@ -157,44 +195,46 @@ def install(app, front, user, dry_run):
     Both call `travelsync --config FILE --quiet backup --if-due` (absolute paths of
     this installation and configuration): the due-rule decides, so firing hourly,
     at boot, or twice on the autumn DST night is harmless.
-    --cron     merges a marked block into your crontab (other lines stay as they are).
-    --systemd  writes the units to /etc/systemd/system (root) or, with --user, to
-               ~/.config/systemd/user, then `systemctl [--user] daemon-reload` and
-               `enable --now travelsync-backup.timer`. For --user timers to run while
-               you are logged out: `loginctl enable-linger $USER`.
+    The schedule runs as the user who owns the configuration file, with that user's
+    home: `~` in the file means their home, whoever installs it.
+    --cron     merges a marked block into the owner's crontab (other lines stay as
+               they are); root may install into another user's crontab.
+    --systemd  writes the units to /etc/systemd/system (as root; with User= the
+               owner, named travelsync-backup-USER.* for a user other than root) or,
+               with --user, to your ~/.config/systemd/user, then `systemctl [--user]
+               daemon-reload` and `enable --now` the timer. For --user timers to run
+               while you are logged out: `loginctl enable-linger $USER`.
+    A path with a control character (newline, tab) is refused: exit 2.
     """
+    import os
     import shutil
 
     from travelsync.errors import UsageError
     from travelsync.schedule import install as render
 
-    if front is None:
-        raise UsageError("say which: `schedule install --cron` or `schedule install --systemd [--user]`")
-    if user and front != "systemd":
-        raise UsageError("--user goes with --systemd")
-    config = app.config
-    invocation = render.this_machine(app.config_path)
+    where, config_path = _target(app, front, user)
+    config, resolved = _resolved_as_scheduled(config_path, where.account)
+    data = {"front": front, "dry_run": dry_run, **resolved}
+    invocation = render.this_machine(config_path)
     if front == "cron":
         block = render.render_cron(invocation)
+        data.update(crontab_user=where.account.name, crontab_block=block)
         if dry_run:
-            app.emit({"front": "cron", "dry_run": True, "crontab_block": block}, lambda d: d["crontab_block"].rstrip())
+            app.emit(data, lambda d: f"# {_runs_as(d)}\n" + d["crontab_block"].rstrip())
             return ExitStatus.SUCCESS
-        render.install_cron(block)
-        app.emit({"front": "cron", "dry_run": False, "crontab_block": block},
-                 lambda d: "installed in your crontab (`crontab -l` shows it)")
+        render.install_cron(block, where.crontab_user)
+        app.emit(data, lambda d: f"installed in {d['crontab_user']}'s crontab (`crontab -l` shows it); {_runs_as(d)}")
         return ExitStatus.SUCCESS
 
-    files = render.render_systemd(invocation, config.schedule, shutil.which("systemd-inhibit"), user)
-    directory = render.systemd_dir(user, app.environ)
-    commands = [" ".join(argv) for argv in render.systemctl_argv(user)]
-    data = {"front": "systemd", "user": user, "dry_run": dry_run, "directory": str(directory),
-            "files": files, "commands": commands, "problems": []}
+    files = render.render_systemd(invocation, config.schedule, shutil.which("systemd-inhibit"), user, where)
+    commands = [" ".join(argv) for argv in render.systemctl_argv(user, where.timer)]
+    data.update(user=user, directory=str(where.directory), files=files, commands=commands, problems=[])
 
     def human(d):
         if d["dry_run"]:
             parts = [f"# {d['directory']}/{name}\n{text}" for name, text in d["files"].items()]
-            return "\n".join(parts) + "\n# then: " + "; ".join(d["commands"])
-        text = f"wrote {', '.join(d['files'])} to {d['directory']}"
+            return f"# {_runs_as(d)}\n" + "\n".join(parts) + "\n# then: " + "; ".join(d["commands"])
+        text = f"wrote {', '.join(d['files'])} to {d['directory']}; {_runs_as(d)}"
         if d["problems"]:
             text += "\nrun yourself: " + "; ".join(d["commands"])
         return text
@@ -202,13 +242,61 @@ def install(app, front, user, dry_run):
     if dry_run:
         app.emit(data, human)
         return ExitStatus.SUCCESS
-    if not user:
-        import os
-
-        if os.geteuid() != 0:
-            raise UsageError(f"writing to {directory} needs root", hint="use --user, or run it with sudo")
-    data["problems"] = render.install_systemd(files, directory, user)
+    if not user and os.geteuid() != 0:
+        raise UsageError(f"writing to {where.directory} needs root", hint="use --user, or run it with sudo")
+    data["problems"] = render.install_systemd(files, where.directory, user)
     for problem in data["problems"]:
         app.warn(problem)
+    app.emit(data, human)
+    return ExitStatus.WARNINGS if data["problems"] else ExitStatus.SUCCESS
+
+
+@schedule.command("uninstall")
+@click.option("--cron", "front", flag_value="cron", help="Remove travelsync's block from the crontab.")
+@click.option("--systemd", "front", flag_value="systemd", help="Remove the units install wrote.")
+@click.option("--user", is_flag=True, help="With --systemd: from your user manager (~/.config/systemd/user).")
+@click.option("--dry-run", is_flag=True, help="Print what would be removed; change nothing.")
+@click.pass_obj
+def uninstall(app, front, user, dry_run):
+    """Remove exactly what `schedule install` wrote for this configuration.
+
+    \b
+    The same target as install (the configuration's owner; the configuration itself
+    need not be valid any more): --cron removes the marked block from that user's
+    crontab and nothing else (a crontab left empty is removed, as if there had been
+    none); --systemd stops and disables the timer, removes the two unit files and
+    reloads. A unit file that travelsync did not write (no marker on its first line)
+    is left alone: exit 1.
+    With --json: {front, dry_run, remove: [...], commands: [...], problems: [...]}.
+    """
+    from travelsync.schedule import install as render
+
+    where, config_path = _target(app, front, user)
+    data = {"front": front, "dry_run": dry_run, "run_as": {"user": where.account.name, "home": where.account.home},
+            "remove": [], "commands": [], "problems": []}
+    if front == "cron":
+        current = render.read_crontab(where.crontab_user)
+        remaining = render.remove_block(current)
+        if remaining != current:
+            data["remove"] = [f"the travelsync block of {where.account.name}'s crontab"]
+            if not dry_run:
+                render.write_crontab(remaining, where.crontab_user)
+    else:
+        paths = render.written_units(where)
+        data["remove"] = [str(path) for path in paths]
+        if paths:
+            data["commands"] = [" ".join(argv) for argv in render.systemctl_remove_argv(user, where.timer)]
+            if not dry_run:
+                data["problems"] = render.uninstall_systemd(where, paths)
+    for problem in data["problems"]:
+        app.warn(problem)
+
+    def human(d):
+        if not d["remove"]:
+            return "nothing to remove: no travelsync schedule installed there"
+        verb = "would remove" if d["dry_run"] else "removed"
+        return f"{verb}: " + ", ".join(d["remove"]) + ("\nthen: " + "; ".join(d["commands"]) if d["dry_run"] and
+                                                        d["commands"] else "")
+
     app.emit(data, human)
     return ExitStatus.WARNINGS if data["problems"] else ExitStatus.SUCCESS

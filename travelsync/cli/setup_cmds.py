@@ -49,4 +49,8 @@ def check(app):
 
     data = resolved(app.config)
     app.emit(data, lambda d: yaml.safe_dump(d, sort_keys=False, allow_unicode=True).rstrip())
+    for source in app.config.sources:
+        for entry in source.left_out:
+            app.info(f"source {source.name}: {entry.what} {entry.path} is inside it; every backup leaves it out "
+                     f"(rsync --exclude={entry.rule})")
     app.info(f"{app.config_path}: valid")

@@ -1,18 +1,22 @@
 """Read a configuration file into a `Config`, or raise ConfigError listing every problem."""
 
+import os
 from pathlib import Path
 
 import yaml
 
-from travelsync.config.model import (Config, Ipv6Check, Laptop, MailerEntry, Nat64Check, Notify, Preflight,
+from travelsync.config.model import (Config, Ipv6Check, Laptop, LeftOut, MailerEntry, Nat64Check, Notify, Preflight,
                                      Retention, RsyncSettings, Schedule, Source, SshConfig, TunnelCheck)
-from travelsync.config.schema import INVALID, validate
+from travelsync.config.schema import INVALID, expand, validate
+from travelsync.config.self_exclude import anchored_rule
 from travelsync.errors import ConfigError
 from travelsync.location import parse_host, parse_location
+from travelsync.paths import state_dir
 
 
-def load_config(path) -> Config:
-    """Given a path, return the validated Config. Raise ConfigError (exit 2) naming file and line."""
+def load_config(path, environ=None) -> Config:
+    """Given a path, return the validated Config. Raise ConfigError (exit 2) naming file and line.
+    `environ` (default: ours): whose HOME, variables and state folder the paths resolve against."""
     path = Path(path)
     try:
         text = path.read_bytes()
@@ -22,10 +26,10 @@ def load_config(path) -> Config:
         raise ConfigError(f"{path}: is a directory, not a configuration file")
     except PermissionError:
         raise ConfigError(f"{path}: cannot read it (permission denied)")
-    return parse_config(text, str(path))
+    return parse_config(text, str(path), environ)
 
 
-def parse_config(text: bytes | str, filename: str = "<config>") -> Config:
+def parse_config(text: bytes | str, filename: str = "<config>", environ=None) -> Config:
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
@@ -40,32 +44,37 @@ def parse_config(text: bytes | str, filename: str = "<config>") -> Config:
         raise ConfigError(f"{filename}:{line}:{column}: YAML syntax error: {what}")
     except yaml.YAMLError as error:
         raise ConfigError(f"{filename}: YAML error: {error}")
-    values, ctx = validate(root)
+    environ = os.environ if environ is None else environ
+    values, ctx = validate(root, environ)
     if ctx.problems:
         lines = [p.format(filename) for p in sorted(ctx.problems, key=lambda p: (p.line, p.column))]
         count = len(lines)
         head = lines[0] if count == 1 else f"{filename}: {count} problems"
         raise ConfigError(head if count == 1 else head + "\n" + "\n".join(lines), problems=lines)
-    config = build(values)
+    config = build(values, environ)
     return Config(**{**config.__dict__, "source_file": Path(filename)})
 
 
-def build(v: dict) -> Config:
+def build(v: dict, environ) -> Config:
     """Turn validated plain values into the immutable model (no checks left to do here)."""
     assert all(x is not INVALID for x in v.values())
+    repository = parse_location(v["repository"])
     ssh = SshConfig(v["ssh"]["port"], Path(v["ssh"]["identity"]) if v["ssh"]["identity"] else None,
                     tuple(v["ssh"]["options"]), v["ssh"]["connect_timeout"], v["ssh"]["alive_interval"],
-                    v["ssh"]["alive_count"])
-    sources = tuple(Source(s["name"], Path(s["path"]), tuple(s["exclude"]), s["one_file_system"]) for s in v["sources"])
+                    v["ssh"]["alive_count"], v["ssh"]["insecure_host_keys"])
+    own = {} if repository.is_remote else {repository.path: "the repository"}
+    own[str(state_dir(environ))] = "travelsync's state folder"
+    sources = tuple(Source(s["name"], Path(s["path"]), tuple(s["exclude"]), s["one_file_system"],
+                           left_out(s["path"], own)) for s in v["sources"])
     sched = v["schedule"]
     laptop = v["laptop"]
     host, user = parse_host(laptop["host"])
     root = laptop["root"]
     if host is None:
-        root = parse_location(root).path
+        root = parse_location(expand(root, environ)).path
     pre = v["preflight"]
     return Config(
-        repository=parse_location(v["repository"]),
+        repository=repository,
         sources=sources,
         ssh=ssh,
         schedule=Schedule(sched["full"], sched["incremental"], sched["timezone"]),
@@ -79,6 +88,16 @@ def build(v: dict) -> Config:
                             tuple(v["rsync"]["extra_args"])),
         notify=Notify(**v["notify"]),
     )
+
+
+def left_out(source_path: str, own: dict[str, str]) -> tuple[LeftOut, ...]:
+    """travelsync's folders (`own`: path → what it is) inside this source, with their rules."""
+    found = []
+    for path, what in own.items():
+        rule = anchored_rule(path, source_path)
+        if rule is not None:
+            found.append(LeftOut(path, what, rule))
+    return tuple(found)
 
 
 def resolved(config: Config) -> dict:

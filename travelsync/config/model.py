@@ -20,6 +20,7 @@ class SshConfig:
     connect_timeout: int = 15  # seconds
     alive_interval: int = 15  # seconds of silence before a keep-alive ask
     alive_count: int = 4  # unanswered asks: a silent peer is dead after ~60 s
+    insecure_host_keys: bool = False  # options that skip host-key checking were allowed explicitly
 
     @property
     def silence_limit(self) -> int:
@@ -28,11 +29,26 @@ class SshConfig:
 
 
 @dataclass(frozen=True)
+class LeftOut:
+    """A folder of travelsync's own inside a source, excluded from its backup automatically."""
+
+    path: str  # absolute
+    what: str  # "the repository" | "travelsync's state folder"
+    rule: str  # the rsync exclude rule, anchored at the source root: /rel/path/
+
+
+@dataclass(frozen=True)
 class Source:
     name: str
     path: Path
     exclude: tuple[str, ...] = ()
     one_file_system: bool = False
+    left_out: tuple[LeftOut, ...] = ()  # the repository and the state folder, when inside
+
+    @property
+    def excludes(self) -> tuple[str, ...]:
+        """Every exclude rule rsync gets: the user's, then travelsync's own folders."""
+        return self.exclude + tuple(entry.rule for entry in self.left_out)
 
 
 @dataclass(frozen=True)

@@ -31,9 +31,10 @@ class Problem:
 
 
 class Context:
-    def __init__(self):
+    def __init__(self, environ=None):
         self.problems: list[Problem] = []
         self.marks: dict[str, tuple[int, int]] = {}
+        self.environ = os.environ if environ is None else environ  # whose ~ and $VARS paths use
 
     def mark(self, path: str, node) -> None:
         self.marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
@@ -145,8 +146,36 @@ class Bool(Kind):
         return value if isinstance(value, bool) else self.wrong(node, ctx, path)
 
 
-def expand(text: str) -> str:
-    return os.path.expandvars(os.path.expanduser(text))
+_VARIABLE = re.compile(r"\$(\w+|\{[^}]*\})")
+
+
+def home_of(environ) -> str:
+    """$HOME of `environ`, else the home in the password database of the user running this."""
+    import pwd
+
+    return environ.get("HOME") or pwd.getpwuid(os.geteuid()).pw_dir
+
+
+def expand(text: str, environ=None) -> str:
+    """`~`, `~user` and `$VAR`/`${VAR}` as a shell would expand them in `environ` (default: ours),
+    so a schedule can resolve a configuration as the user and environment that will run it."""
+    import pwd
+
+    environ = os.environ if environ is None else environ
+    if text.startswith("~"):
+        name, slash, rest = text[1:].partition("/")
+        try:
+            home = home_of(environ) if not name else pwd.getpwnam(name).pw_dir
+        except KeyError:  # ~nobody-known: left as written (then refused as a relative path)
+            home = None
+        if home is not None:
+            text = (home.rstrip("/") + slash + rest) or "/"
+
+    def variable(match):
+        name = match[1].strip("{}")
+        return environ.get(name, match[0])
+
+    return _VARIABLE.sub(variable, text)
 
 
 class AbsPath(Str):
@@ -162,7 +191,7 @@ class AbsPath(Str):
         return super().check(node, ctx, path)
 
     def convert(self, value, node, ctx, path):
-        expanded = expand(value)
+        expanded = expand(value, ctx.environ)
         if not os.path.isabs(expanded):
             return ctx.problem(node, path, f"expected an absolute path, found the relative path {value!r}"
                                            " (write it from /, or start it with ~)")
@@ -179,6 +208,8 @@ class Place(Str):
         from travelsync.location import parse_location
 
         location = parse_location(value)
+        if not location.is_remote:
+            location = parse_location(expand(value, ctx.environ))
         if not os.path.isabs(location.path) and not (location.is_remote and location.path.startswith("~")):
             return ctx.problem(node, path, f"expected an absolute path or [user@]host:/path, found {value!r}")
         return value if location.is_remote else os.path.normpath(location.path)
@@ -322,6 +353,9 @@ SCHEMA = Mapping(
         Field("identity", Nullable(AbsPath()), "Private key file (`-i`).", None, example="~/.ssh/id_ed25519"),
         Field("options", ListOf(Str()), "Extra ssh arguments, e.g. [\"-o\", \"UserKnownHostsFile=~/.ssh/known_hosts\"]. "
               "Host keys are always checked.", ()),
+        Field("insecure_host_keys", Bool(), "Allow options that skip host-key checking (StrictHostKeyChecking=no|off, "
+              "UserKnownHostsFile=/dev/null), here or in an rsync -e/--rsh; without it they are refused. "
+              "StrictHostKeyChecking=accept-new is allowed: it trusts a first key and refuses a changed one.", False),
         Field("connect_timeout", Int(1, 3600), "Seconds ssh waits for a connection (ConnectTimeout).", 15),
         Field("alive_interval", Int(1, 3600), "Seconds of silence before ssh asks the peer whether it lives "
               "(ServerAliveInterval).", 15),
@@ -332,7 +366,9 @@ SCHEMA = Mapping(
         Field("name", Str("a name of letters, digits, '.', '_' or '-'", pattern=r"[A-Za-z0-9._-]+"),
               "Folder name under a snapshot's data/; laptop paths start with it.", required=True),
         Field("path", AbsPath(), "The folder on home to back up.", required=True, example="/home/marc"),
-        Field("exclude", ListOf(Str()), "rsync exclude patterns, relative to the source.", ()),
+        Field("exclude", ListOf(Str()), "rsync exclude patterns, relative to the source. The repository and "
+              "travelsync's state folder are left out of a source that holds them, automatically (config check "
+              "says so); a source inside the repository is refused.", ()),
         Field("one_file_system", Bool(), "Do not cross mount points (rsync -x).", False),
     )), "What home backs up.", required=True),
     Field("schedule", Mapping(
@@ -395,9 +431,10 @@ SCHEMA = Mapping(
 )
 
 
-def validate(root) -> tuple[dict, Context]:
-    """Given a composed YAML node (or None for an empty file), return (values, context)."""
-    ctx = Context()
+def validate(root, environ=None) -> tuple[dict, Context]:
+    """Given a composed YAML node (or None for an empty file), return (values, context).
+    `environ`: the environment whose HOME and variables `~` and `$VAR` in paths mean."""
+    ctx = Context(environ)
     if root is None:
         ctx.problems.append(Problem(1, 1, "", "the file is empty; expected a mapping with at least "
                                               "'repository' and 'sources'"))
@@ -411,6 +448,8 @@ def validate(root) -> tuple[dict, Context]:
 
 def _check_relations(values: dict, ctx: Context) -> None:
     """Rules that span keys: unique source names, laptop paths that name a source."""
+    _check_host_keys(values, ctx)
+    _check_sources_outside_repository(values, ctx)
     sources = values.get("sources")
     names: list[str] = []
     if isinstance(sources, tuple):
@@ -438,3 +477,42 @@ def _check_relations(values: dict, ctx: Context) -> None:
                 ctx.problems.append(Problem(line, column, path, f"{text!r} names no source{hint}"))
             elif ".." in parts:
                 ctx.problems.append(Problem(line, column, path, f"{text!r} climbs out of its source with '..'"))
+
+
+def _check_host_keys(values: dict, ctx: Context) -> None:
+    """ssh options (or an rsync remote shell) that turn host-key checking off, unless allowed."""
+    from travelsync.config.host_keys import rsh_bypasses, ssh_bypasses
+
+    ssh, rsync = values.get("ssh"), values.get("rsync")
+    if not isinstance(ssh, dict) or ssh.get("insecure_host_keys") is True:
+        return
+    found = []
+    if isinstance(ssh.get("options"), tuple) and INVALID not in ssh["options"]:
+        found += [(f"ssh.options[{index}]", why) for index, why in ssh_bypasses(ssh["options"])]
+    if isinstance(rsync, dict) and isinstance(rsync.get("extra_args"), tuple) and INVALID not in rsync["extra_args"]:
+        found += [(f"rsync.extra_args[{index}]", why) for index, why in rsh_bypasses(rsync["extra_args"])]
+    for path, why in found:
+        line, column = ctx.marks.get(path, (1, 1))
+        ctx.problems.append(Problem(line, column, path, f"{why}: travelsync checks host keys, or anyone on the "
+                                    "network path could pose as the host; use StrictHostKeyChecking=accept-new "
+                                    "(trusts a first key only) or add the key with ssh once, or set "
+                                    "ssh.insecure_host_keys: true to accept the risk"))
+
+
+def _check_sources_outside_repository(values: dict, ctx: Context) -> None:
+    """A source inside a local repository (or the repository itself) would back snapshots up."""
+    from travelsync.config.self_exclude import inside, real
+    from travelsync.location import parse_location
+
+    repository, sources = values.get("repository"), values.get("sources")
+    if not isinstance(repository, str) or parse_location(repository).is_remote or not isinstance(sources, tuple):
+        return
+    for index, source in enumerate(sources):
+        if not isinstance(source, dict) or not isinstance(source.get("path"), str):
+            continue
+        if inside(source["path"], repository):
+            path = f"sources[{index}].path"
+            line, column = ctx.marks.get(path, (1, 1))
+            where = "is the repository" if real(source["path"]) == real(repository) else "is inside the repository"
+            ctx.problems.append(Problem(line, column, path, f"{source['path']} {where} {repository}: "
+                                        "it would back up the snapshots themselves"))

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from travelsync.config.model import WEEKDAYS, Schedule, ScheduleSpec
+from travelsync.errors import TravelsyncError, UsageError
+from travelsync.schedule.target import SERVICE, TIMER, Target
 
 BEGIN = "# BEGIN travelsync (managed by `travelsync schedule install --cron`)"
 END = "# END travelsync"
-SERVICE = "travelsync-backup.service"
-TIMER = "travelsync-backup.timer"
+MARKER = "# Written by `travelsync schedule install`; `travelsync schedule uninstall` removes it."
 REBOOT_DELAY = 120  # seconds after boot: let the network and the NAS come up first
 
 
@@ -52,16 +53,32 @@ def this_machine(config_path) -> Invocation:
 BACKUP_ARGS = ("--quiet", "backup", "--if-due")
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def refuse_control_characters(words) -> None:
+    """A crontab and a unit file are line-based: a newline (or any control character) in a
+    path would end the line and start another, e.g. an injected cron job. No quoting
+    survives that, so such a path is refused (exit 2) before anything is written."""
+    for word in words:
+        if _CONTROL.search(word):
+            raise UsageError(f"{word!r}: a path with a control character (newline, tab, escape, …) cannot go "
+                             "into a crontab line or a unit file", hint="rename the file or folder, or move it")
+
+
 # -- cron ---------------------------------------------------------------------------------------
 
 def cron_quote(word: str) -> str:
-    """Shell-quote for a crontab command, where an unescaped % would become a newline."""
+    """Shell-quote for a crontab command: cron turns an unescaped % into a newline (the rest of
+    the line becomes standard input) and hands `\\%` to the shell as %, even inside quotes."""
     return shlex.quote(word).replace("%", "\\%")
 
 
 def render_cron(invocation: Invocation) -> str:
     """A crontab block: check hourly and once after boot; `--if-due` decides."""
-    command = " ".join(cron_quote(w) for w in invocation.argv(*BACKUP_ARGS))
+    argv = invocation.argv(*BACKUP_ARGS)
+    refuse_control_characters(argv)
+    command = " ".join(cron_quote(w) for w in argv)
     return "\n".join([
         BEGIN,
         "# Hourly: a backup runs only when one is due (full on the full days, else incremental);",
@@ -86,35 +103,57 @@ def merge_crontab(existing: str, block: str) -> str:
 # -- systemd ------------------------------------------------------------------------------------
 
 def unit_quote(word: str) -> str:
-    """Quote one word for ExecStart= (systemd's own quoting; % is a specifier, doubled)."""
-    word = word.replace("%", "%%")
+    """Quote one argument for ExecStart= by systemd.service(5)'s rules: % starts a specifier
+    (%% is a literal %), $ a variable substituted at run time ($$ is a literal $), and inside
+    double quotes a backslash escapes."""
+    word = word.replace("%", "%%").replace("$", "$$")
     if re.fullmatch(r"[\w@%+=:,./-]+", word):
         return word
     return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def render_service(invocation: Invocation, inhibit: str | None, user: bool = False) -> str:
+def unit_program(path: str) -> str:
+    """Quote ExecStart='s program: systemd takes its path literally but for specifiers (no $
+    substitution) and refuses one with quotes or backslashes ("Executable name contains
+    special characters", measured with systemd 252), so such a path is refused here first."""
+    if re.search(r"[\\\"']", path):
+        raise UsageError(f"{path}: systemd cannot run a program whose path holds quotes or backslashes",
+                         hint="install travelsync at a plainer path, or use `schedule install --cron`")
+    word = path.replace("%", "%%")
+    return word if re.fullmatch(r"[\w@%+=:,./$-]+", word) else f'"{word}"'
+
+
+def exec_start(argv) -> str:
+    refuse_control_characters(argv)
+    return " ".join([unit_program(argv[0]), *(unit_quote(w) for w in argv[1:])])
+
+
+def render_service(invocation: Invocation, inhibit: str | None, user: bool = False, run_as: str | None = None) -> str:
     """A oneshot service: low CPU and I/O priority, sleep inhibited while it runs.
 
+    `run_as`: `User=` of a system unit (the config's owner; systemd then sets HOME, USER and
+    LOGNAME from the password database, so `~` in the config is that user's home).
     polkit lets any process block idle but only a process in a login session (or root) block
-    sleep (org.freedesktop.login1.inhibit-block-sleep: allow_any=no); a user unit runs outside
-    any session, so it blocks idle only: asking for sleep would make systemd-inhibit refuse and
-    the backup never run.
+    sleep (org.freedesktop.login1.inhibit-block-sleep: allow_any=no); a user unit, or a system
+    unit running as a user, runs outside any session, so it blocks idle only: asking for sleep
+    would make systemd-inhibit refuse and the backup never run.
     """
     argv = invocation.argv(*BACKUP_ARGS)
     if inhibit:
-        what = "idle" if user else "sleep:idle"
+        what = "idle" if user or run_as not in (None, "root") else "sleep:idle"
         argv = [inhibit, f"--what={what}", "--who=travelsync", "--why=backup in progress", "--mode=block"] + argv
     return "\n".join([
+        MARKER,
         "[Unit]",
         "Description=travelsync backup (runs only when one is due)",
-        "Documentation=man:travelsync(1)",
+        "# travelsync schedule --help; docs/scheduling.md",
         "Wants=network-online.target",
         "After=network-online.target",
         "",
         "[Service]",
         "Type=oneshot",
-        "ExecStart=" + " ".join(unit_quote(w) for w in argv),
+        *([f"User={run_as}"] if run_as else []),
+        "ExecStart=" + exec_start(argv),
         "Nice=19",
         "IOSchedulingClass=idle",
         "CPUSchedulingPolicy=batch",
@@ -144,9 +183,9 @@ def render_timer(schedule: Schedule) -> str:
         if line not in calendars:
             calendars.append(line)
     return "\n".join([
+        MARKER,
         "[Unit]",
         "Description=travelsync: back up when due (full and incremental slots, hourly catch-up)",
-        "Documentation=man:travelsync(1)",
         "",
         "[Timer]",
         *calendars,
@@ -161,60 +200,116 @@ def render_timer(schedule: Schedule) -> str:
     ])
 
 
-def systemd_dir(user: bool, environ=None) -> Path:
-    environ = os.environ if environ is None else environ
-    if not user:
-        return Path("/etc/systemd/system")
-    base = environ.get("XDG_CONFIG_HOME")
-    base = Path(base) if base and os.path.isabs(base) else Path(environ.get("HOME") or Path.home()) / ".config"
-    return base / "systemd" / "user"
+def render_systemd(invocation: Invocation, schedule: Schedule, inhibit: str | None, user: bool = False,
+                   target: Target | None = None) -> dict[str, str]:
+    """The service and the timer, named for `target` (default: travelsync-backup.*, no User=)."""
+    service, timer = (target.service, target.timer) if target else (SERVICE, TIMER)
+    run_as = target.run_as if target else None
+    return {service: render_service(invocation, inhibit, user, run_as), timer: render_timer(schedule)}
 
 
-def render_systemd(invocation: Invocation, schedule: Schedule, inhibit: str | None,
-                   user: bool = False) -> dict[str, str]:
-    return {SERVICE: render_service(invocation, inhibit, user), TIMER: render_timer(schedule)}
-
-
-def systemctl_argv(user: bool) -> list[list[str]]:
+def systemctl_argv(user: bool, timer: str = TIMER) -> list[list[str]]:
     scope = ["--user"] if user else []
-    return [["systemctl", *scope, "daemon-reload"], ["systemctl", *scope, "enable", "--now", TIMER]]
+    return [["systemctl", *scope, "daemon-reload"], ["systemctl", *scope, "enable", "--now", timer]]
+
+
+def systemctl_remove_argv(user: bool, timer: str = TIMER) -> tuple[list[str], list[str]]:
+    """Before the files go (stop and disable the timer), and after (forget the units)."""
+    scope = ["--user"] if user else []
+    return ["systemctl", *scope, "disable", "--now", timer], ["systemctl", *scope, "daemon-reload"]
+
+
+def remove_block(crontab: str) -> str:
+    """The crontab without travelsync's block: every other line exactly as it was."""
+    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END) + r"\n?", re.DOTALL)
+    return pattern.sub("", crontab, count=1)
 
 
 # -- writing ------------------------------------------------------------------------------------
 
-def install_cron(block: str) -> str:
-    """Merge the block into the invoking user's crontab; return the new crontab."""
+def _crontab(crontab_user: str | None, *args: str, input: bytes | None = None):
     from travelsync import process
-    from travelsync.errors import TravelsyncError
 
     if shutil.which("crontab") is None:
-        raise TravelsyncError("crontab: not installed, so there is no crontab to add to",
+        raise TravelsyncError("crontab: not installed, so there is no crontab to change",
                               hint="install cron (apt install cron), or use `schedule install --systemd --user`")
-    current = process.run(["crontab", "-l"], timeout=30)
-    existing = current.text() if current.ok else ""  # "no crontab for USER" is an empty crontab
-    merged = merge_crontab(existing, block)
-    done = process.run(["crontab", "-"], input=merged.encode(), timeout=30)
+    return process.run(["crontab", *(["-u", crontab_user] if crontab_user else []), *args], input=input, timeout=30)
+
+
+def read_crontab(crontab_user: str | None = None) -> str:
+    """The crontab of `crontab_user` (None: ours); "no crontab for USER" reads as empty."""
+    current = _crontab(crontab_user, "-l")
+    return current.text() if current.ok else ""
+
+
+def write_crontab(text: str, crontab_user: str | None = None) -> None:
+    """Install `text` as the crontab; an empty one is removed, as if there had never been one."""
+    done = _crontab(crontab_user, "-", input=text.encode()) if text.strip() else _crontab(crontab_user, "-r")
     if not done.ok:
         raise TravelsyncError(f"crontab: {done.error_line()}")
+
+
+def install_cron(block: str, crontab_user: str | None = None) -> str:
+    """Merge the block into the crontab (ours, or `crontab_user`'s as root); return the new crontab."""
+    merged = merge_crontab(read_crontab(crontab_user), block)
+    write_crontab(merged, crontab_user)
     return merged
+
+
+def _systemctl(argv) -> str | None:
+    """Run one systemctl command; return the problem, or None."""
+    from travelsync import process
+
+    try:
+        done = process.run(argv, timeout=60)
+    except TravelsyncError as error:
+        return f"{' '.join(argv)}: {error.message}"
+    return None if done.ok else f"{' '.join(argv)}: {done.error_line()}"
 
 
 def install_systemd(files: dict[str, str], directory: Path, user: bool) -> list[str]:
     """Write the units, reload and enable the timer. Return problems with systemctl (files stay)."""
-    from travelsync import process
     from travelsync.atomic import atomic_write
 
     directory.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
         atomic_write(directory / name, text.encode(), mode=0o644)
-    problems = []
-    for argv in systemctl_argv(user):
-        try:
-            done = process.run(argv, timeout=60)
-        except Exception as error:
-            problems.append(f"{' '.join(argv)}: {error}")
-            break
-        if not done.ok:
-            problems.append(f"{' '.join(argv)}: {done.error_line()}")
-            break
+    timer = next(name for name in files if name.endswith(".timer"))
+    for argv in systemctl_argv(user, timer):
+        problem = _systemctl(argv)
+        if problem:
+            return [problem]
+    return []
+
+
+def written_units(target: Target) -> list[Path]:
+    """The unit files install wrote for `target` that are still there. Raise when one of them
+    was not written by travelsync (no marker on its first line): that file is left alone."""
+    found = []
+    for name in (target.service, target.timer):
+        path = target.directory / name
+        if not path.exists() and not path.is_symlink():
+            continue
+        first = ""
+        if not path.is_symlink():
+            with open(path, "rb") as handle:
+                first = handle.readline().decode("utf-8", "replace").rstrip("\n")
+        if first != MARKER:
+            raise TravelsyncError(f"{path}: not written by `travelsync schedule install`; left alone",
+                                  hint="remove it yourself if it is yours to remove")
+        found.append(path)
+    return found
+
+
+def uninstall_systemd(target: Target, paths: list[Path]) -> list[str]:
+    """Stop and disable the timer, remove exactly `paths` (and the timer's enable link if systemctl
+    could not), reload. Return problems with systemctl (the files are removed regardless)."""
+    before, after = systemctl_remove_argv(target.user_manager, target.timer)
+    problems = [p for p in [_systemctl(before)] if p]
+    for path in paths:
+        path.unlink()
+    link = target.directory / "timers.target.wants" / target.timer
+    if link.is_symlink() and os.readlink(link) == str(target.directory / target.timer):
+        link.unlink()
+    problems += [p for p in [_systemctl(after)] if p]
     return problems
