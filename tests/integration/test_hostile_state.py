@@ -85,3 +85,48 @@ def test_status_and_prune_refuse_a_damaged_trip_state_instead_of_dropping_its_pr
     after = listing(base)
     after.pop("repository/lock"), before.pop("repository/lock")  # prune took the lock (flock): its mtime moved
     assert after == before
+
+
+def test_a_forged_runs_json_stops_backup_if_due_naming_the_field(trip, cli):  # noqa: F811
+    base, home, config, full, monday = trip
+    runs = base / "repository" / "runs.json"
+    runs.write_text(json.dumps({"no_change": [{"kind": "incremental", "started": "2026-11-30T02:30:00+00:00",
+                                               "finished": "2026-11-30T02:31:00+00:00", "same_as": "../../etc"}]}))
+    before = listing(base)
+    result = cli("backup", "--if-due", env={"TRAVELSYNC_NOW": "2026-11-24T03:30:00+00:00"})
+    assert result.exit_code == ExitStatus.USAGE, result.stderr
+    assert f"{runs}: field no_change[0].same_as: is not a snapshot id" in result.stderr
+    after = listing(base)
+    after.pop("repository/lock", None), before.pop("repository/lock", None)
+    assert after == before
+
+
+def test_a_damaged_mailer_json_is_refused_and_the_mail_file_kept(trip, cli):  # noqa: F811
+    base, home, config, full, monday = trip
+    assert cli("prepare", "--skip-preflight", env={"TRAVELSYNC_NOW": PREPARE_AT}).exit_code == 0
+    mailer = state_file().parent / "mailer.json"
+    document = json.loads(mailer.read_text())
+    (key,) = document["files"]
+    document["files"][key]["original_base64"] = "cG9sbCBldmlsLmV4YW1wbGUub3JnCg=="  # "poll evil.example.org"
+    mailer.write_text(json.dumps(document))
+    kept = (home / ".fetchmailrc").read_bytes()
+    result = cli("return", env={"TRAVELSYNC_NOW": RETURN_AT})
+    assert result.exit_code == ExitStatus.USAGE, result.stderr
+    assert f"{mailer}: field files.{key}.original_base64: does not match original_sha256" in result.stderr
+    assert (home / ".fetchmailrc").read_bytes() == kept
+
+
+def test_a_forged_snapshot_json_is_named_with_its_field_and_never_restored_from(trip, cli):  # noqa: F811
+    base, home, config, full, monday = trip
+    document_path = base / "repository" / "snapshots" / monday / "snapshot.json"
+    document = json.loads(document_path.read_text())
+    document["parent"] = "../../../etc"
+    document_path.write_text(json.dumps(document))
+    listed = cli("snapshots")
+    assert listed.exit_code == ExitStatus.WARNINGS
+    assert f"{document_path} is damaged (field parent: is not a snapshot id" in listed.stderr.replace("\n", " "), \
+        listed.stderr
+    before = listing(base)
+    result = cli("restore", "--from", monday, "--path", "home/Mail", "--to", base / "elsewhere")
+    assert result.exit_code == ExitStatus.USAGE and f"no complete snapshot {monday!r}" in result.stderr
+    assert listing(base) == before

@@ -6,6 +6,7 @@ import base64
 import copy
 import hashlib
 import json
+import re
 
 import pytest
 
@@ -89,3 +90,102 @@ def test_a_missing_resume_field_is_named(tmp_path):
 def test_a_newer_version_is_refused_as_such(tmp_path):
     with pytest.raises(DamagedStateFile, match="field version: is 2, newer than this travelsync"):
         trip.validate({**GOOD, "version": 2}, tmp_path / "trip.json")
+
+
+# -- runs.json ---------------------------------------------------------------------------------
+
+RUN = {"kind": "incremental", "started": "2026-11-24T02:30:00+00:00", "finished": "2026-11-24T02:31:00+00:00",
+       "same_as": INCR}
+
+
+@pytest.mark.parametrize("field, value", [
+    *[("no_change[0].same_as", v) for v in HOSTILE_TEXTS + HOSTILE_TYPES + ["latest"]],
+    *[("no_change[0].started", v) for v in ("2026-11-24T02:30:00", "tomorrow", 5, None)],
+    ("no_change[0].kind", "weekly"), ("no_change[0].kind", None), ("no_change", {}), ("no_change[0]", "x"),
+])
+def test_runs_json_refuses_a_hostile_run(field, value):
+    from travelsync.statefiles import runs
+
+    text = json.dumps(set_field({"no_change": [dict(RUN)]}, field, value)).encode()
+    with pytest.raises(DamagedStateFile) as refused:
+        runs.parse(text, "/repo/runs.json")
+    assert refused.value.field == field and refused.value.message.startswith("/repo/runs.json: field ")
+    assert refused.value.exit_status == ExitStatus.USAGE
+
+
+def test_runs_json_absent_empty_or_whole_is_read():
+    from travelsync.statefiles import runs
+
+    assert runs.parse(None, "r") == [] and runs.parse(b"", "r") == []
+    assert runs.parse(json.dumps({"no_change": [RUN]}).encode(), "r") == [RUN]
+    with pytest.raises(DamagedStateFile, match="r: damaged"):
+        runs.parse(b"{no", "r")
+
+
+# -- mailer.json -------------------------------------------------------------------------------
+
+ORIGINAL = b"poll pop.example.org protocol pop3\n  user marc password secret\n"
+SAVED = {"kind": "fetchmail", "file": "/home/marc/.fetchmailrc",
+         "original_base64": base64.b64encode(ORIGINAL).decode(),
+         "original_sha256": hashlib.sha256(ORIGINAL).hexdigest(), "written_sha256": "0" * 64,
+         "changes": [{"account": "pop.example.org", "setting": "keep", "before": None, "after": "keep"}],
+         "saved_at": "20261123T180000Z"}
+MAILER = {"version": 1, "files": {"/home/marc/.fetchmailrc": SAVED}}
+KEY = "/home/marc/.fetchmailrc"
+
+
+@pytest.mark.parametrize("field, value", [
+    ("kind", "rm -rf"), ("kind", 5), ("file", "a\nb"), ("file", None),
+    ("original_base64", "not base64!"), ("original_base64", base64.b64encode(b"other bytes").decode()),
+    ("original_sha256", "x"), ("written_sha256", 5), ("changes", "keep"), ("changes", [{"account": "a"}]),
+])
+def test_mailer_json_refuses_a_damaged_record(tmp_path, field, value):
+    from travelsync.statefiles import mailer
+
+    document = copy.deepcopy(MAILER)
+    document["files"][KEY][field] = value
+    path = tmp_path / "mailer.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(DamagedStateFile) as refused:
+        mailer.load(path)
+    assert refused.value.field.startswith(f"files.{KEY}.{field}"), refused.value.message
+    assert refused.value.message.startswith(f"{path}: field files.{KEY}.{field}")
+
+
+def test_mailer_json_whole_or_absent_is_read(tmp_path):
+    from travelsync.statefiles import mailer
+
+    path = tmp_path / "mailer.json"
+    assert mailer.load(path) == {"version": 1, "files": {}}
+    path.write_text(json.dumps(MAILER))
+    assert mailer.load(path) == MAILER
+    path.write_text(json.dumps({"version": 1, "files": {"a\nb": SAVED}}))
+    with pytest.raises(DamagedStateFile, match="control character"):
+        mailer.load(path)
+
+
+# -- snapshot.json -----------------------------------------------------------------------------
+
+SNAPSHOT = {"format": 1, "id": FULL, "kind": "full", "parent": None, "started": "2026-11-22T02:30:00+00:00",
+            "finished": "2026-11-22T02:31:00+00:00", "status": "complete", "files": 3, "bytes": 100,
+            "warnings": [], "sources": ["home"], "rsync": {}, "failed_files": [], "extended_attributes": False}
+
+
+@pytest.mark.parametrize("field, value", [
+    *[("parent", v) for v in HOSTILE_TEXTS + [5, "latest", "../20261121T023000Z-full"]],
+    *[("sources[0]", v) for v in ["/", "..", "a/b", "a\0", "a\nb", "", 5]],
+    ("files", -1), ("bytes", "100"), ("warnings", "x"), ("rsync", []), ("extended_attributes", "yes"),
+    ("status", "done"), ("format", "1"),
+])
+def test_snapshot_json_refuses_a_hostile_field_naming_it(field, value):
+    from travelsync.repository.snapshot import DamagedSnapshot, read_snapshot
+
+    document = json.dumps(set_field(SNAPSHOT, field, value)).encode()
+    with pytest.raises(DamagedSnapshot, match=rf"is damaged \(field {re.escape(field)}: "):
+        read_snapshot(FULL, document)
+
+
+def test_snapshot_json_with_a_key_of_a_newer_version_is_read():
+    from travelsync.repository.snapshot import read_snapshot
+
+    assert read_snapshot(FULL, json.dumps({**SNAPSHOT, "changes_file": "x"}).encode()).id == FULL

@@ -36,9 +36,9 @@ class DamagedStateFile(TravelsyncError):
 
 
 class _Bad(Exception):
-    def __init__(self, field: str, problem: str):
+    def __init__(self, field: str, problem: str, *, by_rule: bool = False):
         super().__init__(problem)
-        self.field, self.problem = field, problem
+        self.field, self.problem, self.by_rule = field, problem, by_rule
 
 
 def check(document, schema, path, *, hint: str | None = None):
@@ -84,7 +84,7 @@ def _check(value, kind, field: str) -> None:
         for rule in rules:
             problem = rule(value)
             if problem:
-                raise _Bad(field, f"{problem} ({_shown(value)})")
+                raise _Bad(field, f"{problem} ({_shown(value)})", by_rule=True)
         return
     if origin in (Union, types.UnionType):
         problems = []
@@ -94,9 +94,10 @@ def _check(value, kind, field: str) -> None:
                 return
             except _Bad as bad:
                 problems.append(bad)
-        deepest = max(problems, key=lambda bad: len(bad.field))
-        if deepest.field != field:
-            raise deepest
+        # The option whose type fits names what is wrong inside it (a rule, a field within).
+        telling = [bad for bad in problems if bad.by_rule or bad.field != field]
+        if telling:
+            raise max(telling, key=lambda bad: len(bad.field))
         raise _Bad(field, "is " + " or ".join(_describe(option) for option in get_args(kind)) + f", not {_shown(value)}")
     if origin is Literal:
         if value not in get_args(kind) or isinstance(value, bool) != any(isinstance(a, bool) for a in get_args(kind)):
