@@ -189,3 +189,17 @@ def test_snapshot_json_with_a_key_of_a_newer_version_is_read():
     from travelsync.repository.snapshot import read_snapshot
 
     assert read_snapshot(FULL, json.dumps({**SNAPSHOT, "changes_file": "x"}).encode()).id == FULL
+
+
+def test_files_of_each_older_shape_still_load(tmp_path):
+    """Written before `version` was: trip.json (any key optional), mailer.json, runs.json."""
+    from travelsync.statefiles import mailer, runs
+
+    path = tmp_path / "mailer.json"
+    path.write_text(json.dumps({"files": {KEY: SAVED}}))
+    assert mailer.load(path) == MAILER
+    assert runs.parse(json.dumps({"no_change": [RUN]}).encode(), "r") == [RUN]
+    old_trip = {"state": "prepared", "protected_snapshots": [FULL], "prepare": PREPARED}
+    path = tmp_path / "trip.json"
+    path.write_text(json.dumps(old_trip))
+    assert trip.load(path) == {**trip.empty(), **old_trip}
