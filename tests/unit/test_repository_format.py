@@ -279,8 +279,8 @@ def test_read_snapshot_says_what_is_wrong(data, unreadable, reason):
 @pytest.mark.parametrize("changes, reason", [
     ({"id": "20261123T023000Z-incr"}, "it names snapshot '20261123T023000Z-incr', not its folder"),
     ({"started": None}, "is damaged"),
-    ({"finished": "2026-11-22T02:31:00"}, "times without a UTC offset"),
-    ({"kind": "weekly"}, "kind 'weekly'"),
+    ({"finished": "2026-11-22T02:31:00"}, "field finished: is an ISO 8601 time without its UTC offset"),
+    ({"kind": "weekly"}, "field kind: is not one of 'full', 'incremental' ('weekly')"),
     ({"format": 2}, "is of format 2, newer than this travelsync understands"),
 ])
 def test_read_snapshot_refuses_a_document_it_cannot_trust(changes, reason):

@@ -111,7 +111,7 @@ def _due_kind(app, config):
         repository.check_format()
         runs = repository.successful_runs()
     except TravelsyncError as error:
-        if error.exit_status == ExitStatus.TEMPORARY:
+        if error.exit_status in (ExitStatus.TEMPORARY, ExitStatus.USAGE):  # USAGE: a damaged runs.json
             raise
         runs = []
     return is_due(config.schedule, runs, app.now())

@@ -326,10 +326,10 @@ class Originals:
         self.path = Path(state_dir) / STATE_FILE
 
     def _load(self) -> dict:
-        document = atomic.read_json(self.path, {"version": 1, "files": {}})
-        if not isinstance(document, dict) or not isinstance(document.get("files"), dict):
-            raise TravelsyncError(f"{self.path}: not a travelsync mailer state file; move it away")
-        return document
+        """Every record checked (statefiles/mailer.py): DamagedStateFile (exit 2) names the field."""
+        from travelsync.statefiles import mailer
+
+        return mailer.load(self.path)
 
     def get(self, key: str) -> Saved | None:
         entry = self._load()["files"].get(key)

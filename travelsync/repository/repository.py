@@ -196,12 +196,10 @@ class Repository:
 
     # -- runs (for scheduling)
     def no_change_runs(self) -> list[dict]:
-        text = self.store.read(layout.RUNS_FILE)
-        try:
-            document = json.loads(text) if text else {}
-        except ValueError:
-            return []
-        return list(document.get("no_change", [])) if isinstance(document, dict) else []
+        """runs.json's no-change runs, every field checked: DamagedStateFile (exit 2) names the field."""
+        from travelsync.statefiles import runs
+
+        return runs.parse(self.store.read(layout.RUNS_FILE), f"{self.location}/{layout.RUNS_FILE}")
 
     def record_no_change(self, kind: str, started: datetime, finished: datetime, same_as: str) -> None:
         runs = self.no_change_runs()

@@ -85,6 +85,11 @@ def read_snapshot(name: str, document: bytes | None, unreadable: str | None = No
     version = parsed.get("format", FORMAT)
     if isinstance(version, int) and version > FORMAT:
         raise DamagedSnapshot(f"is of format {version}, newer than this travelsync understands")
+    from travelsync.statefiles.snapshot import problem
+
+    wrong = problem(parsed)
+    if wrong is not None:
+        raise DamagedSnapshot(f"is damaged (field {wrong[0]}: {wrong[1]})")
     try:
         info = from_json(parsed)
     except KeyError as error:

@@ -59,3 +59,40 @@ def tidy(folder, references, ssh, *, after_crash: bool = False) -> list[str]:
 
     found = places.sweep(folder, decide, ssh)
     return sorted(set(found) - removable)
+
+
+def check_real_place(groups, target, folder: str, ssh) -> None:
+    """Refuse a displaced folder that is not where its name says (UsageError, exit 2).
+
+    selection.check_displaced_outside compares texts; here the laptop is asked where the
+    folder really is: its base (`.travelsync-displaced`) and the stamp folder must not be
+    symlinks, nothing below the stamp folder may lead elsewhere, and the real folder must
+    not lie inside a restored path (the restore's --delete and the next run would reach the
+    files moved aside, nesting them deeper each time)."""
+    from travelsync.errors import UsageError
+    from travelsync.restore.arguments import backup_dir_for
+
+    base = str(PurePosixPath(folder).parent)
+    backup_dirs = [backup_dir_for(folder, group.source_path) for group in groups]
+    restored = [str(PurePosixPath(group.target_folder(target.path)) / inside)
+                for group in groups for inside in group.insides]
+    answers = places.resolve(target, [base, folder, *backup_dirs, *restored], ssh)
+    (real_base, base_link), (real_folder, folder_link) = answers[:2]
+    for shown, link, real in ((base, base_link, real_base), (folder, folder_link, real_folder)):
+        if link:
+            raise UsageError(f"the displaced folder {shown} on {target} is a symlink (to {real}): laptop files are "
+                             "only moved aside into a real folder",
+                             hint="remove the link, or set laptop.displaced to a folder outside laptop.paths")
+    real_backups = [real for real, _ in answers[2:2 + len(backup_dirs)]]
+    for group, backup_dir, real in zip(groups, backup_dirs, real_backups):
+        expected = str(PurePosixPath(real_folder) / PurePosixPath(str(group.source_path)).relative_to("/"))
+        if real != expected:
+            raise UsageError(f"the displaced folder {backup_dir} on {target} leads through a symlink to {real}",
+                             hint=f"remove the link inside {folder}")
+    for path, (real_restored, _) in zip(restored, answers[2 + len(backup_dirs):]):
+        inside = PurePosixPath(real_restored)
+        for real in (real_folder, *real_backups):
+            if PurePosixPath(real) == inside or inside in PurePosixPath(real).parents:
+                raise UsageError(f"the displaced folder {folder} on {target} really is {real}, inside the restored "
+                                 f"path {path}", hint="set laptop.displaced to a folder outside laptop.paths, "
+                                                      "and remove the link that leads there")

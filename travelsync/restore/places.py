@@ -62,6 +62,54 @@ def missing(location: Location, relative_paths, ssh) -> list[str]:
     return [p for p in done.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
 
 
+def resolve(location: Location, paths, ssh) -> list[tuple[str, bool]]:
+    """For each absolute path on `location`'s machine: (its real path, is it itself a symlink).
+
+    The real path resolves every symlink of the part that exists (`realpath -m`): what a
+    program that opens the path would reach.  A remote machine answers in one ssh command."""
+    paths = [str(p) for p in paths]
+    if not paths:
+        return []
+    if not location.is_remote:
+        return [(os.path.realpath(p), os.path.islink(p)) for p in paths]
+    script = ('while IFS= read -r -d "" p; do realpath -zm -- "$p" || printf "\\0"; '
+              'if [ -L "$p" ]; then printf "L\\0"; else printf -- "-\\0"; fi; done')
+    done = _ssh(location, ssh, f"bash -c {remote_shell_command(script)}",
+                input=b"".join(p.encode("utf-8", "surrogateescape") + b"\0" for p in paths))
+    fields = done.stdout.decode("utf-8", "surrogateescape").split("\0")[:-1]
+    if not done.ok or len(fields) != 2 * len(paths) or not all(fields[0::2]):
+        raise TravelsyncError(f"{location.ssh_target}: cannot resolve {paths[0]} there ({done.error_line()})")
+    return [(real, link == "L") for real, link in zip(fields[0::2], fields[1::2])]
+
+
+def beneath_links(location: Location, relative_paths, ssh) -> list[str]:
+    """The relative paths under `location` whose folder is reached through a symlink: opening
+    them would read (or write) wherever the link points, not under `location`.  The last part
+    may itself be a link (rsync copies a link as a link)."""
+    folders = {str(p): str(PurePosixPath(p).parent) for p in relative_paths}
+    inner = sorted({f for f in folders.values() if f != "."})
+    if not inner:
+        return []  # whole sources, or names straight inside them: no folder on the way
+    base = location.path.rstrip("/") or "/"
+    resolved = resolve(location, [base] + [f"{base}/{f}" for f in inner], ssh)
+    real_base = resolved[0][0]
+    real = {f: r for f, (r, _) in zip(inner, resolved[1:])}
+    return [p for p, f in folders.items() if f != "." and real[f] != str(PurePosixPath(real_base) / f)]
+
+
+def refuse_links_on_the_way(data: Location, group, snapshot_id: str, ssh) -> None:
+    """Refuse (UsageError, exit 2) a selected path beneath a symlink in the snapshot: rsync
+    would follow the link and copy live files from wherever it points, reported as restored
+    from the snapshot.  A restore reads only the snapshot."""
+    from travelsync.errors import UsageError
+
+    linked = beneath_links(data, [str(i) for i in group.insides], ssh)
+    if linked:
+        shown = ", ".join(f"{group.source_name}/{p}" for p in linked)
+        raise UsageError(f"{shown}: lies beneath a symlink in snapshot {snapshot_id}; a restore would copy what the "
+                         "link points to, not the snapshot", hint="restore the link itself, or the folder it names")
+
+
 def _scan(folder: str, prefix: str, found: dict) -> None:
     """sweep's listing of a local folder: one lstat per entry (os.scandir), names as plain strings."""
     try:

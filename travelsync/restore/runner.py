@@ -104,11 +104,13 @@ def plan_restore(config, repository, choice, paths, *, to=None, stamp: str, dry_
             shown = ", ".join(f"{group.source_name}/{a}".rstrip("/.") for a in absent)
             raise UsageError(f"not in snapshot {snapshot.id}: {shown}",
                              hint="paths are <source name>/<path inside that source>, as in the snapshot's data/ folder")
+        places.refuse_links_on_the_way(data, group, snapshot.id, config.ssh)
     folder = selection.displaced_folder(target.path, config.laptop.displaced, stamp)
     selection.check_displaced_outside(groups, target.path, folder)
     if target.is_remote:
         _import_while_waiting("travelsync.rsync.run")
     places.check_reachable(target, config.ssh)
+    displaced.check_real_place(groups, target, folder, config.ssh)
     texts = tuple(f"{g.source_name}/{i}".removesuffix("/.") for g in groups for i in g.insides)
     chosen = "" if snapshot_id else read_choice(repository, choice, zone).described
     return RestorePlan(snapshot.id, groups, texts, target, folder, dry_run, chosen)

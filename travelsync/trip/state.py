@@ -5,15 +5,17 @@
 Every step writes `in_progress` (which step, its snapshot, its displaced-folder stamp, the
 stages done) before it changes anything and clears it when it is done; a step that finds
 its own `in_progress` after a crash resumes with the same snapshot and stamp.  Writes are
-atomic (temp file + rename).  `protected_snapshots` lists the snapshots the trip depends
+atomic (temp file + rename); every read and write is checked against the file's schema
+(statefiles/trip.py), so a damaged or edited file is refused before a step acts on it.  `protected_snapshots` lists the snapshots the trip depends
 on: retention never deletes them.
 """
 
 from datetime import datetime
 from pathlib import Path
 
-from travelsync.atomic import atomic_write_json, read_json
-from travelsync.errors import TravelsyncError, UsageError
+from travelsync.atomic import atomic_write_json
+from travelsync.errors import UsageError
+from travelsync.statefiles import trip as trip_file
 
 FILE_NAME = "trip.json"
 IDLE, PREPARED, FINALIZED, RETURNED = "idle", "prepared", "finalized", "returned"
@@ -33,27 +35,19 @@ def state_file(state_dir) -> Path:
 
 
 def empty() -> dict:
-    return {"version": 1, "state": IDLE, "in_progress": None, "protected_snapshots": [], "history": []}
+    return trip_file.empty()
 
 
 def load(state_dir) -> dict:
-    """The trip document (a fresh idle one when there is none); TravelsyncError when damaged."""
-    path = state_file(state_dir)
-    try:
-        document = read_json(path, default=None)
-    except ValueError as error:
-        raise TravelsyncError(f"{path}: damaged trip state ({error})",
-                              hint="move the file away to start over (the laptop and mail files are untouched)")
-    if document is None:
-        return empty()
-    if not isinstance(document, dict) or document.get("state") not in STATES:
-        raise TravelsyncError(f"{path}: not a travelsync trip state (no valid `state`)",
-                              hint="move the file away to start over")
-    return {**empty(), **document}
+    """The trip document (a fresh idle one when there is none), every field checked against
+    trip.json's schema (statefiles/trip.py); DamagedStateFile (exit 2) naming the field."""
+    return trip_file.load(state_file(state_dir))
 
 
 def save(state_dir, document: dict) -> None:
-    atomic_write_json(state_file(state_dir), document)
+    """Write the document, checked first: travelsync never writes what it would refuse to read."""
+    path = state_file(state_dir)
+    atomic_write_json(path, trip_file.validate(document, path))
 
 
 def refusal(document: dict, step: str) -> UsageError | None:

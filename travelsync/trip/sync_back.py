@@ -7,6 +7,8 @@ The basis is the snapshot the laptop last received (finalize's, else prepare's).
    changed at home too → both kept, the laptop's copy beside it as `NAME.laptop-<stamp>`.
 3. Unless --dry-run, the copies run (one rsync for the plain copies of each source, one per
    conflicting file).  Home is this machine: the sources' paths are local.
+4. What came home takes home's owner, that of the folder it lands in (trip/home_owner.py),
+   never the laptop's user; home's existing folders keep their owner and mode.
 """
 
 import os
@@ -20,6 +22,9 @@ from travelsync.restore import places, selection
 from travelsync.restore.report import MAX_LISTED
 
 CONFLICT_SUFFIX = ".laptop-{stamp}"
+# Home's owners stay home's: rsync keeps no owner or group from the laptop (trip/home_owner.py
+# then gives what came home the owner of its folder) and leaves home's existing folders alone.
+HOME_KEEPS_ITS_OWNERS = ["--no-owner", "--no-group", "--no-implied-dirs"]
 
 
 @dataclass
@@ -111,8 +116,10 @@ def apply_sync_back(config, plan: SyncBackPlan, target: Location, stamp: str) ->
     from travelsync.rsync.args import common_args
     from travelsync.rsync.run import run_rsync
 
+    from travelsync.trip.home_owner import give_to_folder_owner, missing_folders
+
     common = [a for a in common_args(config.rsync, config.ssh, target.is_remote, progress=False)
-              if a != "--numeric-ids"]
+              if a != "--numeric-ids"] + HOME_KEEPS_ITS_OWNERS
     totals = {"files_transferred": 0, "bytes_transferred": 0, "seconds": 0.0}
 
     def run(argv):
@@ -127,14 +134,16 @@ def apply_sync_back(config, plan: SyncBackPlan, target: Location, stamp: str) ->
         source = config.source(name)
         laptop_folder = target.child(str(PurePosixPath(str(source.path)).relative_to("/")))
         items = plan.copy.get(name, [])
+        besides = [path + CONFLICT_SUFFIX.format(stamp=stamp) for path in plan.conflicts.get(name, [])]
+        created = missing_folders(str(source.path), items + besides)
         if items:
             with tempfile.NamedTemporaryFile("wb", prefix="travelsync-sync-back-") as listing:
                 listing.write(b"".join(p.encode() + b"\0" for p in items))
                 listing.flush()
                 run(common + ["--from0", f"--files-from={listing.name}", "--"] +
                     [laptop_folder.rsync_spec(trailing_slash=True), str(source.path).rstrip("/") + "/"])
-        for path in plan.conflicts.get(name, []):
-            beside = Path(str(source.path), path + CONFLICT_SUFFIX.format(stamp=stamp))
-            beside.parent.mkdir(parents=True, exist_ok=True)
-            run(common + ["--"] + [laptop_folder.rsync_spec(path), str(beside)])
+        for path, beside in zip(plan.conflicts.get(name, []), besides):
+            Path(str(source.path), beside).parent.mkdir(parents=True, exist_ok=True)
+            run(common + ["--"] + [laptop_folder.rsync_spec(path), str(Path(str(source.path), beside))])
+        give_to_folder_owner(str(source.path), items + besides, created)
     return totals
