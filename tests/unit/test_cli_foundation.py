@@ -82,7 +82,7 @@ def test_every_command_has_help(cli):
 def test_internal_error_is_one_line_with_hint(cli, monkeypatch, tmp_path):
     import travelsync.config.load as load
 
-    def boom(path):
+    def boom(*_args, **_kwargs):
         raise RuntimeError("kaboom")
 
     monkeypatch.setattr(load, "load_config", boom)
