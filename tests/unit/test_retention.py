@@ -25,22 +25,22 @@ def week(kinds: str) -> list[Snap]:
 
 def test_keeps_last_n_fulls_and_everything_newer():
     snaps = week("FIIFIIFII")
-    plan = plan_retention(snaps, keep_full=2)
+    plan = plan_retention(snaps, 2)
     assert plan.delete == ("s0", "s1", "s2")
     assert plan.keep == ("s3", "s4", "s5", "s6", "s7", "s8")
 
 
 def test_never_deletes_latest_last_full_or_protected():
     snaps = week("FIFI")
-    plan = plan_retention(snaps, keep_full=1, protected={"s1"}, latest="s3")
+    plan = plan_retention(snaps, 1, protected={"s1"}, latest="s3")
     assert plan.delete == ("s0",)
     assert plan.reasons["s1"] == "protected by the trip state"
-    odd = plan_retention(week("FIFI"), keep_full=1, latest="s1")  # latest pointing at an older one
+    odd = plan_retention(week("FIFI"), 1, latest="s1")  # latest pointing at an older one
     assert "s1" in odd.keep
 
 
 def test_no_full_means_nothing_deleted():
-    assert plan_retention(week("III"), keep_full=1).delete == ()
+    assert plan_retention(week("III"), 1).delete == ()
 
 
 @given(st.lists(st.sampled_from("FI"), min_size=1, max_size=30), st.integers(1, 5), st.sets(st.integers(0, 29)))
@@ -68,7 +68,7 @@ def test_orders_by_the_recorded_order_never_by_the_clock():
              Snap("20261125T023000Z-incr", "incremental", START + timedelta(days=24)),
              Snap("20261125T023001Z-full", "full", START + timedelta(days=19)),  # clock 6 days behind
              Snap("20261125T023002Z-incr", "incremental", START + timedelta(days=20))]
-    plan = plan_retention(snaps, keep_full=1)
+    plan = plan_retention(snaps, 1)
     assert plan.delete == ("20261124T023000Z-full", "20261125T023000Z-incr")
     assert plan.keep == ("20261125T023001Z-full", "20261125T023002Z-incr")
     assert plan.reasons["20261125T023002Z-incr"] == "newer than the oldest kept full"

@@ -225,8 +225,13 @@ def verify(app, snapshot_id):
 @click.pass_obj
 def prune(app, dry_run):
     """Delete snapshots the retention policy lets go: keep the last `retention.full` fulls and
-    every snapshot newer than the oldest kept full; never the latest, the last full, or a
-    snapshot the trip state protects. Also removes partial snapshots of interrupted runs.
+    every snapshot newer than the oldest kept full; or, with any `keep_daily`, `keep_weekly`,
+    `keep_monthly`, `keep_yearly` or `keep_within` key, the newest snapshot of each of that many
+    last days, ISO weeks, months and years (in the schedule's zone), every snapshot within
+    that long of the newest, the last `full` fulls, and the full of each kept incremental.
+    Never the latest, the last full, or a snapshot the trip state protects. --dry-run names
+    each kept snapshot's reasons ("kept: 2026-11-30T… (monthly 2026-11, weekly 2026-W48)").
+    Also removes partial snapshots of interrupted runs.
     Snapshots are renamed away under the lock and deleted after it is released. A snapshot
     that a restore, prepare, finalize, verify or sync-back is reading is left (`in use`;
     JSON `in_use`) and deleted by the next prune."""
@@ -235,7 +240,10 @@ def prune(app, dry_run):
 
     repository = open_repository(app.config, app.environ)
     repository.check_format()
-    data = apply_retention(repository, app.config.retention.full, dry_run=dry_run, notice=app.info).to_json()
+    from travelsync.schedule.slots import zone_for
+
+    data = apply_retention(repository, app.config.retention, zone=zone_for(app.config.schedule), dry_run=dry_run,
+                           notice=app.info).to_json()
 
     def human(d):
         verb = "would delete" if dry_run else "deleted"

@@ -78,7 +78,7 @@ def build(v: dict, environ) -> Config:
         sources=sources,
         ssh=ssh,
         schedule=Schedule(sched["full"], sched["incremental"], sched["timezone"]),
-        retention=Retention(v["retention"]["full"]),
+        retention=Retention(**v["retention"]),
         laptop=Laptop(host, user, root, tuple(p.strip("/") for p in laptop["paths"]), laptop["displaced"]),
         mailer=tuple(MailerEntry(m["kind"], m["file"], tuple(m["accounts"])) for m in v["mailer"]),
         preflight=Preflight(Ipv6Check(**pre["ipv6"]), TunnelCheck(**pre["tunnel"]),

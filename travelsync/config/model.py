@@ -74,7 +74,14 @@ class Schedule:
 
 @dataclass(frozen=True)
 class Retention:
+    """What prune keeps (repository/retention.py): `full` alone is the original rule; any
+    keep_* switches to calendar retention."""
     full: int = 4
+    keep_daily: int = 0
+    keep_weekly: int = 0
+    keep_monthly: int = 0
+    keep_yearly: int = 0
+    keep_within: str | None = None  # 10d, 2w, 6m, 1y, 36h
 
 
 @dataclass(frozen=True)

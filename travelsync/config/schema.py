@@ -377,8 +377,17 @@ SCHEMA = Mapping(
         Field("timezone", Nullable(TimeZone()), "Zone the times are in; default: the machine's local zone.", None),
     ), "When backups are due (one rule for cron, systemd and the daemon)."),
     Field("retention", Mapping(
-        Field("full", Int(1), "Keep this many full snapshots, and every incremental newer than the oldest kept.", 4),
-    ), "What prune keeps."),
+        Field("full", Int(1), "Keep this many full snapshots, and (with no keep_* key) every incremental newer "
+              "than the oldest kept.", 4),
+        Field("keep_daily", Int(0), "Keep the newest snapshot of each of this many last days that have one.", 0),
+        Field("keep_weekly", Int(0), "… of each of this many last ISO weeks that have one.", 0),
+        Field("keep_monthly", Int(0), "… of each of this many last months that have one.", 0),
+        Field("keep_yearly", Int(0), "… of each of this many last years that have one.", 0),
+        Field("keep_within", Nullable(Str("a duration such as 10d, 2w, 6m, 1y or 36h", pattern=r"(\d+[ymwdh])+")),
+              "Keep every snapshot started within this long before the newest one.", None, example="10d"),
+    ), "What prune keeps: the last `full` fulls and everything since, or, with any keep_* key, calendar "
+       "retention (restic forget, borg prune); a kept incremental keeps its full; the latest, the last full and "
+       "a trip's snapshots are always kept."),
     Field("laptop", Mapping(
         Field("host", Str("'local' or [user@]host"), "'local' when travelsync runs on the laptop, else [user@]host.", "local"),
         Field("root", Str("an absolute path", pattern=r"/.*|~.*"), "Home's absolute paths are recreated under this folder.", "/"),

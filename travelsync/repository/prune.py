@@ -7,6 +7,7 @@ never held up by it.
 """
 
 from dataclasses import dataclass, field
+from datetime import timezone
 
 from travelsync.repository import layout
 from travelsync.repository.retention import plan_retention
@@ -28,23 +29,24 @@ class PruneResult:
                 "in_use": self.in_use, "partials_removed": self.partials_removed}
 
 
-def _plan(repository, keep_full: int):
-    return plan_retention(repository.snapshots(), keep_full, repository.protected_ids,
-                          getattr(repository.latest(), "id", None))
+def _plan(repository, retention, zone):
+    return plan_retention(repository.snapshots(), retention, repository.protected_ids,
+                          getattr(repository.latest(), "id", None), zone)
 
 
-def prune(repository, keep_full: int, *, dry_run: bool = False, notice=None) -> PruneResult:
-    """Delete what retention lets go, and the partial snapshots of interrupted runs.
+def prune(repository, retention, *, zone=timezone.utc, dry_run: bool = False, notice=None) -> PruneResult:
+    """Delete what retention (config.model.Retention, or an int: that many fulls) lets go,
+    and the partial snapshots of interrupted runs; days and months are those of `zone`.
     TemporaryError (75) when a backup or another prune holds the lock."""
     if dry_run:
-        plan = _plan(repository, keep_full)
+        plan = _plan(repository, retention, zone)
         return PruneResult(True, list(plan.delete), list(plan.keep), dict(plan.reasons),
                            partials_removed=repository.partials())
     result, retired = PruneResult(False), []
     with repository.lock("prune", notice):
         repository.overview(refresh=True)  # what is there now that we hold the lock
         order = [s.id for s in repository.snapshots()]
-        plan = _plan(repository, keep_full)
+        plan = _plan(repository, retention, zone)
         result.reasons = dict(plan.reasons)
         for snapshot_id in plan.delete:
             target = repository.retire_unless_read(snapshot_id)
