@@ -1,0 +1,94 @@
+"""A manifest's entries in one canonical order (pure but for temporary files), for merging two.
+
+The order is rsync's (verify/order.py) over the whole path, source name first: the order a
+version-2 manifest of one source is written in, so the usual manifest is streamed as it is
+after a first pass has found it in order. Anything else (several sources listed out of name
+order, a version-1 manifest in path-component order) is sorted externally: runs of CHUNK
+entries sorted in memory, written to temporary files, merged. Memory stays flat either way.
+"""
+
+import heapq
+import tempfile
+
+from travelsync.verify.manifest import Manifest, format_line, parse_line
+
+CHUNK = 100_000  # entries sorted in memory at once when a manifest is out of order
+
+
+def path_key(path: bytes) -> bytes:
+    """A byte string whose bytewise order is rsync's order of paths: a folder's files (in
+    name order) before its subfolders (in name order with `/` appended). Folder components
+    end in `/`, which no name holds, so no component is a prefix of another."""
+    *folders, name = path.split(b"/")
+    return b"".join(b"\x01" + folder + b"/" for folder in folders) + b"\x00" + name
+
+
+class OrderedManifest:
+    """`open()` returns a new binary stream of the compressed manifest each call (it is read
+    twice when in order). Iterate for Entries in path_key order; `algorithm` names the
+    manifest's checksum. Close (or use `with`) to drop the temporary files."""
+
+    def __init__(self, open_stream):
+        self.open_stream, self.files, self.algorithm = open_stream, [], None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self) -> None:
+        for handle in self.files:
+            handle.close()
+        self.files = []
+
+    def _manifest(self):
+        """The entries as written, one pass; the stream is closed when the pass ends."""
+        handle = self.open_stream()
+        try:
+            manifest = Manifest(handle)
+            self.algorithm = manifest.algorithm
+            yield from manifest
+        finally:
+            handle.close()
+
+    def in_order(self) -> bool:
+        """First pass: whether the lines already come in path_key order."""
+        previous = None
+        for entry in self._manifest():
+            key = path_key(entry.path)
+            if previous is not None and key < previous:
+                return False
+            previous = key
+        return True
+
+    def __iter__(self):
+        if self.in_order():
+            yield from self._manifest()
+            return
+        runs = self._sorted_runs()
+        yield from heapq.merge(*(self._read_run(run) for run in runs), key=lambda e: path_key(e.path))
+
+    def _sorted_runs(self) -> list:
+        runs, chunk = [], []
+        for entry in self._manifest():
+            chunk.append(entry)
+            if len(chunk) >= CHUNK:
+                runs.append(self._write_run(chunk))
+                chunk = []
+        if chunk:
+            runs.append(self._write_run(chunk))
+        return runs
+
+    def _write_run(self, chunk: list):
+        chunk.sort(key=lambda e: path_key(e.path))
+        handle = tempfile.TemporaryFile(prefix="travelsync-sort-")
+        self.files.append(handle)
+        handle.writelines(format_line(entry) for entry in chunk)
+        handle.seek(0)
+        return handle
+
+    @staticmethod
+    def _read_run(handle):
+        for line in handle:
+            yield parse_line(line)
