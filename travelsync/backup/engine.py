@@ -17,6 +17,7 @@ from travelsync.errors import TemporaryError, TravelsyncError
 from travelsync.exitcodes import ExitStatus
 from travelsync.repository import layout, open_repository
 from travelsync.repository.snapshot import SnapshotInfo
+from travelsync.backup.cache_tags import with_tagged_folders
 from travelsync.backup.outcome import Outcome, classify, retry_delays
 from travelsync.backup.plan import choose_kind
 from travelsync.backup.report import BackupReport
@@ -84,6 +85,7 @@ def run_backup(app_or_config, *, kind: str = "auto", dry_run: bool = False, envi
             notice(f"source {source.name}: left out {entry.what} {entry.path} (it is inside the source)")
     if dry_run:
         repository.check_format(missing_ok=True)
+        config = with_tagged_folders(config, notice)
         return _dry_run(config, repository, kind, started, on_item, on_progress, allow_clock_behind)
     lock = repository.lock("backup", notice)  # over ssh its connection opens now, alongside the check
     try:
@@ -94,6 +96,7 @@ def run_backup(app_or_config, *, kind: str = "auto", dry_run: bool = False, envi
     with lock as held:
         if on_started is not None:
             on_started()
+        config = with_tagged_folders(config, notice)  # after the lock: a locked run walks nothing
         try:
             return _backup(config, repository, kind, started, environ, on_item, on_progress, notice,
                            _Stop(cancel, held), sleep, check_changes, allow_clock_behind)

@@ -87,6 +87,7 @@ def build(v: dict, environ) -> Config:
         rsync=RsyncSettings(v["rsync"]["program"], v["rsync"]["retries"], v["rsync"]["retry_delay"],
                             tuple(v["rsync"]["extra_args"])),
         notify=Notify(**v["notify"]),
+        exclude_caches=v["exclude_caches"], exclude_if_present=tuple(v["exclude_if_present"]),
     )
 
 
@@ -123,6 +124,7 @@ def resolved(config: Config) -> dict:
         "schedule": {"full": config.schedule.full.text, "incremental": config.schedule.incremental.text,
                      "timezone": config.schedule.timezone},
         "retention": plain(config.retention),
+        "exclude_caches": config.exclude_caches, "exclude_if_present": list(config.exclude_if_present),
         "laptop": {"host": (f"{config.laptop.user}@" if config.laptop.user else "") + (config.laptop.host or "local"),
                    "root": config.laptop.root, "paths": list(config.laptop.paths),
                    "displaced": config.laptop.displaced},

@@ -44,6 +44,7 @@ class Source:
     exclude: tuple[str, ...] = ()
     one_file_system: bool = False
     left_out: tuple[LeftOut, ...] = ()  # the repository and the state folder, when inside
+    filters: tuple[str, ...] = ()  # rsync arguments for tagged folders, found at backup time (backup/cache_tags.py)
 
     @property
     def excludes(self) -> tuple[str, ...]:
@@ -164,6 +165,8 @@ class Config:
     preflight: Preflight = Preflight()
     rsync: RsyncSettings = RsyncSettings()
     notify: Notify = Notify()
+    exclude_caches: bool = True  # backup/cache_tags.py
+    exclude_if_present: tuple[str, ...] = ()
     source_file: Path | None = field(default=None, compare=False)
 
     def source(self, name: str) -> Source:

@@ -371,6 +371,10 @@ SCHEMA = Mapping(
               "says so); a source inside the repository is refused.", ()),
         Field("one_file_system", Bool(), "Do not cross mount points (rsync -x).", False),
     )), "What home backs up.", required=True),
+    Field("exclude_caches", Bool(), "Leave out the contents of every folder holding a valid CACHEDIR.TAG (its first "
+          "bytes the spec's signature); the tag itself is kept.", True),
+    Field("exclude_if_present", ListOf(Str("a file name (no /)", pattern=r"[^/]+")), "Leave out the contents of "
+          "every folder holding a file of one of these names (the file itself is kept).", (), example=[".nobackup"]),
     Field("schedule", Mapping(
         Field("full", ScheduleText(), "When the weekly full backup is due.", ScheduleSpec(("sun",), 2, 30)),
         Field("incremental", ScheduleText(), "When the other (incremental) backups are due.", ScheduleSpec(WEEKDAYS, 2, 30)),

@@ -95,7 +95,7 @@ def backup_args(settings, ssh, source, destination: Location, *, link_dest: str 
     argv += ["--delete", "--delete-excluded", "--partial"]
     if source.one_file_system:
         argv.append("--one-file-system")
-    argv += exclude_args(source.excludes)
+    argv += exclude_args(source.excludes) + list(source.filters)
     if link_dest:
         argv.append(f"--link-dest={link_dest}")
     if dry_run:
@@ -114,7 +114,7 @@ def change_check_args(settings, ssh, source, previous: Location, *, closed_paths
     argv = _finish(argv, settings, closed_paths)
     if source.one_file_system:
         argv.append("--one-file-system")
-    argv += exclude_args(source.excludes)
+    argv += exclude_args(source.excludes) + list(source.filters)
     argv += ["--", source_spec(source.path), previous.rsync_spec(trailing_slash=True)]
     return argv
 
