@@ -127,11 +127,14 @@ def _next_due(app, config):
 
 
 @click.command("snapshots", epilog=EXIT_HELP)
+@click.option("--sizes", is_flag=True,
+              help="Also each snapshot's OWN size: disk space of files shared with neither neighbour (hard "
+                   "links), what deleting it alone would free. Walks the snapshot trees (du): slow.")
 @click.pass_obj
-def snapshots(app):
+def snapshots(app, sizes):
     """List the repository's snapshots, oldest first: id, kind, started, duration, files,
     bytes, status. With --json: a list of {id, kind, status, started, finished, files, bytes,
-    parent, warnings}.
+    parent, warnings} (and own_bytes with --sizes).
 
     A snapshot folder whose snapshot.json is missing, unreadable or damaged is not listed:
     a warning on stderr names it and what is wrong (exit 3), as it does when `latest`
@@ -146,20 +149,26 @@ def snapshots(app):
     for problem in problems:
         app.warn(problem)
     latest = None if repository.latest_problem() else repository.latest()
+    own = {}
+    if sizes:
+        from travelsync.history.sizes import own_sizes
+
+        own = own_sizes(repository, [s.id for s in found])
 
     def human(items):
         if not items:
             return f"no snapshots in {repository.location}"
-        rows = [("ID", "KIND", "STARTED", "DURATION", "FILES", "BYTES", "STATUS")]
+        rows = [("ID", "KIND", "STARTED", "DURATION", "FILES", "BYTES") + (("OWN",) if sizes else ()) + ("STATUS",)]
         for s in items:
             mark = " (latest)" if latest and s.id == latest.id else ""
+            size = ((human_bytes(own[s.id]) if own.get(s.id) is not None else "?",) if sizes else ())
             rows.append((s.id, s.kind, s.started.isoformat(timespec="seconds"), f"{s.seconds:.0f}s",
-                         str(s.files), human_bytes(s.bytes), s.status + mark))
+                         str(s.files), human_bytes(s.bytes)) + size + (s.status + mark,))
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
 
     if app.json:
-        app.emit([s.listing() for s in found])
+        app.emit([{**s.listing(), **({"own_bytes": own.get(s.id)} if sizes else {})} for s in found])
     else:
         app.emit(found, human)
     return ExitStatus.WARNINGS if problems else ExitStatus.SUCCESS
@@ -231,12 +240,14 @@ def prune(app, dry_run):
     that long of the newest, the last `full` fulls, and the full of each kept incremental.
     Never the latest, the last full, or a snapshot the trip state protects. --dry-run names
     each kept snapshot's reasons ("kept: 2026-11-30T… (monthly 2026-11, weekly 2026-W48)").
-    Also removes partial snapshots of interrupted runs.
+    Also removes partial snapshots of interrupted runs. Says how much disk space that frees
+    (JSON `freed_bytes`: blocks of files no kept snapshot links to, from du).
     Snapshots are renamed away under the lock and deleted after it is released. A snapshot
     that a restore, prepare, finalize, verify or sync-back is reading is left (`in use`;
     JSON `in_use`) and deleted by the next prune."""
     from travelsync.repository import open_repository
     from travelsync.repository.prune import prune as apply_retention
+    from travelsync.rsync.progress import human_bytes
 
     repository = open_repository(app.config, app.environ)
     repository.check_format()
@@ -249,6 +260,8 @@ def prune(app, dry_run):
         verb = "would delete" if dry_run else "deleted"
         lines = [f"{verb}: {i}" for i in d["deleted"]] + [f"kept:    {i} ({d['reasons'][i]})" for i in d["kept"]]
         lines += [f"{verb} partial: {p}" for p in d["partials_removed"]]
+        if d["freed_bytes"] and (d["deleted"] or d["partials_removed"]):
+            lines.append(f"{'would free' if dry_run else 'freed'}: {human_bytes(d['freed_bytes'])}")
         return "\n".join(lines) or "nothing to prune"
 
     app.emit(data, human)

@@ -9,6 +9,7 @@ never held up by it.
 from dataclasses import dataclass, field
 from datetime import timezone
 
+from travelsync.history.sizes import freed_bytes
 from travelsync.repository import layout
 from travelsync.repository.retention import plan_retention
 
@@ -23,10 +24,11 @@ class PruneResult:
     reasons: dict[str, str] = field(default_factory=dict)
     in_use: list[str] = field(default_factory=list)
     partials_removed: list[str] = field(default_factory=list)
+    freed_bytes: int | None = None  # disk space given back (history/sizes.py); None: du could not tell
 
     def to_json(self) -> dict:
         return {"dry_run": self.dry_run, "deleted": self.deleted, "kept": self.kept, "reasons": self.reasons,
-                "in_use": self.in_use, "partials_removed": self.partials_removed}
+                "in_use": self.in_use, "partials_removed": self.partials_removed, "freed_bytes": self.freed_bytes}
 
 
 def _plan(repository, retention, zone):
@@ -40,8 +42,12 @@ def prune(repository, retention, *, zone=timezone.utc, dry_run: bool = False, no
     TemporaryError (75) when a backup or another prune holds the lock."""
     if dry_run:
         plan = _plan(repository, retention, zone)
+        partials = repository.partials()
+        freed = freed_bytes(repository, [s.id for s in repository.snapshots()],
+                            {i: f"{layout.SNAPSHOTS}/{i}" for i in plan.delete},
+                            [f"{layout.PARTIAL}/{name}" for name in partials])
         return PruneResult(True, list(plan.delete), list(plan.keep), dict(plan.reasons),
-                           partials_removed=repository.partials())
+                           partials_removed=partials, freed_bytes=freed)
     result, retired = PruneResult(False), []
     with repository.lock("prune", notice):
         repository.overview(refresh=True)  # what is there now that we hold the lock
@@ -67,6 +73,9 @@ def prune(repository, retention, *, zone=timezone.utc, dry_run: bool = False, no
                 target = f"{layout.PARTIAL}/{name}{layout.DELETING_SUFFIX}"
                 repository.store.rename(f"{layout.PARTIAL}/{name}", target)
                 retired.append(target)
-    for rel in retired:  # outside the lock: a backup may start meanwhile
+    # outside the lock: a backup may start meanwhile
+    doomed = {i: f"{layout.PARTIAL}/{i}{layout.DELETING_SUFFIX}" for i in result.deleted}
+    result.freed_bytes = freed_bytes(repository, order, doomed, [r for r in retired if r not in doomed.values()])
+    for rel in retired:
         repository.remove(rel)
     return result
