@@ -8,7 +8,7 @@ from travelsync.exitcodes import ExitStatus
 
 EXIT_HELP = ("\b\nExit codes: 0 done; 1 failure (e.g. no space left on the repository); 2 usage or\n"
              "configuration error; 3 done with warnings (files vanished or unreadable);\n"
-             "75 repository locked or unreachable (try again later).")
+             "75 repository locked or unreachable (try again later), or skipped by a before_backup hook.")
 
 
 @click.command("backup", epilog=EXIT_HELP)
@@ -32,6 +32,8 @@ def backup(app, kind, if_due, dry_run, allow_clock_behind):
     a checksum manifest is written, then the snapshot is committed atomically (renamed
     into snapshots/, `latest` swapped). An interrupted run is resumed by the next one.
     When an incremental would change nothing, no snapshot is made and the run is recorded.
+    The `hooks:` before_backup commands run first (one exiting 75 skips the run: exit 75,
+    "skipped by hook"), after_backup after a success, on_error after any failure.
     On a terminal a progress bar shows bytes, rate and ETA; at the end a summary.
     SIGTERM stops rsync at once and keeps the partial snapshot (exit 75).
     """
@@ -65,10 +67,18 @@ def backup(app, kind, if_due, dry_run, allow_clock_behind):
             for problem in notify_start(config):
                 app.warn(problem)
 
+    from contextlib import nullcontext
+
+    from travelsync.hooks import around
+
+    hooks = nullcontext({}) if dry_run else around(config, "backup", environ=app.environ, cancel=cancel, warn=app.warn)
     try:
-        report = run_backup(app, kind=kind, dry_run=dry_run, on_item=on_item,
-                            on_progress=bar.update if bar else None, notice=app.info, cancel=cancel,
-                            on_started=on_started, allow_clock_behind=allow_clock_behind)
+        with hooks as run:
+            report = run_backup(app, kind=kind, dry_run=dry_run, on_item=on_item,
+                                on_progress=bar.update if bar else None, notice=app.info, cancel=cancel,
+                                on_started=on_started, allow_clock_behind=allow_clock_behind)
+            run["status"] = report.exit_status
+            run["extra"] = {"snapshot": report.snapshot, "kind": report.kind, "no_change": int(report.no_change)}
     except TravelsyncError as error:
         if started and not dry_run:  # a run that only found the lock held reports nothing
             for problem in notify_outcome(config, {"exit_status": int(error.exit_status), "message": error.message}):

@@ -6,7 +6,8 @@ from travelsync.cli.restore_cmds import progress_bar
 
 EXITS = ("\b\nExit status: 0 done; 3 done with warnings (preflight, mail, no new snapshot);\n"
          "2 out of order (the message names the command to run), bad path or configuration;\n"
-         "75 laptop or repository unreachable (run it again); 1 failed.")
+         "75 laptop or repository unreachable, or SIGTERM (run it again), or skipped by a\n"
+         "before_prepare hook; 1 failed.")
 
 
 def _context(app, *, skip_preflight=False, label=""):
@@ -19,15 +20,23 @@ def _context(app, *, skip_preflight=False, label=""):
 
 
 def _run(app, step, label, **kwargs):
+    from contextlib import nullcontext
+
+    from travelsync.hooks import around, terminated_raises
     from travelsync.trip.report import exit_status, human
 
-    context, bar = _context(app, skip_preflight=kwargs.pop("skip_preflight", False), label=label)
-    try:
-        report = step(context, **kwargs)
-    finally:
-        if bar:
-            bar.finish()
-    app.emit(report, human)
+    command = label.strip()
+    hooks = nullcontext({}) if kwargs.get("dry_run") else around(app.config, command, environ=app.environ,
+                                                                 warn=app.warn)
+    with terminated_raises(), hooks as run:
+        context, bar = _context(app, skip_preflight=kwargs.pop("skip_preflight", False), label=label)
+        try:
+            report = step(context, **kwargs)
+        finally:
+            if bar:
+                bar.finish()
+        run["status"] = exit_status(report)
+        app.emit(report, human)
     return exit_status(report)
 
 
@@ -44,7 +53,8 @@ def prepare(app, dry_run, skip_preflight):
     for the night and the morning.  The snapshot is protected from `prune` until `return`.
 
     Interrupted (power cut, Ctrl-C, kill)?  Run `travelsync prepare` again: it resumes with
-    the same snapshot and skips what is done.
+    the same snapshot and skips what is done.  The `hooks:` before_prepare commands run first
+    (one exiting 75 skips prepare: exit 75), on_error when it fails (SIGTERM included).
     """
     from travelsync.trip.prepare import prepare as run
 
@@ -64,7 +74,8 @@ def finalize(app, dry_run, backup_first, skip_preflight):
     changed since prepare.  Checks that the laptop's restored mail configuration keeps mail
     on the server, runs the preflight again, and reports files, bytes and seconds.  When no
     snapshot was taken since prepare it says so (exit 3); --backup-first takes one first.
-    Run it again after an interruption: it resumes.
+    Run it again after an interruption: it resumes.  The `hooks:` after_finalize commands
+    run after a success, on_error when it fails (SIGTERM included).
     """
     from travelsync.trip.finalize import finalize as run
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from travelsync.config.model import (Config, Ipv6Check, Laptop, LeftOut, MailerEntry, Nat64Check, Notify, Preflight,
+from travelsync.config.model import (Config, Hooks, Ipv6Check, Laptop, LeftOut, MailerEntry, Nat64Check, Notify, Preflight,
                                      Retention, RsyncSettings, Schedule, Source, SshConfig, TunnelCheck)
 from travelsync.config.schema import INVALID, expand, validate
 from travelsync.config.self_exclude import anchored_rule
@@ -88,6 +88,7 @@ def build(v: dict, environ) -> Config:
                             tuple(v["rsync"]["extra_args"])),
         notify=Notify(**v["notify"]),
         exclude_caches=v["exclude_caches"], exclude_if_present=tuple(v["exclude_if_present"]),
+        hooks=Hooks(**{k: tuple(x) if isinstance(x, list) else x for k, x in v["hooks"].items()}),
     )
 
 
@@ -125,6 +126,7 @@ def resolved(config: Config) -> dict:
                      "timezone": config.schedule.timezone},
         "retention": plain(config.retention),
         "exclude_caches": config.exclude_caches, "exclude_if_present": list(config.exclude_if_present),
+        "hooks": plain(config.hooks),
         "laptop": {"host": (f"{config.laptop.user}@" if config.laptop.user else "") + (config.laptop.host or "local"),
                    "root": config.laptop.root, "paths": list(config.laptop.paths),
                    "displaced": config.laptop.displaced},

@@ -74,6 +74,17 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class Hooks:
+    """Shell commands around backup, prepare and finalize (travelsync/hooks.py)."""
+    before_backup: tuple[str, ...] = ()
+    after_backup: tuple[str, ...] = ()
+    on_error: tuple[str, ...] = ()
+    before_prepare: tuple[str, ...] = ()
+    after_finalize: tuple[str, ...] = ()
+    timeout: int = 300  # seconds each command may take
+
+
+@dataclass(frozen=True)
 class Retention:
     """What prune keeps (repository/retention.py): `full` alone is the original rule; any
     keep_* switches to calendar retention."""
@@ -167,6 +178,7 @@ class Config:
     notify: Notify = Notify()
     exclude_caches: bool = True  # backup/cache_tags.py
     exclude_if_present: tuple[str, ...] = ()
+    hooks: Hooks = Hooks()
     source_file: Path | None = field(default=None, compare=False)
 
     def source(self, name: str) -> Source:

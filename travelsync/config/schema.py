@@ -375,6 +375,17 @@ SCHEMA = Mapping(
           "bytes the spec's signature); the tag itself is kept.", True),
     Field("exclude_if_present", ListOf(Str("a file name (no /)", pattern=r"[^/]+")), "Leave out the contents of "
           "every folder holding a file of one of these names (the file itself is kept).", (), example=[".nobackup"]),
+    Field("hooks", Mapping(
+        Field("before_backup", ListOf(Str()), "Shell commands run before a backup; one exiting 75 skips the "
+              "backup softly (exit 75, \"skipped by hook\"), any other failure fails it.", ()),
+        Field("after_backup", ListOf(Str()), "Run after a successful backup (TRAVELSYNC_SNAPSHOT, _KIND set).", ()),
+        Field("on_error", ListOf(Str()), "Run when backup, prepare or finalize fails, SIGTERM included "
+              "(TRAVELSYNC_EXIT_CODE, _MESSAGE set).", ()),
+        Field("before_prepare", ListOf(Str()), "Run before prepare; exit 75 skips it softly.", ()),
+        Field("after_finalize", ListOf(Str()), "Run after a successful finalize.", ()),
+        Field("timeout", Int(1, 86400), "Seconds each command may take; then its process group is killed and "
+              "the hook has failed.", 300),
+    ), "Your commands around the runs, with TRAVELSYNC_HOOK, _COMMAND, _REPOSITORY, _SOURCES, _CONFIG set."),
     Field("schedule", Mapping(
         Field("full", ScheduleText(), "When the weekly full backup is due.", ScheduleSpec(("sun",), 2, 30)),
         Field("incremental", ScheduleText(), "When the other (incremental) backups are due.", ScheduleSpec(WEEKDAYS, 2, 30)),
