@@ -197,3 +197,25 @@ def test_sigterm_during_prepare_runs_on_error_and_stops_the_hook(trip, tmp_path)
     child = int(pidfile.read_text())
     time.sleep(0.2)
     assert not os.path.exists(f"/proc/{child}") or "Z" in open(f"/proc/{child}/stat").read().split()[2]
+
+
+def test_the_backup_finalize_takes_first_runs_the_backup_hooks_and_notifies(trip, cli, tmp_path):
+    """finalize --backup-first's incremental is a backup like a scheduled one: before_backup,
+    after_backup and notify.command (on_success) run for it (none did before)."""
+    from tests.integration.test_trip import FINALIZE_AT, PREPARE_AT
+
+    base, home, config, full, monday = trip
+    log = tmp_path / "first.log"
+    with_hooks(config, before_backup=[LOG.format(log=log)], after_backup=[LOG.format(log=log)])
+    document = yaml.safe_load(config.read_text())
+    document["notify"] = {"command": f'echo "notify $TRAVELSYNC_STATUS $TRAVELSYNC_SNAPSHOT" >> {log}',
+                          "on_success": True}
+    config.write_text(yaml.safe_dump(document))
+    assert cli("prepare", "--skip-preflight", env={"TRAVELSYNC_NOW": PREPARE_AT}).exit_code == 0
+    done = cli("--json", "finalize", "--skip-preflight", "--backup-first", env={"TRAVELSYNC_NOW": FINALIZE_AT})
+    assert done.exit_code in (0, 3), done.stderr
+    taken = done.json["snapshot"]
+    assert taken not in (full, monday)
+    assert lines(log) == ["before_backup backup status= code= snapshot= kind=",
+                          f"after_backup backup status=success code=0 snapshot={taken} kind=incremental",
+                          f"notify success {taken}"]  # notified last: a failing after-hook is a failure

@@ -40,9 +40,8 @@ def backup(app, kind, if_due, dry_run, allow_clock_behind):
     import signal
     import threading
 
-    from travelsync.backup.engine import run_backup
-    from travelsync.notify.hooks import notify_outcome, notify_start
-    from travelsync.rsync.progress import ProgressBar, human_bytes, summary_line
+    from travelsync.backup.hooked import backup_with_hooks
+    from travelsync.rsync.progress import ProgressBar, summary_line
 
     config = app.config
     if if_due:
@@ -59,31 +58,10 @@ def backup(app, kind, if_due, dry_run, allow_clock_behind):
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, lambda *_: cancel.set())
-    started = []
-
-    def on_started():
-        started.append(True)
-        if not dry_run:
-            for problem in notify_start(config):
-                app.warn(problem)
-
-    from contextlib import nullcontext
-
-    from travelsync.hooks import around
-
-    hooks = nullcontext({}) if dry_run else around(config, "backup", environ=app.environ, cancel=cancel, warn=app.warn)
     try:
-        with hooks as run:
-            report = run_backup(app, kind=kind, dry_run=dry_run, on_item=on_item,
-                                on_progress=bar.update if bar else None, notice=app.info, cancel=cancel,
-                                on_started=on_started, allow_clock_behind=allow_clock_behind)
-            run["status"] = report.exit_status
-            run["extra"] = {"snapshot": report.snapshot, "kind": report.kind, "no_change": int(report.no_change)}
-    except TravelsyncError as error:
-        if started and not dry_run:  # a run that only found the lock held reports nothing
-            for problem in notify_outcome(config, {"exit_status": int(error.exit_status), "message": error.message}):
-                app.warn(problem)
-        raise
+        report = backup_with_hooks(config, environ=app.environ, kind=kind, dry_run=dry_run, warn=app.warn,
+                                   cancel=cancel, on_item=on_item, on_progress=bar.update if bar else None,
+                                   notice=app.info, allow_clock_behind=allow_clock_behind)
     finally:
         if bar:
             bar.finish()
@@ -91,9 +69,6 @@ def backup(app, kind, if_due, dry_run, allow_clock_behind):
             signal.signal(signal.SIGTERM, previous)
     for warning in report.warnings:
         app.warn(warning)
-    if not dry_run:
-        for problem in notify_outcome(config, report):
-            app.warn(problem)
 
     def human(r):
         if r.no_change:

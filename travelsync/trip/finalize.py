@@ -116,7 +116,9 @@ def check_laptop_mail(context, warnings: list) -> list[dict]:
 
 
 def default_incremental(context) -> None:
-    """Take an incremental backup in-process with the backup engine."""
-    from travelsync.backup.engine import run_backup
+    """Take an incremental backup in-process, with the hooks and notifications a scheduled
+    one has (backup/hooked.py)."""
+    from travelsync.backup.hooked import backup_with_hooks
 
-    run_backup(context.config, kind="incremental", environ=context.environ)
+    backup_with_hooks(context.config, kind="incremental", environ=context.environ,
+                      warn=lambda line: context.info(f"warning: {line}"))
