@@ -8,7 +8,7 @@ from hypothesis import given, strategies as st
 
 from travelsync.history import ordered
 from travelsync.history.diff import Totals, differences
-from travelsync.history.ordered import OrderedManifest, path_key
+from travelsync.history.ordered import OrderedManifest, in_sequence, path_key
 from travelsync.history.search import exact_matcher, glob_matcher, log
 from travelsync.verify.manifest import HEADER, HEADER_V1, Entry, Manifest, escape, format_line
 from travelsync.verify.order import rsync_order_key
@@ -63,6 +63,11 @@ def test_a_manifest_in_order_is_streamed_without_temporary_files():
         assert list(manifest) == entries and manifest.files == []
 
 
+@given(paths, paths)
+def test_neighbours_compare_as_their_keys_do(a, b):
+    assert in_sequence(a, b) == (path_key(a) <= path_key(b))
+
+
 trees = st.dictionaries(paths, st.tuples(st.integers(0, 3), st.sampled_from("xyz")), max_size=30)
 
 
@@ -97,7 +102,7 @@ class Snap:
 def test_log_lists_appearance_change_removal_and_return_newest_first():
     states = [{b"home/f": ("a", 1)}, {b"home/f": ("a", 1)}, {b"home/f": ("b", 2)}, {}, {b"home/f": ("b", 2)}]
     snaps = [Snap(f"s{n}") for n in range(len(states))]
-    entries_of = lambda s: [Entry(p, size, d) for p, (d, size) in states[int(s.id[1:])].items()]
+    entries_of = lambda s, match: [Entry(p, size, d) for p, (d, size) in states[int(s.id[1:])].items()]
     versions = log(snaps, entries_of, exact_matcher("f"))
     assert [(v.snapshot, v.change) for v in versions] == [("s4", "added"), ("s3", "removed"), ("s2", "changed"),
                                                           ("s0", "added")]

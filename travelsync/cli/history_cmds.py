@@ -56,9 +56,11 @@ class _Manifests:
             raise TravelsyncError(f"snapshot {snapshot_id} has no manifest; nothing to compare")
         handle.close()
 
-    def entries_of(self, snapshot):
-        """The snapshot's manifest Entries, streamed once (an open file stays readable even if
-        a prune removes it meanwhile); None, with a warning, when it has no manifest."""
+    def entries_of(self, snapshot, match):
+        """The snapshot's manifest Entries that `match`, streamed once (an open file stays
+        readable even if a prune removes it meanwhile); None, with a warning, when it has no
+        manifest."""
+        from travelsync.history.search import matching
         from travelsync.verify.manifest import Manifest
 
         handle = self.opener(snapshot.id)()
@@ -69,7 +71,7 @@ class _Manifests:
 
         def stream():
             try:
-                yield from Manifest(handle)
+                yield from matching(Manifest(handle), match)
             finally:
                 handle.close()
 

@@ -49,17 +49,17 @@ def differences(before, after, *, same_algorithm: bool = True, prefix: bytes | N
     old, new = iter(before), iter(after)
     a, b = next(old, None), next(new, None)
     while a is not None or b is not None:
-        if a is not None and b is not None:
+        if a is not None and b is not None and a.path != b.path:  # equal paths (the usual case) need no key
             key_a, key_b = path_key(a.path), path_key(b.path)
         else:
             key_a = key_b = None
-        if b is None or (a is not None and key_a < key_b):
+        if b is None or (key_a is not None and key_a < key_b):
             if under(a.path, prefix):
                 totals.removed += 1
                 totals.removed_bytes += a.size
                 yield Difference("removed", a.path, before=a)
             a = next(old, None)
-        elif a is None or key_b < key_a:
+        elif a is None or (key_b is not None and key_b < key_a):
             if under(b.path, prefix):
                 totals.added += 1
                 totals.added_bytes += b.size

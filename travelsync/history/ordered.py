@@ -10,7 +10,7 @@ entries sorted in memory, written to temporary files, merged. Memory stays flat 
 import heapq
 import tempfile
 
-from travelsync.verify.manifest import Manifest, format_line, parse_line
+from travelsync.verify.manifest import Manifest, format_line, parse_line, unescape
 
 CHUNK = 100_000  # entries sorted in memory at once when a manifest is out of order
 
@@ -21,6 +21,15 @@ def path_key(path: bytes) -> bytes:
     end in `/`, which no name holds, so no component is a prefix of another."""
     *folders, name = path.split(b"/")
     return b"".join(b"\x01" + folder + b"/" for folder in folders) + b"\x00" + name
+
+
+def in_sequence(before: bytes, after: bytes) -> bool:
+    """`before` comes before `after` (or is it) in path_key order."""
+    folder, _, name = before.rpartition(b"/")
+    other_folder, _, other_name = after.rpartition(b"/")
+    if folder == other_folder:
+        return name <= other_name
+    return path_key(before) <= path_key(after)
 
 
 class OrderedManifest:
@@ -53,14 +62,25 @@ class OrderedManifest:
             handle.close()
 
     def in_order(self) -> bool:
-        """First pass: whether the lines already come in path_key order."""
-        previous = None
-        for entry in self._manifest():
-            key = path_key(entry.path)
-            if previous is not None and key < previous:
-                return False
-            previous = key
-        return True
+        """First pass: whether the lines already come in path_key order. Raw lines, no
+        Entry made; two neighbours in one folder (the usual case) compare by name alone."""
+        handle = self.open_stream()
+        try:
+            manifest = Manifest(handle)
+            self.algorithm = manifest.algorithm
+            previous = None
+            for line in manifest.reader:
+                if line.startswith(b"#") or not line.strip():
+                    continue
+                path = line[:line.index(b"\t")]
+                if b"\\" in path:
+                    path = unescape(path)
+                if previous is not None and not in_sequence(previous, path):
+                    return False
+                previous = path
+            return True
+        finally:
+            handle.close()
 
     def __iter__(self):
         if self.in_order():

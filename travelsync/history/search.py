@@ -9,6 +9,7 @@ both that and the path inside the source.
 
 import fnmatch
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -58,7 +59,8 @@ def glob_matcher(pattern: str):
     """A test of manifest paths: the shell glob (`*` also matches `/`) against the path inside
     the source or the whole `<source>/…` path."""
     wanted = os.fsencode(pattern).strip(b"/")
-    return lambda path: fnmatch.fnmatchcase(inside(path), wanted) or fnmatch.fnmatchcase(path, wanted)
+    matches = re.compile(fnmatch.translate(wanted.decode("latin-1")).encode("latin-1"), re.DOTALL).match
+    return lambda path: matches(path) is not None or matches(inside(path)) is not None
 
 
 def exact_matcher(path_text: str):
@@ -69,10 +71,11 @@ def exact_matcher(path_text: str):
 
 def find(snapshots, entries_of, match):
     """Yield a Sighting for every matching file of every snapshot (oldest first).
-    entries_of(snapshot) -> manifest Entries, or None when the snapshot has none (skipped)."""
+    entries_of(snapshot, match) -> the manifest Entries whose path `match`es (a pre-filter
+    on the raw lines), or None when the snapshot has no manifest (skipped)."""
     last: dict[bytes, tuple[str, int]] = {}
     for snapshot in snapshots:
-        entries = entries_of(snapshot)
+        entries = entries_of(snapshot, match)
         if entries is None:
             continue
         present = {}
@@ -90,7 +93,7 @@ def log(snapshots, entries_of, match) -> list[Version]:
     (checksum or size) or disappeared, over snapshots given oldest first."""
     versions, last = [], {}
     for snapshot in snapshots:
-        entries = entries_of(snapshot)
+        entries = entries_of(snapshot, match)
         if entries is None:
             continue
         present = {}
@@ -105,3 +108,22 @@ def log(snapshots, entries_of, match) -> list[Version]:
         versions += [Version(snapshot.id, snapshot.started, path, "removed") for path in sorted(set(last) - set(present))]
         last = present
     return versions[::-1]
+
+
+def matching(manifest, match):
+    """The Entries of a manifest (verify.manifest.Manifest) whose path `match`es, testing the
+    raw lines first: only the matches are parsed."""
+    from travelsync.verify.manifest import parse_line, unescape
+
+    version = manifest.version
+    for line in manifest.reader:
+        if line.startswith(b"#"):
+            continue
+        tab = line.find(b"\t")
+        if tab < 0:
+            continue
+        path = line[:tab]
+        if b"\\" in path:
+            path = unescape(path)
+        if match(path):
+            yield parse_line(line, version)
