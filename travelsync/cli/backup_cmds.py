@@ -178,8 +178,11 @@ def verify(app, snapshot_id):
     repository.check_format()
     snapshot, problem = repository.named(snapshot_id)
     base = f"{layout.SNAPSHOTS}/{snapshot}"
-    manifest = repository.store.read(f"{base}/{layout.MANIFEST_FILE}")
-    if manifest is None:
+    manifest_rel = f"{base}/{layout.MANIFEST_FILE}"
+    first = repository.store.open_for_reading(manifest_rel)  # streamed (twice) by compare, never held
+    if first is not None:
+        first.close()
+    if first is None:
         if problem is not None:
             raise TravelsyncError(f"{problem}; no manifest ({layout.MANIFEST_FILE}) to check its files against either")
         raise TravelsyncError(f"snapshot {snapshot} has no manifest ({layout.MANIFEST_FILE}); nothing to verify")
@@ -190,7 +193,8 @@ def verify(app, snapshot_id):
         bar = ProgressBar(app.stderr, "verify ")
     try:
         with repository.reading(snapshot):  # prune leaves it while its files are hashed
-            report = compare(snapshot, manifest, repository.store.file_hashes(f"{base}/{layout.DATA}"),
+            report = compare(snapshot, lambda: repository.store.open_for_reading(manifest_rel),
+                             repository.store.file_hashes(f"{base}/{layout.DATA}"),
                              on_progress=bar.update if bar else None)
     finally:
         if bar:

@@ -39,6 +39,8 @@ class OrderedManifest:
 
     def __init__(self, open_stream):
         self.open_stream, self.files, self.algorithm = open_stream, [], None
+        self.count = self.bytes = 0  # entries and their total size, known after in_order()
+        self.ordered = None
 
     def __enter__(self):
         return self
@@ -64,21 +66,27 @@ class OrderedManifest:
     def in_order(self) -> bool:
         """First pass: whether the lines already come in path_key order. Raw lines, no
         Entry made; two neighbours in one folder (the usual case) compare by name alone."""
+        if self.ordered is not None:
+            return self.ordered
         handle = self.open_stream()
         try:
             manifest = Manifest(handle)
             self.algorithm = manifest.algorithm
-            previous = None
+            fields = 3 if manifest.version == 1 else 2
+            previous, ordered, count, total = None, True, 0, 0
             for line in manifest.reader:
                 if line.startswith(b"#") or not line.strip():
                     continue
-                path = line[:line.index(b"\t")]
-                if b"\\" in path:
-                    path = unescape(path)
-                if previous is not None and not in_sequence(previous, path):
-                    return False
-                previous = path
-            return True
+                count += 1
+                total += int(line.rsplit(b"\t", fields)[1])
+                if ordered:
+                    path = line[:line.index(b"\t")]
+                    if b"\\" in path:
+                        path = unescape(path)
+                    ordered = previous is None or in_sequence(previous, path)
+                    previous = path
+            self.ordered, self.count, self.bytes = ordered, count, total
+            return ordered
         finally:
             handle.close()
 
@@ -86,29 +94,36 @@ class OrderedManifest:
         if self.in_order():
             yield from self._manifest()
             return
-        runs = self._sorted_runs()
-        yield from heapq.merge(*(self._read_run(run) for run in runs), key=lambda e: path_key(e.path))
+        yield from external_sort(self._manifest(), self.files)
 
-    def _sorted_runs(self) -> list:
-        runs, chunk = [], []
-        for entry in self._manifest():
-            chunk.append(entry)
-            if len(chunk) >= CHUNK:
-                runs.append(self._write_run(chunk))
-                chunk = []
-        if chunk:
-            runs.append(self._write_run(chunk))
-        return runs
 
-    def _write_run(self, chunk: list):
+def external_sort(entries, files: list):
+    """Yield `entries` (manifest Entries, any order) in path_key order: runs of CHUNK sorted in
+    memory, written to temporary files (appended to `files`, for the caller to close), merged."""
+    runs, chunk = [], []
+    for entry in entries:
+        chunk.append(entry)
+        if len(chunk) >= CHUNK:
+            runs.append(_write_run(chunk, files))
+            chunk = []
+    if not runs:  # it all fitted in memory
         chunk.sort(key=lambda e: path_key(e.path))
-        handle = tempfile.TemporaryFile(prefix="travelsync-sort-")
-        self.files.append(handle)
-        handle.writelines(format_line(entry) for entry in chunk)
-        handle.seek(0)
-        return handle
+        yield from chunk
+        return
+    if chunk:
+        runs.append(_write_run(chunk, files))
+    yield from heapq.merge(*(_read_run(run) for run in runs), key=lambda e: path_key(e.path))
 
-    @staticmethod
-    def _read_run(handle):
-        for line in handle:
-            yield parse_line(line)
+
+def _write_run(chunk: list, files: list):
+    chunk.sort(key=lambda e: path_key(e.path))
+    handle = tempfile.TemporaryFile(prefix="travelsync-sort-")
+    files.append(handle)
+    handle.writelines(format_line(entry) for entry in chunk)
+    handle.seek(0)
+    return handle
+
+
+def _read_run(handle):
+    for line in handle:
+        yield parse_line(line)

@@ -1,8 +1,10 @@
 """`verify`: hash a snapshot's files again and compare them with its manifest."""
 
+import io
+import tempfile
 from dataclasses import dataclass, field
 
-from travelsync.verify.manifest import Manifest
+from travelsync.verify.manifest import Entry, format_line, parse_line
 
 MAX_LISTED = 1000
 
@@ -25,37 +27,103 @@ class VerifyReport:
                 "corrupted": show(self.corrupted), "missing": show(self.missing), "extra": show(self.extra)}
 
 
-def compare(snapshot_id: str, manifest_data: bytes, hashes, on_progress=None) -> VerifyReport:
-    """manifest_data: the compressed manifest; hashes: the files found now, either
+def compare(snapshot_id: str, manifest, hashes, on_progress=None) -> VerifyReport:
+    """manifest: the compressed manifest, as bytes or as a callable returning a new binary
+    stream of it each call (read two or three times); hashes: the files found now, either
     (path, digest) pairs in the manifest's algorithm, or a TreeHashes (`.each(algorithm,
     handle)`) that computes whichever algorithm the manifest names (sha256 for version 1,
-    xxh128 for version 2). `on_progress(Progress)`: after each file (bytes by the manifest's
-    sizes), for a bar."""
-    manifest = Manifest(manifest_data)
-    expected = {entry.path: (entry.digest, entry.size) for entry in manifest}
-    report = VerifyReport(snapshot_id)
-    tick = _progress(expected, on_progress) if on_progress is not None else None
+    xxh128 for version 2). `on_progress(Progress)`: after each file, for a bar.
 
-    def seen(path: bytes, digest: str) -> None:
-        report.checked += 1
-        want, size = expected.pop(path, (None, 0))
-        if want is None:
-            report.extra.append(path)
-        elif want != digest:
-            report.corrupted.append(path)
-        if tick is not None:
-            tick(report.checked, size)
+    Streaming, in flat memory: the manifest comes in path_key order (history/ordered.py) and
+    is joined with the hashes as they arrive, which rsync lists in that same order. Every
+    hash is also spooled to a temporary file; if one arrives out of order (a local version-1
+    walk, `find` on a remote), the live join is dropped and the spool is sorted externally
+    and joined afterwards. Only the differences are kept."""
+    from travelsync.history.ordered import OrderedManifest
 
-    each = getattr(hashes, "each", None)
-    if each is not None:
-        each(manifest.algorithm, seen)
-    else:
-        for path, digest in hashes:
-            seen(path, digest)
-    report.missing = sorted(expected)
+    opener = (lambda: io.BytesIO(manifest)) if isinstance(manifest, (bytes, bytearray)) else manifest
+    with OrderedManifest(opener) as ordered, tempfile.TemporaryFile(prefix="travelsync-verify-") as spool:
+        ordered.in_order()  # the algorithm, the count and the total size, for the bar
+        join = _Join(VerifyReport(snapshot_id), iter(ordered), spool,
+                     _progress(ordered.count, ordered.bytes, on_progress) if on_progress is not None else None)
+        each = getattr(hashes, "each", None)
+        if each is not None:
+            each(ordered.algorithm, join.seen)
+        else:
+            for path, digest in hashes:
+                join.seen(path, digest)
+        report = join.finish() if join.live else _join_spooled(snapshot_id, ordered, spool, join.report.checked)
+    report.missing.sort()
     report.corrupted.sort()
     report.extra.sort()
     return report
+
+
+class _Join:
+    """The manifest (in path_key order) joined with hashes arriving in that order; `live`
+    turns False at the first hash out of order (the spool then holds them all)."""
+
+    def __init__(self, report: VerifyReport, entries, spool, tick):
+        self.report, self.entries, self.spool, self.tick = report, entries, spool, tick
+        self.next = next(entries, None)
+        self.live, self.previous = True, None
+
+    def seen(self, path: bytes, digest: str) -> None:
+        from travelsync.history.ordered import in_sequence
+
+        self.spool.write(format_line(Entry(path, 0, digest)))
+        self.report.checked += 1
+        size = 0
+        if self.live and self.previous is not None and not in_sequence(self.previous, path):
+            self.live = False
+        if self.live:
+            self.previous = path
+            size = self._match(path, digest)
+        if self.tick is not None:
+            self.tick(self.report.checked, size)
+
+    def _match(self, path: bytes, digest: str) -> int:
+        from travelsync.history.ordered import path_key
+
+        entry, key = self.next, None
+        while entry is not None and entry.path != path:
+            key = key or path_key(path)
+            if path_key(entry.path) > key:
+                break
+            self.report.missing.append(entry.path)
+            entry = next(self.entries, None)
+        self.next = entry
+        if entry is None or entry.path != path:
+            self.report.extra.append(path)
+            return 0
+        if entry.digest != digest:
+            self.report.corrupted.append(path)
+        self.next = next(self.entries, None)
+        return entry.size
+
+    def finish(self) -> VerifyReport:
+        while self.next is not None:
+            self.report.missing.append(self.next.path)
+            self.next = next(self.entries, None)
+        return self.report
+
+
+def _join_spooled(snapshot_id: str, ordered, spool, checked: int) -> VerifyReport:
+    """The join again, from the start, with the spooled hashes sorted externally."""
+    from travelsync.history.ordered import external_sort
+
+    spool.seek(0)
+    files: list = []
+    try:
+        found = external_sort((parse_line(line) for line in spool), files)
+        join = _Join(VerifyReport(snapshot_id), iter(ordered), None, None)
+        for entry in found:
+            join._match(entry.path, entry.digest)
+        join.report.checked = checked
+        return join.finish()
+    finally:
+        for handle in files:
+            handle.close()
 
 
 class TreeHashes:
@@ -78,7 +146,7 @@ class TreeHashes:
         each_checksum(self.settings, self.ssh, self.root, handle)
 
 
-def _progress(expected: dict, on_progress):
+def _progress(files: int, whole: int, on_progress):
     """A per-file callback feeding `on_progress` rsync-shaped Progress values (bytes checked
     of the manifest's total, the average rate)."""
     import time
@@ -86,8 +154,7 @@ def _progress(expected: dict, on_progress):
     from travelsync.rsync.progress import format_rate
     from travelsync.rsync.run import Progress
 
-    whole = sum(size for _digest, size in expected.values()) or 1
-    files = len(expected)
+    whole = whole or 1
     started, done = time.monotonic(), [0]
 
     def tick(checked: int, size: int) -> None:
