@@ -8,7 +8,9 @@ entries (issue 17: RSS at 1M within 1.5 × RSS at 100k).
 Each size gets a repository of three snapshots whose trees are absent (only snapshot.json
 and manifest.tsv.zst: the commands read nothing else): a full, an incremental with 1 % of
 the files changed, 0.5 % removed and 0.5 % added, and a third whose manifest lists the same
-files shuffled (the order-independent path: external sort). Peak RSS is the travelsync
+files shuffled (the order-independent path: external sort). verify is measured without its
+hashing (rsync's, the same as before): its comparison of a manifest with a stream of
+hashes, in order (rsync's listing) and out of order (spooled, sorted). Peak RSS is the
 process's VmHWM (benchmarks/measure.py).
 """
 
@@ -33,6 +35,20 @@ from travelsync.verify.manifest import HEADER, Entry, format_line  # noqa: E402
 
 ENV = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
 START = datetime(2026, 11, 1, 2, 30, tzinfo=timezone.utc)
+
+
+VERIFY = """# verify's comparison alone (the hashing is rsync's): a manifest against a stream of hashes
+from travelsync.verify.check import compare
+from travelsync.verify.manifest import Manifest
+hashes = ((e.path, e.digest) for e in Manifest(open({hashes!r}, "rb")))
+report = compare("bench", lambda: open({manifest!r}, "rb"), hashes)
+print(report.checked, len(report.corrupted), len(report.missing), len(report.extra))
+"""
+DICT = """# what verify held before issue 17: the whole manifest in a dictionary
+from travelsync.verify.manifest import Manifest
+expected = {{e.path: (e.digest, e.size) for e in Manifest(open({manifest!r}, "rb"))}}
+print(len(expected))
+"""
 
 
 def paths(count: int) -> list[bytes]:
@@ -109,8 +125,14 @@ def main() -> None:
             "diff (in order)": ["diff", ids[0], ids[1]],
             "diff (shuffled: external sort)": ["diff", ids[0], ids[2]],
         }
+        manifests = [repo / layout.SNAPSHOTS / i / layout.MANIFEST_FILE for i in ids]
+        runs["verify's join (hashes in order)"] = [VERIFY.format(manifest=str(manifests[1]), hashes=str(manifests[1]))]
+        runs["verify's join (hashes out of order)"] = [VERIFY.format(manifest=str(manifests[1]), hashes=str(manifests[2]))]
+        runs["verify before issue 17 (a dict of the manifest)"] = [DICT.format(manifest=str(manifests[1]))]
         for label, args in runs.items():
-            result = timed([sys.executable, "-m", "travelsync", *args], env=env, watch_memory=True, ok=(0, 3))
+            argv = [sys.executable, "-c", args[0]] if args[0].startswith("#") else \
+                [sys.executable, "-m", "travelsync", *args]
+            result = timed(argv, env=env, watch_memory=True, ok=(0, 3))
             rows.append((count, label, result.seconds, result.peak_kib * 1024))
             print(f"{count:>9,}  {label:<32} {result.seconds:7.2f} s  {result.peak_kib / 1024:7.1f} MiB", flush=True)
     print("\n| entries | command | seconds | peak RSS |\n|---:|---|---:|---:|")
