@@ -119,7 +119,8 @@ def _next_due(app, config):
 def snapshots(app, sizes):
     """List the repository's snapshots, oldest first: id, kind, started, duration, files,
     bytes, status. With --json: a list of {id, kind, status, started, finished, files, bytes,
-    parent, warnings} (and own_bytes with --sizes).
+    parent, warnings}. --sizes adds OWN (JSON own_bytes): the disk space only that snapshot
+    holds.
 
     A snapshot folder whose snapshot.json is missing, unreadable or damaged is not listed:
     a warning on stderr names it and what is wrong (exit 3), as it does when `latest`
