@@ -116,8 +116,27 @@ def test_finalize_says_when_no_snapshot_was_taken_since_prepare(trip, cli):
     assert laptop_equals(base, laptop_home, first.json["snapshot"])
 
 
-def test_sync_back_brings_laptop_changes_home_and_keeps_both_on_conflict(trip, cli):
+def test_sync_back_brings_laptop_changes_home_and_keeps_both_on_conflict(trip, cli, monkeypatch):
     base, home, config, full, monday = trip
+    import fcntl
+
+    from travelsync.trip import sync_back
+
+    held = []
+    plan = sync_back.plan_sync_back
+
+    def plan_and_look(config_, repository, basis_id, *args):  # what prune would find meanwhile
+        fd = os.open(base / "repository" / "readers" / basis_id, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held.append(False)
+        except BlockingIOError:
+            held.append(True)
+        finally:
+            os.close(fd)
+        return plan(config_, repository, basis_id, *args)
+
+    monkeypatch.setattr(sync_back, "plan_sync_back", plan_and_look)
     assert cli("prepare", "--skip-preflight", env={"TRAVELSYNC_NOW": PREPARE_AT}).exit_code == 0
     latest, _ = new_mail_and_nightly(home, config)
     assert cli("finalize", "--skip-preflight", env={"TRAVELSYNC_NOW": FINALIZE_AT}).exit_code == 0
@@ -137,6 +156,7 @@ def test_sync_back_brings_laptop_changes_home_and_keeps_both_on_conflict(trip, c
     assert (home / "src" / "app" / "written-on-trip.py").read_text() == "print('hello')\n"
     assert (home / "src" / "app" / "m1.py").read_text() == "laptop version\n"
     assert (home / "src" / "app" / "m2.py").read_text() == "home version of m2\n"
+    assert held == [True, True]  # the basis snapshot was held against prune while compared
     beside = [p for p in (home / "src" / "app").iterdir() if p.name.startswith("m2.py.laptop-")]
     assert [p.read_text() for p in beside] == ["laptop version of m2\n"]
     assert done.json["state"] == "returned"

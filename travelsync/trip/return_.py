@@ -45,6 +45,11 @@ def return_trip(context, *, sync_back: bool = False, dry_run: bool = False) -> d
 
 
 def _sync_back(context, document, last: dict, stamp: str, dry_run: bool) -> dict:
+    with context.repository.reading(last.get("snapshot")):  # prune leaves the basis while it is compared
+        return _sync_back_from(context, last, stamp, dry_run)
+
+
+def _sync_back_from(context, last: dict, stamp: str, dry_run: bool) -> dict:
     from travelsync.trip.sync_back import apply_sync_back, plan_sync_back
 
     basis = last.get("snapshot")
