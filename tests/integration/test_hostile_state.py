@@ -127,6 +127,6 @@ def test_a_forged_snapshot_json_is_named_with_its_field_and_never_restored_from(
     assert f"{document_path} is damaged (field parent: is not a snapshot id" in listed.stderr.replace("\n", " "), \
         listed.stderr
     before = listing(base)
-    result = cli("restore", "--from", monday, "--path", "home/Mail", "--to", base / "elsewhere")
+    result = cli("restore", "--from", monday, "--path", "home/Mail", "--root", base / "elsewhere")
     assert result.exit_code == ExitStatus.USAGE and f"no complete snapshot {monday!r}" in result.stderr
     assert listing(base) == before
