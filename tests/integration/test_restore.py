@@ -341,3 +341,17 @@ def test_in_place_puts_one_file_back_and_keeps_the_current_one_beside_it(cli, tm
     assert (home / "src" / "app" / "m2.py").read_text() == "another change, not asked for\n"  # only the path asked
     both = cli("--config", config, "restore", "--path", "home/src", "--in-place", "--to", tmp_path / "x")
     assert both.exit_code == ExitStatus.USAGE and "give one" in both.stderr
+
+
+def test_a_path_whose_name_is_not_utf8_restores(cli, tmp_path):
+    """`restore --path home/caf\\xe9.txt` (a Latin-1 name) ended in 'internal error: … UnicodeEncodeError'."""
+    need_programs("rsync")
+    home = build_home(tmp_path, mails=2)
+    name = b"caf\xe9.txt"
+    with open(os.path.join(os.fsencode(home), name), "wb") as handle:
+        handle.write(b"a name from another decade")
+    config = write_config(tmp_path, home)
+    backup(config, "full", "2026-11-22T02:30:00+00:00")
+    done = cli("--config", config, "--json", "restore", "--path", "home/" + os.fsdecode(name), "--to", tmp_path / "out")
+    assert done.exit_code == 0, done.stderr
+    assert open(os.path.join(os.fsencode(tmp_path / "out"), name), "rb").read() == b"a name from another decade"
