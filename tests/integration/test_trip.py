@@ -277,3 +277,22 @@ def test_prepare_refuses_bad_path_and_unreachable_laptop_without_changing_anythi
     assert result.exit_code == ExitStatus.TEMPORARY and "127.0.0.1" in result.stderr
     assert (home / ".fetchmailrc").read_bytes() == rc_before
     assert not state_file().exists() and not (base / "laptop").exists() and not (base / "away").exists()
+
+
+def test_prepare_and_finalize_say_what_they_did_to_the_mail_clients(trip, cli):
+    """prepare named no mail client it switched (and its --dry-run showed no diff, as trip.md
+    promised); finalize did not say which laptop copies it checked."""
+    base, home, config, full, monday = trip
+    dry = cli("prepare", "--dry-run", "--skip-preflight", env={"TRAVELSYNC_NOW": PREPARE_AT})
+    assert dry.exit_code == 0, dry.stderr
+    rc = home / ".fetchmailrc"
+    assert f"mail: fetchmail {rc}: would switch to keep on the server (now delete):" in dry.stdout
+    assert any(line.startswith("  +") and "keep" in line for line in dry.stdout.splitlines()), dry.stdout
+    assert "keep" not in rc.read_text()  # a dry run
+    done = cli("prepare", "--skip-preflight", env={"TRAVELSYNC_NOW": PREPARE_AT})
+    assert f"mail: fetchmail {rc}: switched to keep on the server (was delete)" in done.stdout, done.stdout
+    new_mail_and_nightly(home, config)
+    finalized = cli("finalize", "--skip-preflight", env={"TRAVELSYNC_NOW": FINALIZE_AT})
+    laptop_rc = base / "laptop" / home.relative_to("/") / ".fetchmailrc"
+    assert f"mail: laptop's fetchmail {laptop_rc} checked: keeps mail on the server" in finalized.stdout, \
+        finalized.stdout
