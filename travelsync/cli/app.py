@@ -43,7 +43,7 @@ class App:
     def config(self):
         from travelsync.config import load_config
 
-        return load_config(self.config_path, self.environ)
+        return load_config(self.config_path)
 
     # -- output
     @property
