@@ -43,7 +43,7 @@ class App:
     def config(self):
         from travelsync.config import load_config
 
-        return load_config(self.config_path)
+        return load_config(self.config_path, self.environ)
 
     # -- output
     @property
