@@ -28,7 +28,8 @@ GOOD = {"version": 1, "state": "prepared", "protected_snapshots": [FULL, INCR],
                         "stamp": STAMP, "paths": ["home/Mail", "home/src"], "stages": {"restore": RESTORED}}}
 
 # The values an attacker (or a damaged disk) would put into a field that becomes a path or an id.
-HOSTILE_TEXTS = ["/", "/etc", "..", "../../etc", "20261124T070000Z/../../..", "a\0b", "a\nb", ""]
+HOSTILE_TEXTS = ["/", "/etc", "..", "../../etc", "20261124T070000Z/../../..", "a\0b", "a\nb", "",
+                 "20261124T070000Z\n", "20261122T023000Z-full\n"]
 HOSTILE_TYPES = [5, None, True, ["20261124T070000Z"], {"a": 1}, 1.5]
 
 
