@@ -60,9 +60,13 @@ def problem_of(document, schema) -> tuple[str, str] | None:
 
 
 def _name(field: str, key) -> str:
+    """`in_progress.stamp`, `paths[0]`; a key with a control character (or none) as its repr,
+    so that the one-line message stays one line."""
     if isinstance(key, int):
         return f"{field}[{key}]"
-    return f"{field}.{key}" if field else str(key)
+    if not key or _CONTROL.search(key):
+        return f"{field}[{key!r}]"
+    return f"{field}.{key}" if field else key
 
 
 def _shown(value) -> str:

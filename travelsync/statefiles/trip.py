@@ -11,7 +11,7 @@ from typing import Literal, NotRequired, TypedDict
 
 from travelsync.atomic import read_json
 from travelsync.statefiles.schema import (JSON, Count, DamagedStateFile, IsoTime, Seconds, SnapshotId, Stamp,
-                                          RelativePath, Text, check)
+                                          RelativePath, check)
 
 VERSION = 1
 State = Literal["idle", "prepared", "finalized", "returned"]
@@ -20,10 +20,11 @@ HINT = "move the file away to start over (the laptop and mail files are untouche
 
 
 class RestoreRecord(TypedDict):
-    """A restore's report (restore/report.py), kept to resume and to show."""
+    """A restore's report (restore/report.py), kept to resume and to show.  The lists of
+    file names are only shown: any name a file system allows is fine there."""
 
     snapshot: SnapshotId
-    target: Text
+    target: str
     paths: list[RelativePath]
     files_transferred: Count
     bytes_transferred: Count
@@ -32,24 +33,24 @@ class RestoreRecord(TypedDict):
     dry_run: NotRequired[bool]
     total_size: NotRequired[Count]
     deleted: NotRequired[Count]
-    displaced_folder: NotRequired[Text | None]
-    displaced: NotRequired[list[Text]]
+    displaced_folder: NotRequired[str | None]
+    displaced: NotRequired[list[str]]
     changes: NotRequired[list[str]]
     change_count: NotRequired[Count]
 
 
 class Conflict(TypedDict):
-    path: RelativePath
-    laptop_copy: RelativePath
+    path: str
+    laptop_copy: str
 
 
 class SyncBackRecord(TypedDict):
-    """`return --sync-back`'s report (trip/sync_back.py)."""
+    """`return --sync-back`'s report (trip/sync_back.py): shown, never acted on again."""
 
     basis: SnapshotId | None
-    copy: list[RelativePath]
+    copy: list[str]
     conflicts: list[Conflict]
-    deleted_on_laptop: list[RelativePath]
+    deleted_on_laptop: list[str]
     applied: bool
     files_transferred: NotRequired[Count]
     bytes_transferred: NotRequired[Count]
@@ -85,7 +86,7 @@ class PrepareRecord(TypedDict):
     snapshot: SnapshotId
     stamp: Stamp
     paths: list[RelativePath]
-    target: Text
+    target: str
     restore: RestoreRecord
     mail: JSON
     preflight: list[PreflightCheck]
