@@ -66,7 +66,7 @@ def test_a_good_document_passes_and_an_old_one_without_version_is_read_as_versio
     ("in_progress.stages.restore.target", 5),
     ("in_progress.step", "rm"), ("in_progress.started", "yesterday"), ("in_progress.started", "2026-11-24T07:00:00"),
     ("state", "flying"), ("state", None), ("version", "1"), ("version", True), ("version", 0),
-    ("history[0].at", 5), ("prepare.preflight[0].status", "great"), ("protected_snapshots", FULL),
+    ("history[0].at", 5), ("prepare.preflight[0].status", 5), ("protected_snapshots", FULL),
     ("in_progress.unexpected", "x"), ("in_progress", []),
 ])
 def test_a_hostile_value_in_any_field_is_refused_naming_the_file_and_the_field(tmp_path, field, value):

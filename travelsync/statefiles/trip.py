@@ -59,7 +59,7 @@ class SyncBackRecord(TypedDict):
 
 class PreflightCheck(TypedDict):
     name: str
-    status: Literal["ok", "warn", "fail", "skip"]
+    status: str  # ok | warn | fail | skip (preflight/model.py): shown only
     summary: str
     details: NotRequired[JSON]
     fix: NotRequired[JSON]
