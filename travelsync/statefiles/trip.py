@@ -25,11 +25,11 @@ class RestoreRecord(TypedDict):
 
     snapshot: SnapshotId
     target: str
-    paths: list[RelativePath]
-    files_transferred: Count
-    bytes_transferred: Count
-    seconds: Seconds
     warnings: list[str]
+    paths: NotRequired[list[RelativePath]]
+    files_transferred: NotRequired[Count]
+    bytes_transferred: NotRequired[Count]
+    seconds: NotRequired[Seconds]
     dry_run: NotRequired[bool]
     total_size: NotRequired[Count]
     deleted: NotRequired[Count]
@@ -82,28 +82,31 @@ class InProgress(TypedDict):
 
 
 class PrepareRecord(TypedDict):
+    """What prepare did.  Later steps read `at`, `snapshot` and `paths`; the rest is shown
+    (and may be absent from a file an older travelsync wrote)."""
+
     at: IsoTime
     snapshot: SnapshotId
-    stamp: Stamp
     paths: list[RelativePath]
-    target: str
-    restore: RestoreRecord
-    mail: JSON
-    preflight: list[PreflightCheck]
+    stamp: NotRequired[Stamp]
+    target: NotRequired[str]
+    restore: NotRequired[RestoreRecord]
+    mail: NotRequired[JSON]
+    preflight: NotRequired[list[PreflightCheck]]
 
 
 class FinalizeRecord(PrepareRecord):
-    files_transferred: Count
-    bytes_transferred: Count
-    seconds: Seconds
+    files_transferred: NotRequired[Count]
+    bytes_transferred: NotRequired[Count]
+    seconds: NotRequired[Seconds]
 
 
 class ReturnRecord(TypedDict):
     at: IsoTime
-    sync_back: SyncBackRecord | None
-    mail: JSON
-    warnings: list[str]
-    released_snapshots: list[SnapshotId]
+    sync_back: NotRequired[SyncBackRecord | None]
+    mail: NotRequired[JSON]
+    warnings: NotRequired[list[str]]
+    released_snapshots: NotRequired[list[SnapshotId]]
 
 
 class HistoryEntry(TypedDict):
