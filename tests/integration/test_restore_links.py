@@ -3,7 +3,6 @@ a path beneath a symlink in the snapshot (issue 15, finding 6) and a displaced f
 a symlink or leads into a restored path (issue 15, finding 7)."""
 
 import os
-from pathlib import Path
 
 import pytest
 import yaml

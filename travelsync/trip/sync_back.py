@@ -104,11 +104,24 @@ def plan_sync_back(config, repository, basis_id: str, paths, target: Location) -
             return filecmp.cmp(Path(home_folder.path, path), Path(basis.path, path), shallow=False)
 
         copy, conflicts = classify(changed, home_stats, basis_stats, same)
+        _refuse_links_at_home(home_folder, group.source_name, copy + conflicts)
         if copy:
             plan.copy[group.source_name] = copy
         if conflicts:
             plan.conflicts[group.source_name] = conflicts
     return plan
+
+
+def _refuse_links_at_home(home_folder: Location, source_name: str, paths) -> None:
+    """Refuse (UsageError, exit 2) a file whose folder at home is reached through a symlink:
+    the copy (run as root, perhaps) would land wherever the link points, or replace home's
+    link with a folder.  Nothing is copied; the message names the paths."""
+    linked = places.beneath_links(home_folder, paths, None)
+    if linked:
+        shown = ", ".join(f"{source_name}/{p}" for p in linked[:5]) + (" …" if len(linked) > 5 else "")
+        raise UsageError(f"{shown}: a folder on the way is a symlink at home; sync-back writes home only into real "
+                         "folders, so nothing was copied",
+                         hint="copy these files by hand, or make the folder at home a real folder again")
 
 
 def apply_sync_back(config, plan: SyncBackPlan, target: Location, stamp: str) -> dict:
