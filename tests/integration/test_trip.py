@@ -298,3 +298,41 @@ def test_prepare_and_finalize_say_what_they_did_to_the_mail_clients(trip, cli):
     laptop_rc = base / "laptop" / home.relative_to("/") / ".fetchmailrc"
     assert f"mail: laptop's fetchmail {laptop_rc} checked: keeps mail on the server" in finalized.stdout, \
         finalized.stdout
+
+
+def _message(message_id: str, subject: str) -> bytes:
+    return f"From: a@example.org\nSubject: {subject}\nMessage-ID: <{message_id}>\n\n{subject} body\n".encode()
+
+
+def test_sync_back_merges_maildirs_by_message_and_names_laptop_deletions(trip, cli):
+    """The laptop fetched the trip's mail (kept on the server), home fetched it again after
+    the trip: copying the laptop's Maildir home duplicated every trip mail."""
+    base, home, config, full, monday = trip
+    assert cli("prepare", "--skip-preflight", env={"TRAVELSYNC_NOW": PREPARE_AT}).exit_code == 0
+    latest, _ = new_mail_and_nightly(home, config)
+    assert cli("finalize", "--skip-preflight", env={"TRAVELSYNC_NOW": FINALIZE_AT}).exit_code == 0
+    laptop_mail = base / "laptop" / home.relative_to("/") / "Mail"
+    mail = home / "Mail"
+    # on the trip: the laptop fetches three mails, reads one it had, deletes one, writes a draft
+    for number in range(3):
+        (laptop_mail / "new" / f"1701000{number}.M{number}P9.laptop").write_bytes(_message(f"trip{number}@x", f"t{number}"))
+    (laptop_mail / "new" / "trip-0.mail").rename(laptop_mail / "cur" / "trip-0.mail:2,S")
+    (laptop_mail / "cur" / "3.mail").unlink()
+    (laptop_mail / ".Drafts" / "cur").mkdir(parents=True)
+    (laptop_mail / ".Drafts" / "cur" / "1701999.M9P9.laptop:2,D").write_bytes(_message("draft@x", "draft"))
+    (laptop_mail / "tmp").mkdir(exist_ok=True)
+    (laptop_mail / "tmp" / "1702000.M1P1.laptop").write_bytes(b"half delivered")
+    # back home: home's fetchmail gets the same three from the server, under its own names
+    for number in range(3):
+        (mail / "new" / f"1702100{number}.M{number}P1.home").write_bytes(_message(f"trip{number}@x", f"t{number}"))
+    before = sorted(p.name for p in (mail / "new").iterdir()) + sorted(p.name for p in (mail / "cur").iterdir())
+    done = cli("return", "--sync-back", env={"TRAVELSYNC_NOW": RETURN_AT})
+    assert done.exit_code in (0, 3), done.stderr
+    after = sorted(p.name for p in (mail / "new").iterdir()) + sorted(p.name for p in (mail / "cur").iterdir())
+    assert after == before  # no trip mail twice, the read one not copied beside its unread self
+    assert (mail / ".Drafts" / "cur" / "1701999.M9P9.laptop:2,D").read_bytes() == _message("draft@x", "draft")
+    assert not (mail / "tmp" / "1702000.M1P1.laptop").exists()
+    assert (mail / "cur" / "3.mail").exists()  # a laptop deletion is not carried home ...
+    assert "home/Mail/cur/3.mail" in done.stdout  # ... and is named
+    assert "trip-0.mail" not in done.stdout.split("not deleted at home")[-1]  # a read message is no deletion
+    assert "4 mail messages the laptop has are already at home" in done.stdout, done.stdout

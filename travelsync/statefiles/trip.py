@@ -52,6 +52,9 @@ class SyncBackRecord(TypedDict):
     conflicts: list[Conflict]
     deleted_on_laptop: list[str]
     applied: bool
+    deleted_count: NotRequired[Count]
+    already_home: NotRequired[list[str]]  # Maildir messages home had already (trip/maildir.py)
+    already_home_count: NotRequired[Count]
     files_transferred: NotRequired[Count]
     bytes_transferred: NotRequired[Count]
     seconds: NotRequired[Seconds]
