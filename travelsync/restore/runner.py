@@ -15,8 +15,8 @@ from travelsync.exitcodes import ExitStatus
 from travelsync.location import Location, parse_location
 from travelsync.restore import arguments, displaced, parallel, places, selection
 from travelsync.restore.report import MAX_LISTED, RestoreReport
+from travelsync.rsync.args import TRANSPORT_FAILURES
 
-TRANSPORT_FAILURES = frozenset({10, 12, 30, 35, 255})
 
 
 @dataclass(frozen=True)
