@@ -108,12 +108,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--entries", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--only", default="", help="Only the commands whose label holds this text (e.g. verify).")
     options = parser.parse_args()
     work = Path(options.workdir or tempfile.mkdtemp(prefix="travelsync-history-bench-"))
     rows = []
     for count in options.entries:
         repo = work / f"repo-{count}"
-        ids = build(repo, count)
+        ids = build(repo, count) if not repo.exists() else sorted(p.name for p in (repo / layout.SNAPSHOTS).iterdir())
         config = work / f"config-{count}.yaml"
         config.write_text(f"repository: {repo}\nsources: [{{name: home, path: {work}}}]\n"
                           "schedule: {timezone: UTC}\n")
@@ -130,6 +131,8 @@ def main() -> None:
         runs["verify's join (hashes out of order)"] = [VERIFY.format(manifest=str(manifests[1]), hashes=str(manifests[2]))]
         runs["verify before issue 17 (a dict of the manifest)"] = [DICT.format(manifest=str(manifests[1]))]
         for label, args in runs.items():
+            if options.only not in label:
+                continue
             argv = [sys.executable, "-c", args[0]] if args[0].startswith("#") else \
                 [sys.executable, "-m", "travelsync", *args]
             result = timed(argv, env=env, watch_memory=True, ok=(0, 3))

@@ -4,7 +4,7 @@ import io
 import tempfile
 from dataclasses import dataclass, field
 
-from travelsync.verify.manifest import Entry, format_line, parse_line
+from travelsync.verify.manifest import Entry, escape, format_line, parse_line, unescape
 
 MAX_LISTED = 1000
 
@@ -36,9 +36,10 @@ def compare(snapshot_id: str, manifest, hashes, on_progress=None) -> VerifyRepor
 
     Streaming, in flat memory: the manifest comes in path_key order (history/ordered.py) and
     is joined with the hashes as they arrive, which rsync lists in that same order. Every
-    hash is also spooled to a temporary file; if one arrives out of order (a local version-1
-    walk, `find` on a remote), the live join is dropped and the spool is sorted externally
-    and joined afterwards. Only the differences are kept."""
+    hash is also spooled to a temporary file; if one arrives out of order, the live join is
+    dropped and the spool is sorted externally and joined afterwards. The sha256 of a
+    version-1 manifest (a local walk, `find` on a remote) is spooled from the start: it is
+    not in that order. Only the differences are kept."""
     from travelsync.history.ordered import OrderedManifest
 
     opener = (lambda: io.BytesIO(manifest)) if isinstance(manifest, (bytes, bytearray)) else manifest
@@ -47,6 +48,8 @@ def compare(snapshot_id: str, manifest, hashes, on_progress=None) -> VerifyRepor
         join = _Join(VerifyReport(snapshot_id), iter(ordered), spool,
                      _progress(ordered.count, ordered.bytes, on_progress) if on_progress is not None else None)
         each = getattr(hashes, "each", None)
+        if each is not None and ordered.algorithm == "sha256":
+            join.abandon()  # sha256 comes from a walk or `find`, not in rsync's order: spool from the start
         if each is not None:
             each(ordered.algorithm, join.seen)
         else:
@@ -67,6 +70,9 @@ class _Join:
         self.report, self.entries, self.spool, self.tick = report, entries, spool, tick
         self.next = next(entries, None)
         self.live, self.previous = True, None
+        # manifest paths passed over (missing, if the order holds), on disk until the end: a
+        # first hash far down an unordered stream would otherwise pass over half the manifest
+        self.passed = tempfile.TemporaryFile(prefix="travelsync-verify-")
 
     def seen(self, path: bytes, digest: str) -> None:
         from travelsync.history.ordered import in_sequence
@@ -75,12 +81,19 @@ class _Join:
         self.report.checked += 1
         size = 0
         if self.live and self.previous is not None and not in_sequence(self.previous, path):
-            self.live = False
+            self.abandon()
         if self.live:
             self.previous = path
             size = self._match(path, digest)
         if self.tick is not None:
             self.tick(self.report.checked, size)
+
+    def abandon(self) -> None:
+        """Out of order: what the live join found is void (its "missing" may be anything);
+        drop it now rather than hold it until the spool is joined."""
+        self.live, self.entries, self.next = False, None, None
+        self.report.missing, self.report.corrupted, self.report.extra = [], [], []
+        self.passed.close()
 
     def _match(self, path: bytes, digest: str) -> int:
         from travelsync.history.ordered import path_key
@@ -90,7 +103,7 @@ class _Join:
             key = key or path_key(path)
             if path_key(entry.path) > key:
                 break
-            self.report.missing.append(entry.path)
+            self.passed.write(escape(entry.path) + b"\n")
             entry = next(self.entries, None)
         self.next = entry
         if entry is None or entry.path != path:
@@ -103,8 +116,11 @@ class _Join:
 
     def finish(self) -> VerifyReport:
         while self.next is not None:
-            self.report.missing.append(self.next.path)
+            self.passed.write(escape(self.next.path) + b"\n")
             self.next = next(self.entries, None)
+        self.passed.seek(0)
+        self.report.missing = [unescape(line[:-1]) for line in self.passed]
+        self.passed.close()
         return self.report
 
 
