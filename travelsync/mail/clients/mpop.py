@@ -57,8 +57,10 @@ def _lines(text: str) -> list[Line]:
     lines, offset = [], 0
     for number, raw in enumerate(_LINES.findall(text), start=1):
         body = raw.rstrip("\r\n")
-        stripped = body.strip()
+        stripped = body.strip(" \t")  # mpop's blanks: a line of a form feed alone is a command to it
         if stripped and not stripped.startswith("#"):
+            if "\f" in stripped or "\v" in stripped:
+                raise MailConfigError("a form feed or vertical tab: mpop reads it as an unknown command", number)
             if not stripped.replace("\t", " ").isprintable():
                 raise MailConfigError("control characters: not an mpop configuration", number)
             indent = len(body) - len(body.lstrip(" \t"))
