@@ -154,8 +154,30 @@ def plan_revert(text: str, changes: Sequence[Change]) -> Plan:
     return Plan(text)
 
 
+CHECKER = "getmail"
+
+
 def validate_argv(path: Path) -> list[str] | None:
-    return ["getmail", "--getmaildir", str(path.parent), "-r", str(path), "--dump"]
+    """getmail's own reading (checkers/getmail_read.py), not `getmail --dump`: the dump creates the
+    message_log file and needs every delivery target to exist where it runs."""
+    from travelsync.mail.checkers import script_argv
+
+    return script_argv("getmail", "getmail_read.py", path)
+
+
+def confirm(output: str, text: str) -> str | None:
+    """getmail's reading (the reader's JSON) against travelsync's: do they agree on delete?"""
+    import json
+
+    try:
+        read = json.loads(output.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return "its reader printed no settings"
+    (account,) = accounts(text)
+    theirs = DELETE if read.get("delete") else KEEP
+    if read.get("protocol") == "pop3" and account.protocol == "pop3" and theirs != account.mode:
+        return f"getmail reads delete = {str(read.get('delete')).lower()}, travelsync reads {account.mode}"
+    return None
 
 
 def refuse_reason(path: Path) -> str | None:

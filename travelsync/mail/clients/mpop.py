@@ -186,7 +186,37 @@ def plan_revert(text: str, changes: Sequence[Change]) -> Plan:
 
 
 def validate_argv(path: Path) -> list[str] | None:
+    """`-P` prints every account's settings as mpop reads them; it runs `eval` and `passwordeval`
+    commands, so it only ever reads a copy passed through `neutralise`."""
     return ["mpop", "-C", str(path), "-P", "--all-accounts"]
+
+
+_COMMANDS_RUN = re.compile(r"(?m)^([ \t]*)(eval|passwordeval)\b[^\r\n]*")
+
+
+def neutralise(text: str) -> str:
+    """The copy mpop -P reads: `eval` lines become comments and `passwordeval` loses its command,
+    line for line, so that the check runs nothing the file names (and asks for no password)."""
+    return _COMMANDS_RUN.sub(lambda m: m.group(1) + ("# eval (not run by travelsync's check)"
+                                                     if m.group(2) == "eval" else "password *"), text)
+
+
+_ACCOUNT_DUMP = re.compile(r"^using account (?P<name>.+) from ", re.M)
+
+
+def confirm(output: str, text: str) -> str | None:
+    """mpop's `keep = on/off` for every account against travelsync's reading of the same text."""
+    ours = {a.name: a.mode for a in accounts(text)}
+    starts = list(_ACCOUNT_DUMP.finditer(output))
+    for index, start in enumerate(starts):
+        block = output[start.end(): starts[index + 1].start() if index + 1 < len(starts) else len(output)]
+        keep = re.search(r"^keep = (\w+)", block, re.M)
+        name = start.group("name")
+        if keep and name in ours:
+            theirs = KEEP if keep.group(1) == "on" else DELETE
+            if theirs != ours[name]:
+                return f"account {name}: mpop reads keep = {keep.group(1)}, travelsync reads {ours[name]}"
+    return None
 
 
 def refuse_reason(path: Path) -> str | None:
