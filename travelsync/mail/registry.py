@@ -24,7 +24,7 @@ from types import ModuleType
 
 from travelsync.errors import UsageError
 
-KINDS = ("fetchmail", "getmail", "thunderbird", "mpop", "mutt", "claws", "evolution", "kmail")
+KINDS = ("fetchmail", "getmail", "thunderbird", "mpop", "mutt", "claws", "evolution", "kmail", "mbsync", "offlineimap")
 
 REQUIRED = ("KIND", "AFTER_TRIP_DELETES_KEPT", "default_paths", "accounts", "plan_keep", "plan_revert",
             "validate_argv", "refuse_reason")
