@@ -97,8 +97,64 @@ message_log = ~/.getmail/log/pop.example.org.log
 """
 
 
+def mbsyncrc(marker: Path) -> str:
+    return f"""\
+IMAPAccount work
+Host imap.example.com
+UserCmd "echo usercmd >> {marker}; echo mkeller"
+PassCmd "echo passcmd >> {marker}; pass show mail/work"
+SSLType IMAPS
+
+IMAPStore work-remote
+Account work
+
+IMAPStore tunnelled
+Tunnel "echo tunnel >> {marker}; ssh -q mail.example.com /usr/lib/dovecot/imap"
+
+MaildirStore work-local
+Path ~/Mail/work/
+Inbox ~/Mail/work/INBOX
+
+Channel work
+Far :work-remote:
+Near :work-local:
+Expunge Both
+
+Channel tunnelled
+Far :tunnelled:
+Near :work-local:Tunnelled
+Expunge Both
+"""
+
+
+def offlineimaprc(marker: Path) -> str:
+    helper = marker.parent / "offlineimap-helper.py"
+    helper.write_text(f"open({str(marker)!r}, 'a').write('pythonfile')\ndef get_pass(): return 'x'\n")
+    return f"""\
+[general]
+accounts = main
+pythonfile = {helper}
+
+[Account main]
+localrepository = local
+remoterepository = remote
+presynchook = echo presynchook >> {marker}
+
+[Repository local]
+type = Maildir
+localfolders = ~/Mail
+
+[Repository remote]
+type = IMAP
+remotehost = imap.example.org
+remoteuser = marc
+remotepasseval = __import__("os").system("echo passeval >> {marker}") and get_pass()
+"""
+
+
 CLIENTS = {"mpop": (".mpoprc", mpoprc, 0o600), "fetchmail": (".fetchmailrc", fetchmailrc, 0o600),
-           "getmail": (".config/getmail/getmailrc", getmailrc, 0o600)}
+           "getmail": (".config/getmail/getmailrc", getmailrc, 0o600), "mbsync": (".mbsyncrc", mbsyncrc, 0o600),
+           "offlineimap": (".offlineimaprc", offlineimaprc, 0o644)}
 
 
 @pytest.mark.parametrize("kind", list(CLIENTS))
