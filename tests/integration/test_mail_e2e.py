@@ -310,3 +310,31 @@ def test_sync_keeps_locally_deleted_mail_on_the_server_and_back(kind, dovecot_im
     syncer.sync()
     assert "test message 2" not in server.imap_messages(), "after revert the deletion reaches the server again"
     assert "test message 3" in server.imap_messages() and "test message 3" in _local(syncer)
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("kind", ["getmail", "mbsync", "offlineimap"])
+def test_remote_files_are_checked_there_by_the_clients_own_reading(kind, cli, sshd_server, tmp_path):
+    """getmail's and OfflineIMAP's readers (python -c) and mbsync's parse run on the other machine;
+    what the reader prints comes back to be compared; nothing of the user's runs."""
+    need_programs(kind)
+    from tests.unit.test_mail_checks import CLIENTS
+
+    folder = Path(tempfile.mkdtemp(prefix="travelsync-remote-"))
+    try:
+        marker = folder / "marker"
+        name, make, mode = CLIENTS[kind]
+        text = make(marker)
+        path = client_file(folder, Path(name).name, text, mode)
+        settings = write_settings(tmp_path, [{"kind": kind, "file": sshd_server.location(str(path))}],
+                                  ssh=sshd_server.ssh_config)
+        dry = cli("--config", settings, "mailer", "keep", "--dry-run")
+        assert dry.exit_code == 0 and "not checked" not in dry.stderr, dry.stderr
+        kept = cli("--config", settings, "--json", "mailer", "keep")
+        assert kept.exit_code == 0, kept.stderr
+        assert kept.json["files"][0]["mode"] == "keep" and path.read_text() != text
+        assert cli("--config", settings, "mailer", "revert").exit_code == 0
+        assert path.read_text() == text and not marker.exists()
+        assert sorted(p.name for p in folder.iterdir() if p.name != "offlineimap-helper.py") == [path.name]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
