@@ -9,11 +9,18 @@ target (the link stays).  The check writes nothing beside the file, so a dry run
 folder exactly as it was (listing and mtime).  Every refusal raises MailRefused and leaves
 the file as it was (same bytes, same mtime).
 
-Why a private folder is as good as the folder itself for the check: none of the checkers
-resolves a path against the config file's folder (getmail resolves relative destination
-paths against the working directory, which stays the same, and uses --getmaildir only for
-its oldmail files, which --dump never writes; fetchmail --configdump and mpop -P open no
-file the config names).
+The check has no side effects of its own (see `judge`): the copy the checker reads has every
+setting whose value is a command neutralised (the client module's `neutralise`: mpop's
+`passwordeval`/`eval`, mbsync's PassCmd/UserCmd/Tunnel), and the checkers chosen run nothing,
+prompt for nothing and connect nowhere: `fetchmail --configdump`, `mpop -P` on the neutralised
+copy, mbsync asked for a channel that does not exist (it answers after parsing, before any
+connection), and for getmail and OfflineIMAP a reader script (travelsync/mail/checkers/) that
+imports the client's own config code instead of `getmail --dump`, which creates the
+message_log file and needs every delivery target to exist.  Where the client prints what it
+read, the client module's `confirm` compares that with travelsync's own reading.
+
+Why a private folder is as good as the folder itself for the check: none of these checkers
+resolves a path against the config file's folder or opens a file the config names.
 """
 
 import base64
