@@ -165,11 +165,14 @@ def test_no_check_runs_a_command_the_users_file_names(cli, user_home, kind):
     (user_home / name).parent.mkdir(parents=True, exist_ok=True)
     path = client_file((user_home / name).parent, Path(name).name, make(marker), mode)
     settings = write_settings(user_home.parent, [{"kind": kind, "file": str(path)}])
+    home_before = listing(user_home.parent)
     for args in (["--dry-run"], []):
         result = cli("--config", settings, "mailer", "keep", *args)
         assert result.exit_code in (0, 3), result.stderr
         assert "not checked" not in result.stderr  # the client's checker did run
         assert not marker.exists(), f"{kind} check ran: {marker.read_text()}"
+        if args:  # a dry run writes nothing anywhere in the home (the client's logs, state, ...)
+            assert listing(user_home.parent) == home_before
     assert path.read_text() != make(marker)  # switched
     assert cli("--config", settings, "mailer", "revert").exit_code in (0, 3)
     assert path.read_text() == make(marker) and not marker.exists()

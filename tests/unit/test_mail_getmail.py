@@ -119,3 +119,17 @@ def test_default_paths_list_every_rc_in_the_folder(tmp_path):
     paths = getmail.default_paths(tmp_path, {"XDG_CONFIG_HOME": str(tmp_path / "cfg")})
     assert paths[:2] == [folder / "getmailrc", folder / "getmailrc-work"]
     assert paths[2] == tmp_path / ".getmail" / "getmailrc"
+
+
+def test_a_default_section_sets_delete_for_options_as_in_getmail(tmp_path):
+    text = "[DEFAULT]\ndelete = true\n\n" + REALISTIC.replace("delete   =  True\n", "")
+    assert "True" not in REALISTIC.replace("delete   =  True\n", "")
+    assert getmail.accounts(text)[0].mode == DELETE  # getmail's RawConfigParser reads it for [options]
+    plan = getmail.plan_keep(text)
+    assert plan.new_text.startswith("[DEFAULT]\ndelete = false\n")
+    assert getmail.plan_revert(plan.new_text, plan.changes).new_text == text
+    if shutil.which("getmail"):
+        rc = tmp_path / "getmailrc"
+        rc.write_text(text)
+        done = subprocess.run(getmail.validate_argv(rc), capture_output=True, text=True, timeout=30)
+        assert json.loads(done.stdout)["delete"] is True and getmail.confirm(done.stdout, text) is None

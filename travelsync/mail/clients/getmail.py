@@ -26,6 +26,11 @@ def parse(text: str) -> dict[str, dict[str, Option]]:
     return inifile.parse(text, "a getmailrc", "getmail")
 
 
+def _options(sections) -> dict[str, Option]:
+    """[options] as getmail sees it: a [DEFAULT] section's values count where [options] has none."""
+    return {**sections.get("DEFAULT", {}), **sections.get("options", {})}
+
+
 def _protocol(sections) -> str:
     retriever = sections.get("retriever")
     if retriever is None or "type" not in retriever:
@@ -58,7 +63,7 @@ def _warnings(name: str, options: dict[str, Option]) -> tuple[str, ...]:
 
 def accounts(text: str) -> list[Account]:
     sections = parse(text)
-    options = sections.get("options", {})
+    options = _options(sections)
     delete = options.get("delete")
     deletes = delete is not None and delete.value.lower() in TRUE_WORDS
     name = _name(sections)
@@ -81,7 +86,7 @@ def plan_keep(text: str, only: frozenset[str] = frozenset()) -> Plan:
     name = _name(sections)
     if (only and name not in only) or _protocol(sections) != "pop3":
         return Plan(text)
-    options = sections.get("options", {})
+    options = _options(sections)
     warnings = _warnings(name, options)
     delete = options.get("delete")
     if delete is None or delete.value.lower() not in TRUE_WORDS:
@@ -91,7 +96,7 @@ def plan_keep(text: str, only: frozenset[str] = frozenset()) -> Plan:
 
 
 def plan_revert(text: str, changes: Sequence[Change]) -> Plan:
-    options = parse(text).get("options", {})
+    options = _options(parse(text))
     delete = options.get("delete")
     for change in changes:
         if change.setting != "delete":
