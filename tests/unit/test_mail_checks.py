@@ -219,6 +219,7 @@ type = SimplePOP3SSLRetriever
 server = pop.example.org
 username = marc
 password_command = ("pass", "show", "mail/pop")
+ca_certs = ~/.certs/example-ca.pem
 
 [destination]
 type = Maildir

@@ -3,7 +3,8 @@
 # boolean/integer option types, its retriever classes and their parameter checks, the names
 # of its destination and filter classes -- and prints the options that decide what is
 # deleted, as JSON.  Unlike `getmail --dump` it opens no message_log, reads no netrc, and does
-# not require the delivery targets to exist: the check is about what the file means.
+# not require the delivery targets (nor certificate files, nor folders) to exist: the check
+# is about what the file means.
 # Exit 0 and JSON on stdout; 1 and one line on stderr when getmail would refuse the file;
 # 127 when getmail is not installed.
 import importlib.machinery
@@ -30,6 +31,14 @@ try:
 except (ImportError, AttributeError, OSError, SystemExit) as error:
     err.write(f"getmail's own modules cannot be loaded: {error}\n")
     sys.exit(127)
+
+
+# The existence of files and folders a setting names (ca_certs, keyfile, getmaildir, ...) says
+# nothing about what the file means; getmail's own type and "required" checks stay.
+from getmailcore import baseclasses  # noqa: E402
+
+for _kind in (baseclasses.ConfFile, baseclasses.ConfDirectory):
+    _kind.validate = baseclasses.ConfString.validate
 
 
 def fail(message):
