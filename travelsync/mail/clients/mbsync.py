@@ -262,7 +262,7 @@ _CHECK = f"""\
 command -v mbsync >/dev/null 2>&1 || exit 127
 said=$(mbsync -c "$1" {PROBE} 2>&1 </dev/null)
 case $said in *"named '{PROBE}'"*) exit 0 ;; esac
-printf '%s\n' "$said" | head -n 1 >&2  # its first complaint: the cause
+printf '%s\\n' "$said" | head -n 1 >&2  # its first complaint: the cause
 exit 1
 """
 
