@@ -38,6 +38,9 @@ def human(report: dict) -> str:
                                                  change_count=restore.get("change_count", 0))))
     for line in report.get("notes", []):
         lines.append(line)
+    for mail in report.get("mail") or []:  # e.g. "no POP account …: left alone" from keep
+        for note in mail.get("notes") or ([mail["note"]] if mail.get("note") else []):
+            lines.append(f"mail {mail.get('kind')} {mail.get('file') or ''}: {note}")
     for check in report.get("preflight") or []:
         lines.append(f"preflight {check['name']}: {check['status']}: {check['summary']}")
     for warning in report.get("warnings", []):
