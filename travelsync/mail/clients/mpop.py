@@ -196,9 +196,11 @@ _COMMANDS_RUN = re.compile(r"(?m)^([ \t]*)(eval|passwordeval)\b[^\r\n]*")
 
 def neutralise(text: str) -> str:
     """The copy mpop -P reads: `eval` lines become comments and `passwordeval` loses its command,
-    line for line, so that the check runs nothing the file names (and asks for no password)."""
+    line for line, so that the check runs nothing the file names (and asks for no password).
+    An empty `passwordeval`, not a `password`: mpop refuses a file holding a password unless
+    its mode is 0600, and a file with only a passwordeval may well be 0644."""
     return _COMMANDS_RUN.sub(lambda m: m.group(1) + ("# eval (not run by travelsync's check)"
-                                                     if m.group(2) == "eval" else "password *"), text)
+                                                     if m.group(2) == "eval" else "passwordeval"), text)
 
 
 _ACCOUNT_DUMP = re.compile(r"^using account (?P<name>.+) from ", re.M)
