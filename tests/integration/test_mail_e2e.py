@@ -313,10 +313,11 @@ def test_sync_keeps_locally_deleted_mail_on_the_server_and_back(kind, dovecot_im
 
 
 @pytest.mark.timeout(90)
-@pytest.mark.parametrize("kind", ["getmail", "mbsync", "offlineimap"])
+@pytest.mark.parametrize("kind", ["mpop", "fetchmail", "getmail", "mbsync", "offlineimap"])
 def test_remote_files_are_checked_there_by_the_clients_own_reading(kind, cli, sshd_server, tmp_path):
-    """getmail's and OfflineIMAP's readers (python -c) and mbsync's parse run on the other machine;
-    what the reader prints comes back to be compared; nothing of the user's runs."""
+    """Each checker runs on the other machine (getmail's and OfflineIMAP's readers as python -c,
+    mpop on the neutralised copy, mbsync's parse); what a reader prints comes back to be
+    compared; nothing of the user's runs there either."""
     need_programs(kind)
     from tests.unit.test_mail_checks import CLIENTS
 
