@@ -39,7 +39,3 @@ class TemporaryError(TravelsyncError):
     """Locked or unreachable: nothing was changed, running again later may succeed."""
 
     exit_status = ExitStatus.TEMPORARY
-
-
-class NotYetAvailable(UsageError):
-    """A command whose implementation has not landed yet: say so instead of pretending."""

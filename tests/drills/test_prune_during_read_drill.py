@@ -64,7 +64,7 @@ def test_prune_leaves_the_snapshot_a_reader_holds(home_world, drill, cli):
         expected = files_under(world.data(doomed))
         reader = drill.random.choice(["restore", "verify"])
         target = world.base / f"restored-{index}"
-        args = (("restore", "--from", doomed, "--path", "home", "--to", target) if reader == "restore"
+        args = (("restore", "--from", doomed, "--path", "home", "--root", target) if reader == "restore"
                 else ("verify", doomed))
         # the restore is slowed by rsync --bwlimit; verify runs at disk speed: prune meets it
         # while it reads, or before it starts (then verify must say the snapshot is gone)

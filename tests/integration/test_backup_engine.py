@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -859,3 +860,20 @@ def test_no_space_inside_the_commit_keeps_the_no_space_message(cli, local_rig, m
     assert result.exit_code == 1, result.stderr
     assert f"no space left on {local_rig.repo}" in result.stderr and "partial snapshot is kept" in result.stderr
     assert not local_rig.snapshot_dirs()
+
+
+def test_durations_are_real_under_a_replayed_clock(cli, local_rig):
+    """Under TRAVELSYNC_NOW every duration was 0 s (finished - started of one fixed instant)."""
+    make_tree(local_rig.source, False)
+    big_tree(local_rig, count=4)
+    local_rig.write_config(extra_args=["--bwlimit=2000"])  # about half a second
+    done = cli("--config", local_rig.config, "--json", "backup", "--full",
+               env={"TRAVELSYNC_NOW": "2026-11-22T02:30:00+00:00"})
+    assert done.exit_code == 0, done.stderr
+    assert done.json["seconds"] > 0.2
+    document = json.loads((local_rig.repo / "snapshots" / done.json["snapshot"] / "snapshot.json").read_text())
+    assert document["started"] == "2026-11-22T02:30:00+00:00"
+    took = (datetime.fromisoformat(document["finished"]) - datetime.fromisoformat(document["started"]))
+    assert abs(took.total_seconds() - done.json["seconds"]) < 0.05
+    listing = cli("--config", local_rig.config, "snapshots", env={"TRAVELSYNC_NOW": "2026-11-22T03:00:00+00:00"})
+    assert " 0s " not in listing.stdout, listing.stdout

@@ -40,6 +40,13 @@ def interrupted(step: str, snapshot: str, stamp: str, paths=("home/Mail", "home/
     ("prepare", "stamp", "{base}/absolute-outside"),
     ("prepare", "snapshot", "../../../home"),
     ("prepare", "paths", ["home/../../.."]),
+    ("prepare", "paths", ["/"]),
+    ("prepare", "stamp", "20261124T070000Z\0/../../outside"),
+    ("prepare", "stamp", "20261124T070000Z\n"),
+    ("prepare", "stamp", 20261124),
+    ("prepare", "snapshot", "latest"),
+    ("prepare", "snapshot", "20261122T023000Z-full/../../.."),
+    ("prepare", "snapshot", ["20261122T023000Z-full"]),
     ("finalize", "stamp", "../../outside"),
     ("finalize", "stamp", "{base}/absolute-outside"),
     ("return", "stamp", "../../../../outside"),
@@ -127,6 +134,6 @@ def test_a_forged_snapshot_json_is_named_with_its_field_and_never_restored_from(
     assert f"{document_path} is damaged (field parent: is not a snapshot id" in listed.stderr.replace("\n", " "), \
         listed.stderr
     before = listing(base)
-    result = cli("restore", "--from", monday, "--path", "home/Mail", "--to", base / "elsewhere")
+    result = cli("restore", "--from", monday, "--path", "home/Mail", "--root", base / "elsewhere")
     assert result.exit_code == ExitStatus.USAGE and f"no complete snapshot {monday!r}" in result.stderr
     assert listing(base) == before

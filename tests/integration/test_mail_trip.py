@@ -39,7 +39,7 @@ def test_prepare_and_finalize_with_an_imap_only_client_neither_fail_nor_warn(tmp
     assert mail["mode"] == "none" and not mail["changed"] and mail["notes"]
     assert (home / ".muttrc").read_text() == MUTTRC_IMAP
     said = cli("prepare", "--skip-preflight", "--dry-run", env={"TRAVELSYNC_NOW": "2026-11-23T18:00:00+00:00"})
-    assert f"mail mutt {home / '.muttrc'}: no POP account" in said.stdout + said.stderr
+    assert f"mail: mutt {home / '.muttrc'}: nothing in it deletes mail on the server" in said.stdout + said.stderr
 
     write_mail(home, "during-the-night.mail", sub="new")
     backup(config, "incremental", "2026-11-24T02:30:00+00:00")

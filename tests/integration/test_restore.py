@@ -132,7 +132,7 @@ def test_restore_selected_path_to_dir_touches_nothing_else(world, cli):
     (target / "top.txt").write_text("top\n")
     (home / "Mail" / "cur" / "0.mail").write_text("changed at home after the backup")
     before = stat_outside(target, [target / home.relative_to("/") / "Mail"])
-    result = cli("--json", "restore", "--from", "last-full", "--path", "home/Mail", "--to", target)
+    result = cli("--json", "restore", "--from", "last-full", "--path", "home/Mail", "--root", target)
     assert result.exit_code == 0, result.stderr
     data = result.json
     assert data["snapshot"] == full and data["paths"] == ["home/Mail"] and data["displaced"] == []
@@ -237,7 +237,7 @@ def test_on_the_home_machine_a_laptop_root_of_slash_does_not_overwrite_the_live_
         assert refused.exit_code == ExitStatus.USAGE, (args, refused.stderr)
         assert "would overwrite the live home" in refused.stderr and str(home) in refused.stderr
         assert tree(home) == before
-    explicit = cli("--config", config, "--json", "restore", "--path", "home/src", "--to", "/")
+    explicit = cli("--config", config, "--json", "restore", "--path", "home/src", "--root", "/")
     assert explicit.exit_code in (0, 3), explicit.stderr
     assert edited.read_text() != "edited at home after the backup\n"  # restored, as asked ...
     kept = list((tmp_path / "displaced").rglob("m1.py"))
@@ -276,7 +276,7 @@ def test_restore_from_a_day_a_time_or_an_age(cli, tmp_path):
                       ("2d", "23"), ("1w", None), ("latest", "24")):  # 2d: started by 24 November 12:00
         target = tmp_path / f"out-{said}"
         done = cli("--config", config, "--json", "restore", "--from", said, "--path", "home/src/app/m1.py",
-                   "--to", target, env=now)
+                   "--root", target, env=now)
         if day is None:
             assert done.exit_code == ExitStatus.USAGE and "no snapshot is 1w old or older" in done.stderr
             assert ids["22"] in done.stderr  # the nearest is named
@@ -288,7 +288,70 @@ def test_restore_from_a_day_a_time_or_an_age(cli, tmp_path):
         assert restored.read_text() == f"version of the {expected_day}th\n" * int(expected_day), said
         if said != "latest":
             assert f"from {ids[day]} (the newest" in done.stderr, done.stderr
-    refused = cli("--config", config, "restore", "--from", "2026-11-24", "--to", tmp_path / "x", env=now)
+    refused = cli("--config", config, "restore", "--from", "2026-11-24", "--root", tmp_path / "x", env=now)
     assert refused.exit_code == ExitStatus.USAGE
     assert "no snapshot was started on 2026-11-24 (Europe/Berlin)" in refused.stderr
     assert ids["23"] in refused.stderr and ids["24"] in refused.stderr  # the nearest on each side
+
+
+def test_to_a_plain_folder_puts_each_path_under_its_own_name(cli, tmp_path):
+    """`--to DIR` puts x.py in DIR (it recreated the absolute path); a folder keeps its name,
+    a whole source lands as DIR/<source name>; two paths of one name are refused."""
+    need_programs("rsync")
+    home = build_home(tmp_path, mails=3)
+    config = write_config(tmp_path, home)
+    (home / "Other" / "m1.py").write_text("another m1\n")
+    backup(config, "full", "2026-11-22T02:30:00+00:00")
+    target = tmp_path / "plain"
+    target.mkdir()
+    (target / "m1.py").write_text("a file of mine\n")
+    done = cli("--config", config, "--json", "restore", "--path", "home/src/app/m1.py", "--path", "home/Mail",
+               "--to", target)
+    assert done.exit_code in (0, 3), done.stderr
+    assert (target / "m1.py").read_text() == (home / "src" / "app" / "m1.py").read_text()
+    assert tree(target / "Mail") == tree(home / "Mail")
+    assert sorted(p.name for p in target.iterdir()) == [".travelsync-displaced", "Mail", "m1.py"]
+    kept = list((target / ".travelsync-displaced").rglob("m1.py"))  # mine was moved aside, not lost
+    assert [k.read_text() for k in kept] == ["a file of mine\n"]
+    whole = cli("--config", config, "restore", "--path", "home", "--to", tmp_path / "whole")
+    assert whole.exit_code in (0, 3), whole.stderr
+    assert tree(tmp_path / "whole" / "home") == tree(home)
+    clash = cli("--config", config, "restore", "--path", "home/src/app/m1.py", "--path", "home/Other/m1.py",
+                "--to", tmp_path / "clash")
+    assert clash.exit_code == ExitStatus.USAGE and "would both land at m1.py" in clash.stderr
+    assert not (tmp_path / "clash").exists()
+
+
+def test_in_place_puts_one_file_back_and_keeps_the_current_one_beside_it(cli, tmp_path):
+    need_programs("rsync")
+    home = build_home(tmp_path, mails=3)
+    config = write_config(tmp_path, home)
+    code = home / "src" / "app" / "m1.py"
+    original = code.read_text()
+    backup(config, "full", "2026-11-22T02:30:00+00:00")
+    code.write_text("a change that went the wrong way\n")
+    (home / "src" / "app" / "m2.py").write_text("another change, not asked for\n")
+    done = cli("--config", config, "--json", "restore", "--from", "2026-11-22", "--path", "home/src/app/m1.py",
+               "--in-place", env={"TRAVELSYNC_NOW": "2026-11-23T09:00:00+00:00"})
+    assert done.exit_code in (0, 3), done.stderr
+    assert code.read_text() == original
+    beside = code.with_name("m1.py.travelsync-20261123T090000Z")
+    assert beside.read_text() == "a change that went the wrong way\n"
+    assert done.json["displaced"] == [str(beside)]
+    assert (home / "src" / "app" / "m2.py").read_text() == "another change, not asked for\n"  # only the path asked
+    both = cli("--config", config, "restore", "--path", "home/src", "--in-place", "--to", tmp_path / "x")
+    assert both.exit_code == ExitStatus.USAGE and "give one" in both.stderr
+
+
+def test_a_path_whose_name_is_not_utf8_restores(cli, tmp_path):
+    """`restore --path home/caf\\xe9.txt` (a Latin-1 name) ended in 'internal error: … UnicodeEncodeError'."""
+    need_programs("rsync")
+    home = build_home(tmp_path, mails=2)
+    name = b"caf\xe9.txt"
+    with open(os.path.join(os.fsencode(home), name), "wb") as handle:
+        handle.write(b"a name from another decade")
+    config = write_config(tmp_path, home)
+    backup(config, "full", "2026-11-22T02:30:00+00:00")
+    done = cli("--config", config, "--json", "restore", "--path", "home/" + os.fsdecode(name), "--to", tmp_path / "out")
+    assert done.exit_code == 0, done.stderr
+    assert open(os.path.join(os.fsencode(tmp_path / "out"), name), "rb").read() == b"a name from another decade"

@@ -3,7 +3,6 @@ a path beneath a symlink in the snapshot (issue 15, finding 6) and a displaced f
 a symlink or leads into a restored path (issue 15, finding 7)."""
 
 import os
-from pathlib import Path
 
 import pytest
 import yaml
@@ -40,7 +39,7 @@ def linked(tmp_path, monkeypatch):
 def test_a_path_beneath_a_symlink_in_the_snapshot_is_refused_not_copied_live(linked, cli):
     base, home, full = linked
     target = base / "elsewhere"
-    result = cli("restore", "--path", "home/link/x", "--to", target)
+    result = cli("restore", "--path", "home/link/x", "--root", target)
     assert result.exit_code == ExitStatus.USAGE, result.stdout + result.stderr
     assert "home/link/x: lies beneath a symlink in snapshot" in result.stderr
     assert not target.exists()
@@ -49,7 +48,7 @@ def test_a_path_beneath_a_symlink_in_the_snapshot_is_refused_not_copied_live(lin
 def test_the_link_itself_and_the_real_folder_still_restore_from_the_snapshot(linked, cli):
     base, home, full = linked
     target = base / "elsewhere"
-    result = cli("restore", "--path", "home/link", "--path", "home/real", "--to", target)
+    result = cli("restore", "--path", "home/link", "--path", "home/real", "--root", target)
     assert result.exit_code == 0, result.stderr
     laptop_home = target / home.relative_to("/")
     assert os.readlink(laptop_home / "link") == str(home / "real")  # copied as a link
@@ -75,7 +74,7 @@ def restored(linked, cli):
     """The laptop got home/src once; a laptop file then changed, so a second restore displaces it."""
     base, home, full = linked
     target = base / "laptop"
-    assert cli("restore", "--path", "home/src", "--to", target).exit_code == 0
+    assert cli("restore", "--path", "home/src", "--root", target).exit_code == 0
     laptop_src = target / home.relative_to("/") / "src"
     (laptop_src / "app" / "m1.py").write_text("changed on the laptop\n")
     return base, home, target, laptop_src
@@ -86,7 +85,7 @@ def test_a_symlinked_displaced_folder_is_refused(restored, cli):
     (target / ".travelsync-displaced").symlink_to(laptop_src / "app")
     before = listing(base)
     for _ in range(2):  # it used to nest one level deeper each run
-        result = cli("restore", "--path", "home/src", "--to", target)
+        result = cli("restore", "--path", "home/src", "--root", target)
         assert result.exit_code == ExitStatus.USAGE, result.stderr
         assert f"the displaced folder {target}/.travelsync-displaced on {target} is a symlink" in result.stderr
     assert listing(base) == before
@@ -99,7 +98,7 @@ def test_a_displaced_folder_leading_into_a_restored_path_through_a_link_below_it
     (base / "laptop.yaml").write_text(yaml.safe_dump(document))
     (target / "via").symlink_to(laptop_src)  # an ordinary-looking folder name, inside home/src really
     before = listing(base)
-    result = cli("--config", base / "laptop.yaml", "restore", "--path", "home/src", "--to", target)
+    result = cli("--config", base / "laptop.yaml", "restore", "--path", "home/src", "--root", target)
     assert result.exit_code == ExitStatus.USAGE, result.stderr
     assert f"really is {laptop_src}/aside/" in result.stderr and f"inside the restored path {laptop_src}" in result.stderr
     assert listing(base) == before
@@ -110,7 +109,7 @@ def test_a_symlinked_displaced_folder_on_a_laptop_over_ssh_is_refused(restored, 
     (target / ".travelsync-displaced").symlink_to(laptop_src / "app")
     config = write_config(base, home, ssh=sshd_server.ssh_config, name="remote.yaml", mailer=False)
     before = listing(base)
-    result = cli("--config", config, "restore", "--path", "home/src", "--to", sshd_server.location(str(target)))
+    result = cli("--config", config, "restore", "--path", "home/src", "--root", sshd_server.location(str(target)))
     assert result.exit_code == ExitStatus.USAGE, result.stderr
     assert "/.travelsync-displaced on" in result.stderr and "is a symlink" in result.stderr
     assert listing(base) == before

@@ -32,7 +32,7 @@ def test_a_4_gib_sparse_image_stays_sparse_in_the_snapshot_and_the_restore(tmp_p
     assert copy.stat().st_size == 4 * GIB
     assert _allocated(copy) < 10 << 20, f"snapshot copy takes {_allocated(copy)} bytes"
     target = tmp_path / "restored"
-    restored = cli("--config", config, "restore", "--path", "home/vm", "--to", target)
+    restored = cli("--config", config, "restore", "--path", "home/vm", "--root", target)
     assert restored.exit_code == 0, restored.stderr
     laptop_copy = next(target.rglob("disk.img"))
     assert laptop_copy.stat().st_size == 4 * GIB

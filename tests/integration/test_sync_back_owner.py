@@ -185,3 +185,25 @@ def test_the_owner_walk_never_follows_a_symlink_on_the_way(tmp_path):
     assert (elsewhere / "f").stat().st_uid == 0 and (home / "link").lstat().st_uid == 0
     assert {(p.stat().st_uid, p.stat().st_gid) for p in (home / "g", home / "new", home / "new" / "deeper",
                                                           home / "new" / "deeper" / "f")} == {(12345, 23456)}
+
+
+def test_sync_back_never_writes_home_through_a_symlinked_folder(users, tmp_path, cli, monkeypatch):
+    """Home's user turns ~/src/app into a link to a folder of root's: root's sync-back must
+    not write the laptop's files there (nor replace home's link with a folder)."""
+    home_user, laptop_user = users
+    home = build_home(tmp_path, mails=3)
+    chown_tree(home, home_user)
+    config = write_config(tmp_path, home, mailer=False)
+    monkeypatch.setenv("HOME", str(home))
+    prepare_trip(config, cli)
+    laptop_home = tmp_path / "laptop" / home.relative_to("/")
+    (laptop_home / "src" / "app" / "m1.py").write_text("laptop version\n")
+    roots_folder = tmp_path / "roots-folder"
+    roots_folder.mkdir()
+    (home / "src" / "app").rename(home / "src" / "app-moved")
+    (home / "src" / "app").symlink_to(roots_folder)
+    before = sorted(p.name for p in roots_folder.iterdir())
+    done = cli("--config", config, "return", "--sync-back", env={"TRAVELSYNC_NOW": RETURN_AT})
+    assert done.exit_code == 2, done.stderr
+    assert "home/src/app/m1.py: a folder on the way is a symlink at home" in done.stderr
+    assert sorted(p.name for p in roots_folder.iterdir()) == before and (home / "src" / "app").is_symlink()

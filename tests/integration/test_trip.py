@@ -116,8 +116,27 @@ def test_finalize_says_when_no_snapshot_was_taken_since_prepare(trip, cli):
     assert laptop_equals(base, laptop_home, first.json["snapshot"])
 
 
-def test_sync_back_brings_laptop_changes_home_and_keeps_both_on_conflict(trip, cli):
+def test_sync_back_brings_laptop_changes_home_and_keeps_both_on_conflict(trip, cli, monkeypatch):
     base, home, config, full, monday = trip
+    import fcntl
+
+    from travelsync.trip import sync_back
+
+    held = []
+    plan = sync_back.plan_sync_back
+
+    def plan_and_look(config_, repository, basis_id, *args):  # what prune would find meanwhile
+        fd = os.open(base / "repository" / "readers" / basis_id, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held.append(False)
+        except BlockingIOError:
+            held.append(True)
+        finally:
+            os.close(fd)
+        return plan(config_, repository, basis_id, *args)
+
+    monkeypatch.setattr(sync_back, "plan_sync_back", plan_and_look)
     assert cli("prepare", "--skip-preflight", env={"TRAVELSYNC_NOW": PREPARE_AT}).exit_code == 0
     latest, _ = new_mail_and_nightly(home, config)
     assert cli("finalize", "--skip-preflight", env={"TRAVELSYNC_NOW": FINALIZE_AT}).exit_code == 0
@@ -137,6 +156,7 @@ def test_sync_back_brings_laptop_changes_home_and_keeps_both_on_conflict(trip, c
     assert (home / "src" / "app" / "written-on-trip.py").read_text() == "print('hello')\n"
     assert (home / "src" / "app" / "m1.py").read_text() == "laptop version\n"
     assert (home / "src" / "app" / "m2.py").read_text() == "home version of m2\n"
+    assert held == [True, True]  # the basis snapshot was held against prune while compared
     beside = [p for p in (home / "src" / "app").iterdir() if p.name.startswith("m2.py.laptop-")]
     assert [p.read_text() for p in beside] == ["laptop version of m2\n"]
     assert done.json["state"] == "returned"
@@ -149,8 +169,10 @@ def test_journey_with_the_laptop_over_ssh(trip, cli, sshd_server):
                           laptop_root=remote_root, ssh=sshd_server.ssh_config, name="remote.yaml")
     laptop_home = remote_root / home.relative_to("/")
     prepared = cli("--config", remote, "--json", "prepare", env={"TRAVELSYNC_NOW": PREPARE_AT})
-    assert prepared.exit_code == ExitStatus.WARNINGS, prepared.stderr  # preflight: run it on the laptop
-    assert any("run `travelsync preflight` on the laptop" in w for w in prepared.json["warnings"])
+    # a note to run the preflight on the laptop, not a warning: a successful prepare exits 0 (it was 3)
+    assert prepared.exit_code == 0, prepared.stderr
+    assert prepared.json["warnings"] == []
+    assert any("run `travelsync preflight` on the laptop" in n for n in prepared.json["notes"])
     assert prepared.json["snapshot"] == full and laptop_equals(base, laptop_home, full)
     (laptop_home / "src" / "app" / "laptop-only.py").write_text("new on the laptop\n")
     latest, new_bytes = new_mail_and_nightly(home, config)
@@ -257,3 +279,60 @@ def test_prepare_refuses_bad_path_and_unreachable_laptop_without_changing_anythi
     assert result.exit_code == ExitStatus.TEMPORARY and "127.0.0.1" in result.stderr
     assert (home / ".fetchmailrc").read_bytes() == rc_before
     assert not state_file().exists() and not (base / "laptop").exists() and not (base / "away").exists()
+
+
+def test_prepare_and_finalize_say_what_they_did_to_the_mail_clients(trip, cli):
+    """prepare named no mail client it switched (and its --dry-run showed no diff, as trip.md
+    promised); finalize did not say which laptop copies it checked."""
+    base, home, config, full, monday = trip
+    dry = cli("prepare", "--dry-run", "--skip-preflight", env={"TRAVELSYNC_NOW": PREPARE_AT})
+    assert dry.exit_code == 0, dry.stderr
+    rc = home / ".fetchmailrc"
+    assert f"mail: fetchmail {rc}: would switch to keep on the server (now delete):" in dry.stdout
+    assert any(line.startswith("  +") and "keep" in line for line in dry.stdout.splitlines()), dry.stdout
+    assert "keep" not in rc.read_text()  # a dry run
+    done = cli("prepare", "--skip-preflight", env={"TRAVELSYNC_NOW": PREPARE_AT})
+    assert f"mail: fetchmail {rc}: switched to keep on the server (was delete)" in done.stdout, done.stdout
+    new_mail_and_nightly(home, config)
+    finalized = cli("finalize", "--skip-preflight", env={"TRAVELSYNC_NOW": FINALIZE_AT})
+    laptop_rc = base / "laptop" / home.relative_to("/") / ".fetchmailrc"
+    assert f"mail: laptop's fetchmail {laptop_rc} checked: keeps mail on the server" in finalized.stdout, \
+        finalized.stdout
+
+
+def _message(message_id: str, subject: str) -> bytes:
+    return f"From: a@example.org\nSubject: {subject}\nMessage-ID: <{message_id}>\n\n{subject} body\n".encode()
+
+
+def test_sync_back_merges_maildirs_by_message_and_names_laptop_deletions(trip, cli):
+    """The laptop fetched the trip's mail (kept on the server), home fetched it again after
+    the trip: copying the laptop's Maildir home duplicated every trip mail."""
+    base, home, config, full, monday = trip
+    assert cli("prepare", "--skip-preflight", env={"TRAVELSYNC_NOW": PREPARE_AT}).exit_code == 0
+    latest, _ = new_mail_and_nightly(home, config)
+    assert cli("finalize", "--skip-preflight", env={"TRAVELSYNC_NOW": FINALIZE_AT}).exit_code == 0
+    laptop_mail = base / "laptop" / home.relative_to("/") / "Mail"
+    mail = home / "Mail"
+    # on the trip: the laptop fetches three mails, reads one it had, deletes one, writes a draft
+    for number in range(3):
+        (laptop_mail / "new" / f"1701000{number}.M{number}P9.laptop").write_bytes(_message(f"trip{number}@x", f"t{number}"))
+    (laptop_mail / "new" / "trip-0.mail").rename(laptop_mail / "cur" / "trip-0.mail:2,S")
+    (laptop_mail / "cur" / "3.mail").unlink()
+    (laptop_mail / ".Drafts" / "cur").mkdir(parents=True)
+    (laptop_mail / ".Drafts" / "cur" / "1701999.M9P9.laptop:2,D").write_bytes(_message("draft@x", "draft"))
+    (laptop_mail / "tmp").mkdir(exist_ok=True)
+    (laptop_mail / "tmp" / "1702000.M1P1.laptop").write_bytes(b"half delivered")
+    # back home: home's fetchmail gets the same three from the server, under its own names
+    for number in range(3):
+        (mail / "new" / f"1702100{number}.M{number}P1.home").write_bytes(_message(f"trip{number}@x", f"t{number}"))
+    before = sorted(p.name for p in (mail / "new").iterdir()) + sorted(p.name for p in (mail / "cur").iterdir())
+    done = cli("return", "--sync-back", env={"TRAVELSYNC_NOW": RETURN_AT})
+    assert done.exit_code in (0, 3), done.stderr
+    after = sorted(p.name for p in (mail / "new").iterdir()) + sorted(p.name for p in (mail / "cur").iterdir())
+    assert after == before  # no trip mail twice, the read one not copied beside its unread self
+    assert (mail / ".Drafts" / "cur" / "1701999.M9P9.laptop:2,D").read_bytes() == _message("draft@x", "draft")
+    assert not (mail / "tmp" / "1702000.M1P1.laptop").exists()
+    assert (mail / "cur" / "3.mail").exists()  # a laptop deletion is not carried home ...
+    assert "home/Mail/cur/3.mail" in done.stdout  # ... and is named
+    assert "trip-0.mail" not in done.stdout.split("not deleted at home")[-1]  # a read message is no deletion
+    assert "4 mail messages the laptop has are already at home" in done.stdout, done.stdout

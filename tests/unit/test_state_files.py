@@ -28,7 +28,8 @@ GOOD = {"version": 1, "state": "prepared", "protected_snapshots": [FULL, INCR],
                         "stamp": STAMP, "paths": ["home/Mail", "home/src"], "stages": {"restore": RESTORED}}}
 
 # The values an attacker (or a damaged disk) would put into a field that becomes a path or an id.
-HOSTILE_TEXTS = ["/", "/etc", "..", "../../etc", "20261124T070000Z/../../..", "a\0b", "a\nb", ""]
+HOSTILE_TEXTS = ["/", "/etc", "..", "../../etc", "20261124T070000Z/../../..", "a\0b", "a\nb", "",
+                 "20261124T070000Z\n", "20261122T023000Z-full\n"]
 HOSTILE_TYPES = [5, None, True, ["20261124T070000Z"], {"a": 1}, 1.5]
 
 
@@ -62,10 +63,10 @@ def test_a_good_document_passes_and_an_old_one_without_version_is_read_as_versio
     *[("prepare.snapshot", v) for v in HOSTILE_TEXTS + HOSTILE_TYPES],
     *[("prepare.stamp", v) for v in HOSTILE_TEXTS],
     *[("in_progress.stages.restore.files_transferred", v) for v in (-1, "3", None, True)],
-    *[("in_progress.stages.restore.target", v) for v in ("/x\n", 5)],
+    ("in_progress.stages.restore.target", 5),
     ("in_progress.step", "rm"), ("in_progress.started", "yesterday"), ("in_progress.started", "2026-11-24T07:00:00"),
     ("state", "flying"), ("state", None), ("version", "1"), ("version", True), ("version", 0),
-    ("history[0].at", 5), ("prepare.preflight[0].status", "great"), ("protected_snapshots", FULL),
+    ("history[0].at", 5), ("prepare.preflight[0].status", 5), ("protected_snapshots", FULL),
     ("in_progress.unexpected", "x"), ("in_progress", []),
 ])
 def test_a_hostile_value_in_any_field_is_refused_naming_the_file_and_the_field(tmp_path, field, value):
@@ -162,6 +163,10 @@ def test_mailer_json_whole_or_absent_is_read(tmp_path):
     path.write_text(json.dumps({"version": 1, "files": {"a\nb": SAVED}}))
     with pytest.raises(DamagedStateFile, match="control character"):
         mailer.load(path)
+    path.write_text(json.dumps({"version": 1, "files": {"a\nb": {**SAVED, "kind": 5}}}))
+    with pytest.raises(DamagedStateFile) as refused:
+        mailer.load(path)
+    assert refused.value.field == "files['a\\nb'].kind" and "\n" not in refused.value.message
 
 
 # -- snapshot.json -----------------------------------------------------------------------------
@@ -203,3 +208,15 @@ def test_files_of_each_older_shape_still_load(tmp_path):
     path = tmp_path / "trip.json"
     path.write_text(json.dumps(old_trip))
     assert trip.load(path) == {**trip.empty(), **old_trip}
+
+
+def test_file_names_that_are_only_shown_may_be_any_name_a_file_system_allows(tmp_path):
+    """A laptop file named with a newline is displaced and listed like any other: the trip's
+    state must still be written (only what a step acts on has a strict shape)."""
+    odd = "home/marc/Mail/cur/1 to 2\nthree -x"
+    document = copy.deepcopy(GOOD)
+    document["in_progress"]["stages"]["restore"].update(displaced=[odd], displaced_folder=f"/laptop/x\ny")
+    document["return"] = {"at": "2026-12-02T20:00:00+00:00", "mail": None, "warnings": [], "released_snapshots": [],
+                          "sync_back": {"basis": FULL, "copy": [odd], "deleted_on_laptop": [odd], "applied": True,
+                                        "conflicts": [{"path": odd, "laptop_copy": odd + ".laptop-x"}]}}
+    assert trip.validate(document, tmp_path / "trip.json") == document

@@ -78,6 +78,7 @@ def run_backup(app_or_config, *, kind: str = "auto", dry_run: bool = False, envi
     notice = notice or (lambda message: None)
     repository = open_repository(config, environ)
     started = clock.now(environ)
+    began = time.monotonic()  # durations by the real clock: TRAVELSYNC_NOW replays a fixed instant
     _check_sources(config)
     for source in config.sources:
         for entry in source.left_out:
@@ -96,7 +97,7 @@ def run_backup(app_or_config, *, kind: str = "auto", dry_run: bool = False, envi
             on_started()
         try:
             return _backup(config, repository, kind, started, environ, on_item, on_progress, notice,
-                           _Stop(cancel, held), sleep, check_changes, allow_clock_behind)
+                           _Stop(cancel, held), sleep, check_changes, allow_clock_behind, began=began)
         except OSError as error:
             if error.errno == errno.ENOSPC:
                 raise _no_space(repository)
@@ -177,7 +178,7 @@ def _link_dest(repository, parent, source) -> str | None:
 
 
 def _backup(config, repository, kind, started, environ, on_item, on_progress, notice, stop, sleep,
-            check_changes, allow_clock_behind=False) -> BackupReport:
+            check_changes, allow_clock_behind=False, *, began: float) -> BackupReport:
     repository.overview(refresh=True)  # as it is now that the lock is held
     repository.check_format(create_at=started)
     snapshots = repository.snapshots()
@@ -196,7 +197,7 @@ def _backup(config, repository, kind, started, environ, on_item, on_progress, no
 
         if unchanged_since(config, repository, parent, closed_paths=closed):
             stop.check()
-            finished = clock.now(environ)
+            finished = _finished(started, began)
             repository.record_no_change("incremental", started, finished, parent.id)
             return BackupReport(parent.id, "incremental", seconds=(finished - started).total_seconds(),
                                 warnings=noted, exit_status=exit_status, no_change=True)
@@ -224,7 +225,7 @@ def _backup(config, repository, kind, started, environ, on_item, on_progress, no
         stop.check()
         manifest.write()
     attributes = _extended_attributes(repository, partial)
-    finished = clock.now(environ)
+    finished = _finished(started, began)
     info = SnapshotInfo(snapshot_id, chosen, parent.id if parent else None, started, finished, status,
                         total.files, total.total_size, tuple(warnings), tuple(s.name for s in config.sources),
                         {k: getattr(total, k) for k in total.__dataclass_fields__}, tuple(failed),
@@ -234,6 +235,14 @@ def _backup(config, repository, kind, started, environ, on_item, on_progress, no
     return BackupReport(snapshot_id, chosen, total.files_transferred, total.literal_data, total.total_size,
                         (finished - started).total_seconds(), noted + warnings, exit_status, status,
                         resumed=resumed, failed_files=failed, **manifest.counts())
+
+
+def _finished(started, began: float):
+    """The end of a run: its start plus the time it really took (time.monotonic), so that its
+    duration is true under a replayed clock and when the wall clock is stepped meanwhile."""
+    from datetime import timedelta
+
+    return started + timedelta(seconds=time.monotonic() - began)
 
 
 def _in_source(failed: str, source_path: str, target: str) -> str:

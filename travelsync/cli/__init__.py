@@ -63,4 +63,9 @@ def cli(ctx, config_file, as_json, quiet, verbose):
 
 
 def main():
+    import sys
+
+    # A file name that is not UTF-8 is printed as its own bytes (as ls does), never a crash
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="surrogateescape")
     cli.main(prog_name="travelsync")

@@ -13,6 +13,18 @@ from functools import cached_property
 from travelsync import clock, paths
 
 
+def json_text(data) -> str:
+    """One JSON document, UTF-8 text where it can be; a file name that is not UTF-8 (a
+    surrogate escape in Python) makes the whole document ASCII with \\u escapes, so that it
+    stays valid JSON rather than failing or writing bytes no parser accepts."""
+    text = json.dumps(data, indent=2, default=str, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(data, indent=2, default=str)
+    return text
+
+
 @dataclass
 class App:
     config_option: str | None = None
@@ -74,7 +86,7 @@ class App:
         """Report a result: JSON on stdout under --json, else `human(data)` lines on stdout."""
         if self.json:
             self.emitted = True
-            print(json.dumps(data, indent=2, default=str, ensure_ascii=False), file=self.stdout, flush=True)
+            print(json_text(data), file=self.stdout, flush=True)
         elif human is not None and not self.quiet:
             text = human(data)
             if text:

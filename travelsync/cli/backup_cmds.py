@@ -3,7 +3,7 @@ travelsync.backup, travelsync.repository and travelsync.verify)."""
 
 import click
 
-from travelsync.errors import NotYetAvailable, TravelsyncError
+from travelsync.errors import TravelsyncError
 from travelsync.exitcodes import ExitStatus
 
 EXIT_HELP = ("\b\nExit codes: 0 done; 1 failure (e.g. no space left on the repository); 2 usage or\n"
@@ -99,11 +99,7 @@ def backup(app, kind, if_due, dry_run, allow_clock_behind):
 
 
 def _due_kind(app, config):
-    try:
-        from travelsync.schedule.due import is_due
-    except ImportError:
-        raise NotYetAvailable("`backup --if-due` needs the scheduling module (travelsync.schedule.due), "
-                              "not available in this version yet")
+    from travelsync.schedule.due import is_due
     from travelsync.repository import open_repository
 
     repository = open_repository(config, app.environ)

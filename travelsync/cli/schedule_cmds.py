@@ -204,7 +204,9 @@ def install(app, front, user, dry_run):
                with --user, to your ~/.config/systemd/user, then `systemctl [--user]
                daemon-reload` and `enable --now` the timer. For --user timers to run
                while you are logged out: `loginctl enable-linger $USER`.
-    A path with a control character (newline, tab) is refused: exit 2.
+    A path with a control character (newline, tab) is refused: exit 2. As root for
+    another user, travelsync first runs `travelsync --version` as that user: when
+    they cannot (a venv under /root), it says so and exits 3.
     """
     import os
     import shutil
@@ -214,39 +216,45 @@ def install(app, front, user, dry_run):
 
     where, config_path = _target(app, front, user)
     config, resolved = _resolved_as_scheduled(config_path, where.account)
-    data = {"front": front, "dry_run": dry_run, **resolved}
+    data = {"front": front, "dry_run": dry_run, **resolved, "problems": []}
     invocation = render.this_machine(config_path)
+    if os.geteuid() == 0 and where.account.uid != 0:
+        data["problems"] += [p for p in [render.runnable_by(invocation, where.account)] if p]
+    for problem in data["problems"]:
+        app.warn(problem)
     if front == "cron":
         block = render.render_cron(invocation)
         data.update(crontab_user=where.account.name, crontab_block=block)
         if dry_run:
             app.emit(data, lambda d: f"# {_runs_as(d)}\n" + d["crontab_block"].rstrip())
-            return ExitStatus.SUCCESS
-        render.install_cron(block, where.crontab_user)
-        app.emit(data, lambda d: f"installed in {d['crontab_user']}'s crontab (`crontab -l` shows it); {_runs_as(d)}")
-        return ExitStatus.SUCCESS
+        else:
+            render.install_cron(block, where.crontab_user)
+            app.emit(data, lambda d: f"installed in {d['crontab_user']}'s crontab (`crontab -l` shows it); "
+                                     f"{_runs_as(d)}")
+        return ExitStatus.WARNINGS if data["problems"] else ExitStatus.SUCCESS
 
     files = render.render_systemd(invocation, config.schedule, shutil.which("systemd-inhibit"), user, where)
     commands = [" ".join(argv) for argv in render.systemctl_argv(user, where.timer)]
-    data.update(user=user, directory=str(where.directory), files=files, commands=commands, problems=[])
+    data.update(user=user, directory=str(where.directory), files=files, commands=commands)
 
     def human(d):
         if d["dry_run"]:
             parts = [f"# {d['directory']}/{name}\n{text}" for name, text in d["files"].items()]
             return f"# {_runs_as(d)}\n" + "\n".join(parts) + "\n# then: " + "; ".join(d["commands"])
         text = f"wrote {', '.join(d['files'])} to {d['directory']}; {_runs_as(d)}"
-        if d["problems"]:
+        if any(p.startswith("systemctl") for p in d["problems"]):
             text += "\nrun yourself: " + "; ".join(d["commands"])
         return text
 
     if dry_run:
         app.emit(data, human)
-        return ExitStatus.SUCCESS
+        return ExitStatus.WARNINGS if data["problems"] else ExitStatus.SUCCESS
     if not user and os.geteuid() != 0:
         raise UsageError(f"writing to {where.directory} needs root", hint="use --user, or run it with sudo")
-    data["problems"] = render.install_systemd(files, where.directory, user)
-    for problem in data["problems"]:
+    systemctl = render.install_systemd(files, where.directory, user)
+    for problem in systemctl:
         app.warn(problem)
+    data["problems"] += systemctl
     app.emit(data, human)
     return ExitStatus.WARNINGS if data["problems"] else ExitStatus.SUCCESS
 

@@ -188,7 +188,10 @@ class Repository:
         return next(s for s in self.snapshots() if s.id == name)
 
     def data_location(self, snapshot_id: str, source_name: str):
-        """Where source `source_name` of a snapshot lives (a Location, local or remote)."""
+        """Where source `source_name` of a snapshot lives (a Location, local or remote); with
+        "" the snapshot's data/ folder itself."""
+        if not source_name:
+            return self.location.child(layout.SNAPSHOTS, snapshot_id, layout.DATA)
         return self.location.child(layout.SNAPSHOTS, snapshot_id, layout.DATA, source_name)
 
     def snapshot_path(self, snapshot_id: str) -> str:

@@ -30,17 +30,22 @@ def backup_dir_for(displaced_folder: str, source_path) -> str:
 
 
 def restore_argv(common: list[str], *, data_spec: str, insides, destination_spec: str, displaced_folder: str,
-                 source_path, dry_run: bool = False, extra=()) -> list[str]:
+                 source_path, dry_run: bool = False, extra=(), displaced_suffix: str | None = None) -> list[str]:
     """The full rsync argv restoring `insides` of one source into `destination_spec` (a folder).
 
     `common` is rsync's program and shared flags (archive, ssh, progress, stats); `extra` the
     configured extra arguments.  Paths come after `--`, so none can become an option.
+    `displaced_suffix`: keep each displaced file beside itself under that suffix (a restore
+    in place) instead of in the displaced folder.
     """
     argv = list(common)
     argv += [flag for flag in RESTORE_FLAGS if flag not in argv]
     if not any(a in ("-s", "--protect-args", "--secluded-args") for a in argv):
         argv.append("--protect-args")
-    argv += ["--backup", f"--backup-dir={backup_dir_for(displaced_folder, source_path)}"]
+    if displaced_suffix:
+        argv += ["--backup", f"--suffix={displaced_suffix}"]
+    else:
+        argv += ["--backup", f"--backup-dir={backup_dir_for(displaced_folder, source_path)}"]
     if dry_run:
         argv.append("--dry-run")
     argv += list(extra)

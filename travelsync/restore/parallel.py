@@ -30,6 +30,8 @@ def workers(config, repository, plan) -> int:
     insides = [inside for group in plan.groups for inside in group.insides]
     if plan.dry_run or plan.target.is_remote or config.repository.is_remote or len(insides) < 2:
         return 1
+    if plan.flat or plan.displaced_suffix:  # into a plain folder, or in place: the plain way
+        return 1
     if any(len(PurePosixPath(inside).parts) != 1 for inside in insides):
         return 1
     if repository.get(plan.snapshot_id).rsync.get("hard_link_followers") != 0:

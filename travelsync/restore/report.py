@@ -50,7 +50,9 @@ def human(report: RestoreReport) -> str:
         lines.append(f"{report.files_transferred} files transferred, {human_bytes(report.bytes_transferred)} sent "
                      f"of {human_bytes(report.total_size)}, {report.deleted} deleted, in {report.seconds:.1f} s")
     if report.displaced:
-        lines.append(f"{len(report.displaced)} laptop files were moved aside to {report.displaced_folder}:")
+        lines.append(f"{len(report.displaced)} laptop files were moved aside to {report.displaced_folder}:"
+                     if report.displaced_folder else
+                     f"{len(report.displaced)} files that differed were kept beside themselves:")
         lines += [f"  {name}" for name in report.displaced[:50]]
         if len(report.displaced) > 50:
             lines.append(f"  … and {len(report.displaced) - 50} more")

@@ -15,8 +15,8 @@ from travelsync.exitcodes import ExitStatus
 from travelsync.location import Location, parse_location
 from travelsync.restore import arguments, displaced, parallel, places, selection
 from travelsync.restore.report import MAX_LISTED, RestoreReport
+from travelsync.rsync.args import TRANSPORT_FAILURES
 
-TRANSPORT_FAILURES = frozenset({10, 12, 30, 35, 255})
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,8 @@ class RestorePlan:
     displaced_folder: str  # absolute, on the target's machine
     dry_run: bool = False
     chosen: str = ""  # how a time in --from was read ("the newest of 2026-11-30"); "" for a name
+    flat: bool = False  # into a plain folder (--to): each path under its own last name
+    displaced_suffix: str | None = None  # in place: displaced files kept beside themselves
 
 
 def resolve_snapshot(repository, choice: str | None, zone=None):
@@ -71,28 +73,36 @@ def read_choice(repository, choice: str | None, zone=None):
                         is_id=layout.is_snapshot_id)
 
 
-def target_location(config, to: str | None) -> Location:
-    """The laptop root (`laptop.host` + `laptop.root`), or `--to` (a folder or [user@]host:/folder)."""
+def target_location(config, to: str | None, option: str = "--to") -> Location:
+    """The laptop root (`laptop.host` + `laptop.root`), or a folder given on the command line
+    (`--to`/`--root`: a folder or [user@]host:/folder)."""
     if not to:
         return config.laptop.location
     place = parse_location(to)
     if not place.path.startswith("/"):
-        raise UsageError(f"--to {to!r}: give an absolute folder (cron and ssh have no current folder)")
+        raise UsageError(f"{option} {to!r}: give an absolute folder (cron and ssh have no current folder)")
     return place
 
 
-def plan_restore(config, repository, choice, paths, *, to=None, stamp: str, dry_run=False,
-                 snapshot_id: str | None = None) -> RestorePlan:
+def plan_restore(config, repository, choice, paths, *, to=None, root=None, in_place=False, stamp: str,
+                 dry_run=False, snapshot_id: str | None = None) -> RestorePlan:
     """Check everything before anything is written: snapshot, path shapes, paths in the snapshot,
-    one end local, the target reachable.  Raise UsageError (2) or TemporaryError (75)."""
+    one end local, the target reachable.  Raise UsageError (2) or TemporaryError (75).
+
+    Where the paths land: under the laptop's root (default), under `root` (--root DIR, the
+    same layout elsewhere), directly in the plain folder `to` (--to DIR: each path under its
+    own last name), or `in_place`: back where they were on this machine, each displaced file
+    kept beside itself (`<name>.travelsync-<stamp>`)."""
+    if sum(bool(x) for x in (to, root, in_place)) > 1:
+        raise UsageError("--to, --root and --in-place each say where the restore goes: give one")
     groups = selection.select(paths, config)
     repository.check_format()  # a repository of another format is named as such, never misread
     zone = _zone(config)
     snapshot = repository.get(snapshot_id) if snapshot_id else resolve_snapshot(repository, choice, zone)
     if snapshot is None:
         raise UsageError(f"snapshot {snapshot_id} is no longer in the repository")
-    target = target_location(config, to)
-    if to is None:
+    target = Location("/") if in_place else target_location(config, to or root, "--to" if to else "--root")
+    if not (to or root or in_place):
         _refuse_the_live_home(config, repository, groups, target)
     if target.is_remote and config.repository.is_remote:
         raise UsageError("the repository and the laptop are both remote: rsync needs one end on this machine",
@@ -105,15 +115,20 @@ def plan_restore(config, repository, choice, paths, *, to=None, stamp: str, dry_
             raise UsageError(f"not in snapshot {snapshot.id}: {shown}",
                              hint="paths are <source name>/<path inside that source>, as in the snapshot's data/ folder")
         places.refuse_links_on_the_way(data, group, snapshot.id, config.ssh)
-    folder = selection.displaced_folder(target.path, config.laptop.displaced, stamp)
-    selection.check_displaced_outside(groups, target.path, folder)
+    texts = tuple(f"{g.source_name}/{i}".removesuffix("/.") for g in groups for i in g.insides)
+    if to:
+        groups = selection.flatten(groups)
+    suffix = f".travelsync-{stamp}" if in_place else None
+    folder = "" if in_place else selection.displaced_folder(target.path, config.laptop.displaced, stamp)
+    if not in_place:
+        selection.check_displaced_outside(groups, target.path, folder)
     if target.is_remote:
         _import_while_waiting("travelsync.rsync.run")
     places.check_reachable(target, config.ssh)
-    displaced.check_real_place(groups, target, folder, config.ssh)
-    texts = tuple(f"{g.source_name}/{i}".removesuffix("/.") for g in groups for i in g.insides)
+    if not in_place:
+        displaced.check_real_place(groups, target, folder, config.ssh)
     chosen = "" if snapshot_id else read_choice(repository, choice, zone).described
-    return RestorePlan(snapshot.id, groups, texts, target, folder, dry_run, chosen)
+    return RestorePlan(snapshot.id, groups, texts, target, folder, dry_run, chosen, bool(to), suffix)
 
 
 def _zone(config):
@@ -180,13 +195,15 @@ def restore_commands(config, repository, plan: RestorePlan, *, closed_paths: boo
     common, extra = common[:extra_start], common[extra_start:]
     commands = []
     for group in plan.groups:
-        data = repository.data_location(plan.snapshot_id, group.source_name)
+        data = repository.data_location(plan.snapshot_id, group.source_name if group.data_folder is None
+                                        else group.data_folder)
         destination = group.laptop_folder(plan.target)
         for insides in ([(inside,) for inside in group.insides] if split else [group.insides]):
             commands.append(arguments.restore_argv(
                 common, data_spec=data.rsync_spec(), insides=insides,
                 destination_spec=destination.rsync_spec(), displaced_folder=plan.displaced_folder,
-                source_path=group.source_path, dry_run=plan.dry_run, extra=extra))
+                source_path=group.source_path, dry_run=plan.dry_run, extra=extra,
+                displaced_suffix=plan.displaced_suffix))
     return commands
 
 
@@ -252,7 +269,12 @@ def _restore(config, repository, plan: RestorePlan, report: RestoreReport, on_pr
             config, run[0], on_item=on_item, on_progress=run[1]), count)
         _account(report, plan, results)
         report.seconds = time.monotonic() - started
-        if not plan.dry_run:
+        if plan.displaced_suffix and not plan.dry_run:
+            report.displaced = beside_copies(plan)
+            if report.displaced:
+                report.warnings.append(f"{len(report.displaced)} files that differed from the snapshot were kept "
+                                       f"beside themselves as <name>{plan.displaced_suffix}")
+        elif not plan.dry_run:
             report.displaced = tidy_displaced(config, repository, plan, references, after_crash)
             if report.displaced:
                 report.warnings.append(f"{len(report.displaced)} laptop files that differ from the snapshot "
@@ -296,6 +318,22 @@ def _account(report: RestoreReport, plan: RestorePlan, results) -> None:
                          result.error_summary())
             raise TravelsyncError(f"restore to {plan.target} failed: {first}{detail} (rsync exit {result.exit_code})",
                                   exit_status=ExitStatus.FAILURE, hint=hint)
+
+
+def beside_copies(plan: RestorePlan) -> list[str]:
+    """The displaced copies an in-place restore kept beside the files it replaced (local)."""
+    import os
+
+    found = []
+    for group in plan.groups:
+        for inside in group.insides:
+            path = os.path.join(group.target_folder(plan.target.path), str(inside))
+            if os.path.lexists(path + plan.displaced_suffix):
+                found.append(path + plan.displaced_suffix)
+            if os.path.isdir(path) and not os.path.islink(path):
+                for folder, _dirs, names in os.walk(path):
+                    found += [os.path.join(folder, n) for n in names if n.endswith(plan.displaced_suffix)]
+    return found
 
 
 def tidy_displaced(config, repository, plan: RestorePlan, references, after_crash: bool) -> list[str]:

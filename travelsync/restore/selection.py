@@ -29,6 +29,9 @@ class SourceGroup:
     source_name: str
     source_path: PurePosixPath  # home's absolute path of the source, e.g. /home/marc
     insides: tuple[PurePosixPath, ...]
+    # where the insides are read, relative to the snapshot's data/ folder: the source's own
+    # folder (None), or, for a restore into a plain folder (flatten), the folder above one path
+    data_folder: str | None = None
 
     def target_folder(self, root: str) -> str:
         """Where the source's folder lands under `root`: `/laptop` + `/home/marc`."""
@@ -93,6 +96,27 @@ def select(texts, config) -> tuple[SourceGroup, ...]:
                          hint="add laptop.paths (e.g. [home/Mail]) or pass --path home/Mail")
     names = [s.name for s in config.sources]
     return group_paths([parse_path(t, names) for t in texts], config.sources)
+
+
+def flatten(groups) -> tuple[SourceGroup, ...]:
+    """The groups of a restore into a plain folder (`--to DIR`): each path lands in DIR under
+    its own last name (`home/src/x.py` → DIR/x.py; a whole source `home` → DIR/home), so each
+    is read from the folder above it and placed as if the source sat at `/`. UsageError when
+    two paths would land on the same name."""
+    flat, landing = [], {}
+    for group in groups:
+        for inside in group.insides:
+            if str(inside) == ".":
+                name, folder = group.source_name, ""
+            else:
+                name, folder = inside.name, str(PurePosixPath(group.source_name) / inside.parent).removesuffix("/.")
+            text = f"{group.source_name}/{inside}".removesuffix("/.")
+            if name in landing:
+                raise UsageError(f"{landing[name]} and {text} would both land at {name} in the --to folder",
+                                 hint="restore them one at a time, or with --root DIR (which keeps their paths)")
+            landing[name] = text
+            flat.append(SourceGroup(group.source_name, PurePosixPath("/"), (PurePosixPath(name),), folder))
+    return tuple(flat)
 
 
 def displaced_folder(root: str, displaced: str, stamp: str) -> str:

@@ -42,6 +42,7 @@ import fcntl
 import os
 import select
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -245,6 +246,31 @@ class _Spawned:
         return self.process.exit_code
 
 
+FILE_NAME_CODEC = "travelsync-file-names"
+
+
+def _file_name_codec() -> str:
+    """A codec for sh that encodes arguments as the OS does file names (os.fsencode): a name
+    that is not UTF-8 (`caf\\xe9.txt`, held as a surrogate escape) reaches rsync as its own
+    bytes. sh encodes with a plain codec, which failed on it (UnicodeEncodeError)."""
+    import codecs
+
+    def search(name):
+        if name != FILE_NAME_CODEC.replace("-", "_"):
+            return None
+        encoding = sys.getfilesystemencoding()
+        return codecs.CodecInfo(name=FILE_NAME_CODEC,
+                                encode=lambda text, errors="strict": (os.fsencode(text), len(text)),
+                                decode=lambda data, errors="strict": (bytes(data).decode(encoding, "surrogateescape"),
+                                                                      len(data)))
+
+    try:
+        codecs.lookup(FILE_NAME_CODEC)
+    except LookupError:
+        codecs.register(search)
+    return FILE_NAME_CODEC
+
+
 def _spawn(argv: list[str], env) -> _Spawned:
     """Start `argv` through sh, its stdout and stderr on pipes of our own (see the module
     docstring for why these options)."""
@@ -267,7 +293,8 @@ def _spawn(argv: list[str], env) -> _Spawned:
         with open(out_write, "wb") as out_file, open(err_write, "wb") as err_file, \
                 open(os.devnull, "rb") as nothing:
             running = program(*argv[1:], _in=nothing, _out=out_file, _err=err_file, _bg=True, _bg_exc=False,
-                              _ok_code=OK_CODES, _env=env, _preexec_fn=_die_with_parent(), _new_group=True)
+                              _ok_code=OK_CODES, _env=env, _preexec_fn=_die_with_parent(), _new_group=True,
+                              _encoding=_file_name_codec())
     except BaseException:
         os.close(out_read)
         os.close(err_read)

@@ -53,6 +53,25 @@ def this_machine(config_path) -> Invocation:
 BACKUP_ARGS = ("--quiet", "backup", "--if-due")
 
 
+def runnable_by(invocation: Invocation, account) -> str | None:
+    """As root, for another user's schedule: run `travelsync --version` as that user, in the
+    environment cron gives them. Return what went wrong (e.g. a venv under /root that they
+    cannot enter), or None. The schedule would otherwise fail at every run, unseen."""
+    import pwd
+
+    from travelsync import process
+
+    gid = pwd.getpwnam(account.name).pw_gid
+    argv = ["setpriv", f"--reuid={account.uid}", f"--regid={gid}", "--init-groups", *invocation.program, "--version"]
+    try:
+        done = process.run(argv, timeout=60, env=account.scheduled_environ())
+    except TravelsyncError as error:
+        return f"could not try whether {account.name} can run {invocation.program[0]}: {error.message}"
+    if done.ok:
+        return None
+    return f"{account.name} cannot run {' '.join(invocation.program)}: {done.error_line()}"
+
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 

@@ -60,9 +60,13 @@ def problem_of(document, schema) -> tuple[str, str] | None:
 
 
 def _name(field: str, key) -> str:
+    """`in_progress.stamp`, `paths[0]`; a key with a control character (or none) as its repr,
+    so that the one-line message stays one line."""
     if isinstance(key, int):
         return f"{field}[{key}]"
-    return f"{field}.{key}" if field else str(key)
+    if not key or _CONTROL.search(key):
+        return f"{field}[{key!r}]"
+    return f"{field}.{key}" if field else key
 
 
 def _shown(value) -> str:
@@ -159,7 +163,7 @@ def _record(value, schema, field: str) -> None:
 # -- rules for the texts that become paths or names ------------------------------------------
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-UTC_STAMP = re.compile(r"^\d{8}T\d{6}Z$")
+UTC_STAMP = re.compile(r"\d{8}T\d{6}Z")
 
 
 def plain_text(value: str) -> str | None:
@@ -169,13 +173,15 @@ def plain_text(value: str) -> str | None:
 
 def utc_stamp(value: str) -> str | None:
     """A stamp as clock.utc_stamp writes it (20261122T023000Z): it becomes a folder name."""
-    return None if UTC_STAMP.match(value) else "is not a UTC stamp like 20261122T023000Z"
+    return None if UTC_STAMP.fullmatch(value) else "is not a UTC stamp like 20261122T023000Z"
 
 
 def snapshot_id(value: str) -> str | None:
     from travelsync.repository.layout import is_snapshot_id
 
-    return None if is_snapshot_id(value) else "is not a snapshot id like 20261122T023000Z-full"
+    # plain_text too: the id pattern's `$` lets a final newline through
+    return None if is_snapshot_id(value) and not plain_text(value) else \
+        "is not a snapshot id like 20261122T023000Z-full"
 
 
 def iso_time(value: str) -> str | None:

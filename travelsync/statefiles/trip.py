@@ -11,7 +11,7 @@ from typing import Literal, NotRequired, TypedDict
 
 from travelsync.atomic import read_json
 from travelsync.statefiles.schema import (JSON, Count, DamagedStateFile, IsoTime, Seconds, SnapshotId, Stamp,
-                                          RelativePath, Text, check)
+                                          RelativePath, check)
 
 VERSION = 1
 State = Literal["idle", "prepared", "finalized", "returned"]
@@ -20,37 +20,41 @@ HINT = "move the file away to start over (the laptop and mail files are untouche
 
 
 class RestoreRecord(TypedDict):
-    """A restore's report (restore/report.py), kept to resume and to show."""
+    """A restore's report (restore/report.py), kept to resume and to show.  The lists of
+    file names are only shown: any name a file system allows is fine there."""
 
     snapshot: SnapshotId
-    target: Text
-    paths: list[RelativePath]
-    files_transferred: Count
-    bytes_transferred: Count
-    seconds: Seconds
+    target: str
     warnings: list[str]
+    paths: NotRequired[list[RelativePath]]
+    files_transferred: NotRequired[Count]
+    bytes_transferred: NotRequired[Count]
+    seconds: NotRequired[Seconds]
     dry_run: NotRequired[bool]
     total_size: NotRequired[Count]
     deleted: NotRequired[Count]
-    displaced_folder: NotRequired[Text | None]
-    displaced: NotRequired[list[Text]]
+    displaced_folder: NotRequired[str | None]
+    displaced: NotRequired[list[str]]
     changes: NotRequired[list[str]]
     change_count: NotRequired[Count]
 
 
 class Conflict(TypedDict):
-    path: RelativePath
-    laptop_copy: RelativePath
+    path: str
+    laptop_copy: str
 
 
 class SyncBackRecord(TypedDict):
-    """`return --sync-back`'s report (trip/sync_back.py)."""
+    """`return --sync-back`'s report (trip/sync_back.py): shown, never acted on again."""
 
     basis: SnapshotId | None
-    copy: list[RelativePath]
+    copy: list[str]
     conflicts: list[Conflict]
-    deleted_on_laptop: list[RelativePath]
+    deleted_on_laptop: list[str]
     applied: bool
+    deleted_count: NotRequired[Count]
+    already_home: NotRequired[list[str]]  # Maildir messages home had already (trip/maildir.py)
+    already_home_count: NotRequired[Count]
     files_transferred: NotRequired[Count]
     bytes_transferred: NotRequired[Count]
     seconds: NotRequired[Seconds]
@@ -58,7 +62,7 @@ class SyncBackRecord(TypedDict):
 
 class PreflightCheck(TypedDict):
     name: str
-    status: Literal["ok", "warn", "fail", "skip"]
+    status: str  # ok | warn | fail | skip (preflight/model.py): shown only
     summary: str
     details: NotRequired[JSON]
     fix: NotRequired[JSON]
@@ -81,28 +85,31 @@ class InProgress(TypedDict):
 
 
 class PrepareRecord(TypedDict):
+    """What prepare did.  Later steps read `at`, `snapshot` and `paths`; the rest is shown
+    (and may be absent from a file an older travelsync wrote)."""
+
     at: IsoTime
     snapshot: SnapshotId
-    stamp: Stamp
     paths: list[RelativePath]
-    target: Text
-    restore: RestoreRecord
-    mail: JSON
-    preflight: list[PreflightCheck]
+    stamp: NotRequired[Stamp]
+    target: NotRequired[str]
+    restore: NotRequired[RestoreRecord]
+    mail: NotRequired[JSON]
+    preflight: NotRequired[list[PreflightCheck]]
 
 
 class FinalizeRecord(PrepareRecord):
-    files_transferred: Count
-    bytes_transferred: Count
-    seconds: Seconds
+    files_transferred: NotRequired[Count]
+    bytes_transferred: NotRequired[Count]
+    seconds: NotRequired[Seconds]
 
 
 class ReturnRecord(TypedDict):
     at: IsoTime
-    sync_back: SyncBackRecord | None
-    mail: JSON
-    warnings: list[str]
-    released_snapshots: list[SnapshotId]
+    sync_back: NotRequired[SyncBackRecord | None]
+    mail: NotRequired[JSON]
+    warnings: NotRequired[list[str]]
+    released_snapshots: NotRequired[list[SnapshotId]]
 
 
 class HistoryEntry(TypedDict):

@@ -64,7 +64,7 @@ def finalize(context, *, dry_run: bool = False, backup_first: bool = False, take
                          paths=paths)
     restore = restore_once(context, document, plan, references=references, interrupted=bool(interrupted))
     mail_checks = check_laptop_mail(context, warnings)
-    checks = _preflight(context, warnings)
+    checks = _preflight(context, warnings, notes)
     warnings = restore["warnings"] + warnings + preflight_warnings(checks)
     record = {"snapshot": snapshot_id, "stamp": stamp, "paths": paths, "target": restore["target"],
               "restore": restore, "mail": mail_checks, "preflight": checks,

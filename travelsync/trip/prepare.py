@@ -50,13 +50,14 @@ def prepare(context, *, dry_run: bool = False) -> dict:
     if "mail" not in done:
         trip_state.stage_done(context.state_dir, document, "mail", _mail_keep(context, warnings, dry_run=False))
     mail = done["mail"]
-    checks = _preflight(context, warnings)
+    notes: list[str] = []
+    checks = _preflight(context, warnings, notes)
     warnings = restore["warnings"] + warnings + preflight_warnings(checks)
     record = {"snapshot": snapshot_id, "stamp": stamp, "paths": paths, "target": restore["target"],
               "restore": restore, "mail": mail, "preflight": checks}
     document = trip_state.finish(context.state_dir, document, "prepare", trip_state.PREPARED, record, context.now)
-    return step_report("prepare", document["state"], restore, warnings=warnings, mail=mail, preflight=checks,
-                       next=plan_lines(config))
+    return step_report("prepare", document["state"], restore, warnings=warnings, notes=notes, mail=mail,
+                       preflight=checks, next=plan_lines(config))
 
 
 def _mail_keep(context, warnings: list, *, dry_run: bool):
@@ -69,13 +70,18 @@ def _mail_keep(context, warnings: list, *, dry_run: bool):
         return None
 
 
-def _preflight(context, warnings: list):
-    """The network checks, when this machine is the laptop; else a note to run them there."""
+PREFLIGHT_ELSEWHERE = ("the network preflight checks the machine it runs on, not the laptop over ssh: "
+                      "run `travelsync preflight` on the laptop")
+
+
+def _preflight(context, warnings: list, notes: list):
+    """The network checks, when this machine is the laptop; else a note (not a warning: nothing
+    is wrong) to run them there. Checks that end warn or fail are warnings (exit 3); ok and
+    skip are not (docs/trip.md)."""
     if context.skip_preflight:
         return []
     if context.config.laptop.location.is_remote:
-        warnings.append("the preflight checks the network of the machine it runs on: "
-                        "run `travelsync preflight` on the laptop")
+        notes.append(PREFLIGHT_ELSEWHERE)
         return []
     try:
         return steps.preflight(context.config, context.environ)

@@ -38,9 +38,7 @@ def human(report: dict) -> str:
                                                  change_count=restore.get("change_count", 0))))
     for line in report.get("notes", []):
         lines.append(line)
-    for mail in report.get("mail") or []:  # e.g. "no POP account …: left alone" from keep
-        for note in mail.get("notes") or ([mail["note"]] if mail.get("note") else []):
-            lines.append(f"mail {mail.get('kind')} {mail.get('file') or ''}: {note}")
+    lines += mail_lines(report.get("mail"))
     for check in report.get("preflight") or []:
         lines.append(f"preflight {check['name']}: {check['status']}: {check['summary']}")
     for warning in report.get("warnings", []):
@@ -52,3 +50,34 @@ def human(report: dict) -> str:
     if state and not report.get("dry_run"):
         lines.append(f"trip state: {state}")
     return "\n".join(lines)
+
+
+def mail_lines(mail) -> list[str]:
+    """What the step did to, or found in, each mail client's file (pure): prepare's switches
+    (with the diff on a dry run) and finalize's checks of the laptop's restored copies."""
+    lines = []
+    for entry in mail or ():
+        where = f"{entry.get('kind')} {entry.get('file') or '(no file)'}"
+        if "action" not in entry:  # finalize: the laptop's restored copy
+            if entry.get("mode") is None:
+                lines.append(f"mail: laptop's {where}: {entry.get('note') or 'not checked'}")
+            else:
+                verdict = {"keep": "keeps mail on the server",
+                           "none": "has no account that deletes mail on the server"}.get(
+                    entry["mode"], f"is in {entry['mode']!r} mode")
+                lines.append(f"mail: laptop's {where} checked: {verdict}")
+            continue
+        if entry.get("changed") and entry.get("dry_run"):
+            lines.append(f"mail: {where}: would switch to keep on the server (now {entry.get('mode_before')}):")
+            lines += [f"  {line}" for line in (entry.get("diff") or "").splitlines()]
+        elif entry.get("changed"):
+            lines.append(f"mail: {where}: switched to keep on the server (was {entry.get('mode_before')})")
+        elif entry.get("mode") == "keep":
+            lines.append(f"mail: {where}: already keeps mail on the server")
+        elif entry.get("mode") == "none":  # IMAP only: nothing to switch
+            lines.append(f"mail: {where}: nothing in it deletes mail on the server; left as it is")
+            continue
+        else:
+            lines.append(f"mail: {where}: left as it is ({entry.get('mode')})")
+        lines += [f"  {note}" for note in entry.get("notes") or ()]
+    return lines

@@ -45,6 +45,11 @@ def return_trip(context, *, sync_back: bool = False, dry_run: bool = False) -> d
 
 
 def _sync_back(context, document, last: dict, stamp: str, dry_run: bool) -> dict:
+    with context.repository.reading(last.get("snapshot")):  # prune leaves the basis while it is compared
+        return _sync_back_from(context, last, stamp, dry_run)
+
+
+def _sync_back_from(context, last: dict, stamp: str, dry_run: bool) -> dict:
     from travelsync.trip.sync_back import apply_sync_back, plan_sync_back
 
     basis = last.get("snapshot")
@@ -74,8 +79,16 @@ def human(report: dict) -> str:
                      f"{len(sync['copy'])} files home, {len(sync['conflicts'])} changed on both sides (both kept)")
         lines += [f"  {p}" for p in sync["copy"][:50]]
         lines += [f"  both kept: {c['path']} + {c['laptop_copy']}" for c in sync["conflicts"][:50]]
-        if sync["deleted_on_laptop"]:
-            lines.append(f"  {len(sync['deleted_on_laptop'])} files deleted on the laptop stay at home")
+        if sync.get("already_home_count"):
+            lines.append(f"  {sync['already_home_count']} mail messages the laptop has are already at home "
+                         "(same Maildir name or Message-ID): not copied again")
+        deleted = sync["deleted_on_laptop"]
+        if deleted:
+            count = sync.get("deleted_count", len(deleted))
+            lines.append(f"  {count} deleted on the laptop, not deleted at home (delete them by hand if meant):")
+            lines += [f"    {p}" for p in deleted]
+            if count > len(deleted):
+                lines.append(f"    … and {count - len(deleted)} more")
     mail = report.get("mail")
     if mail is not None:
         lines.append("mail clients: switched back" if not report.get("dry_run") else "mail clients: would switch back")

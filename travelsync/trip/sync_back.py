@@ -9,6 +9,11 @@ The basis is the snapshot the laptop last received (finalize's, else prepare's).
    conflicting file).  Home is this machine: the sources' paths are local.
 4. What came home takes home's owner, that of the folder it lands in (trip/home_owner.py),
    never the laptop's user; home's existing folders keep their owner and mode.
+
+Mail in a Maildir is merged by message (trip/maildir.py): a laptop message whose unique name
+or Message-ID is already in that Maildir folder at home is not copied (home fetched it from
+the server too), the laptop renaming a message it read is not a deletion, and `tmp/` (mail
+being delivered) is never copied. Every laptop deletion that stays undone at home is named.
 """
 
 import os
@@ -33,9 +38,13 @@ class SyncBackPlan:
     copy: dict = field(default_factory=dict)  # source name → [relative paths inside the source]
     conflicts: dict = field(default_factory=dict)  # source name → [relative paths]
     deleted_on_laptop: list = field(default_factory=list)  # "<source>/<path>", at most MAX_LISTED
+    deleted_count: int = 0
+    already_home: list = field(default_factory=list)  # Maildir messages home has: "<source>/<path>"
+    already_home_count: int = 0
 
     def to_json(self, stamp: str) -> dict:
-        return {"basis": self.basis,
+        return {"basis": self.basis, "deleted_count": self.deleted_count,
+                "already_home": list(self.already_home), "already_home_count": self.already_home_count,
                 "copy": [f"{name}/{p}" for name, items in self.copy.items() for p in items],
                 "conflicts": [{"path": f"{name}/{p}", "laptop_copy": f"{name}/{p}{CONFLICT_SUFFIX.format(stamp=stamp)}"}
                               for name, items in self.conflicts.items() for p in items],
@@ -82,19 +91,24 @@ def plan_sync_back(config, repository, basis_id: str, paths, target: Location) -
             raise UsageError("the laptop folder is home's own folder here: run `return --sync-back` at home, "
                              "with laptop.host naming the laptop")
         basis = repository.data_location(basis_id, group.source_name)
-        changed = []
+        changed, deleted = [], []
 
-        def on_item(code, name, changed=changed, group=group):
+        def on_item(code, name, changed=changed, deleted=deleted):
             name = name.rstrip("/")
             if code.startswith("*deleting"):
-                if len(plan.deleted_on_laptop) < MAX_LISTED:
-                    plan.deleted_on_laptop.append(f"{group.source_name}/{name}")
+                deleted.append(name)
             elif code[1] == "f" and code[0] in "<>c":
                 changed.append(name)
 
         result = run_rsync(_dry_run_argv(config, common, laptop_folder, basis, group.insides), on_item=on_item)
         if result.exit_code not in (0, 24):
             raise TravelsyncError(f"comparing the laptop with {basis_id} failed: {result.error_summary()}")
+        changed, home_has = _merge_mail(changed, laptop_folder, home_folder, config.ssh)
+        plan.already_home_count += len(home_has)
+        plan.already_home += [f"{group.source_name}/{p}" for p in home_has][:MAX_LISTED - len(plan.already_home)]
+        deleted = _really_deleted(deleted, changed + home_has)
+        plan.deleted_count += len(deleted)
+        plan.deleted_on_laptop += [f"{group.source_name}/{p}" for p in deleted][:MAX_LISTED - len(plan.deleted_on_laptop)]
         home_stats = places.stat_files(home_folder, changed, config.ssh)
         basis_stats = places.stat_files(basis, changed, config.ssh)
 
@@ -104,11 +118,91 @@ def plan_sync_back(config, repository, basis_id: str, paths, target: Location) -
             return filecmp.cmp(Path(home_folder.path, path), Path(basis.path, path), shallow=False)
 
         copy, conflicts = classify(changed, home_stats, basis_stats, same)
+        _refuse_links_at_home(home_folder, group.source_name, copy + conflicts)
         if copy:
             plan.copy[group.source_name] = copy
         if conflicts:
             plan.conflicts[group.source_name] = conflicts
     return plan
+
+
+def _merge_mail(changed: list[str], laptop: Location, home: Location, ssh) -> tuple[list[str], list[str]]:
+    """Split the laptop's changed files into (still to consider, Maildir messages home already
+    has); laptop `tmp/` files are dropped (mail being delivered)."""
+    from travelsync.trip.maildir import maildir_file, message_id
+
+    others, candidates = [], {}
+    for path in changed:
+        found = maildir_file(path)
+        if found is None:
+            others.append(path)
+        elif found.sub != "tmp":
+            candidates[path] = found
+    if not candidates:
+        return others, []
+    at_home: dict = {}  # Maildir folder → (unique names, Message-IDs read lazily)
+
+    def home_index(folder):
+        if folder not in at_home:
+            names, files = set(), []
+            for sub in ("cur", "new"):
+                place = os.path.join(home.path, str(folder), sub)
+                try:
+                    entries = os.listdir(place)
+                except OSError:
+                    continue
+                names |= {e.split(":", 1)[0] for e in entries}
+                files += [os.path.join(str(folder), sub, e) for e in entries]
+            at_home[folder] = [names, files, None]
+        return at_home[folder]
+
+    home_has, unmatched = [], []
+    for path, found in candidates.items():
+        if found.unique in home_index(found.folder)[0]:
+            home_has.append(path)
+        else:
+            unmatched.append(path)
+    if unmatched:
+        laptop_ids = {p: message_id(h) for p, h in places.heads(laptop, unmatched, ssh).items()}
+        for path in unmatched:
+            index = home_index(candidates[path].folder)
+            if index[2] is None:  # home's Message-IDs in that folder, read once
+                index[2] = {message_id(h) for h in places.heads(home, index[1], None).values()} - {None}
+            if laptop_ids.get(path) is not None and laptop_ids[path] in index[2]:
+                home_has.append(path)
+            else:
+                others.append(path)
+    return others, sorted(home_has)
+
+
+def _really_deleted(deleted: list[str], still_on_laptop: list[str]) -> list[str]:
+    """Laptop deletions minus Maildir renames: a message the laptop read moved from new/ to
+    cur/ (or changed its flags) under the same unique name; it was not deleted."""
+    from travelsync.trip.maildir import maildir_file
+
+    present = set()
+    for path in still_on_laptop:
+        found = maildir_file(path)
+        if found is not None:
+            present.add((found.folder, found.unique))
+    kept = []
+    for path in deleted:
+        found = maildir_file(path)
+        if found is None or (found.folder, found.unique) not in present:
+            kept.append(path)
+    return kept
+
+
+def _refuse_links_at_home(home_folder: Location, source_name: str, paths) -> None:
+    """Refuse (UsageError, exit 2) a file whose folder at home is reached through a symlink:
+    the copy (run as root, perhaps) would land wherever the link points, or replace home's
+    link with a folder.  Nothing is copied; the message names the paths."""
+    linked = places.beneath_links(home_folder, paths, None)
+    if linked:
+        shown = ", ".join(f"{source_name}/{p}" for p in linked[:5]) + (" …" if len(linked) > 5 else "")
+        raise UsageError(f"{shown}: a folder on the way is a symlink at home; sync-back writes home only into real "
+                         "folders, so nothing was copied",
+                         hint="copy these files by hand, or make the folder at home a real folder again")
 
 
 def apply_sync_back(config, plan: SyncBackPlan, target: Location, stamp: str) -> dict:
