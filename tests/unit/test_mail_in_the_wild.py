@@ -83,3 +83,11 @@ def test_mpop_itself_refuses_a_form_feed_line_so_the_reason_says_that_not_binary
         mpop.accounts("defaults\ntls on\n\f\naccount a\nhost h\n")
     assert raised.value.line == 3
     assert "form feed" in raised.value.message and "binary" not in raised.value.message
+
+
+def test_an_mpop_eval_line_is_named_in_a_warning_as_travelsync_cannot_know_what_it_sets():
+    text = ("defaults\ntls on\neval echo tls_trust_file system\n\naccount gmx\nhost pop.gmx.net\nkeep on\n"
+            "eval pass show mail/mpop-extra\n\naccount plain\nhost pop.example.org\n")
+    warnings = {a.name: a.warnings for a in mpop.accounts(text)}
+    assert any("an `eval` line" in w for w in warnings["gmx"])  # its own, and the defaults' one
+    assert any("an `eval` line" in w for w in warnings["plain"])  # inherited from defaults

@@ -121,11 +121,16 @@ def _own_keep(section: Section) -> Line | None:
 
 
 def _warnings(section: Section) -> tuple[str, ...]:
-    killsize = _settings(section).get("killsize")
+    warnings = []
+    settings = _settings(section)
+    killsize = settings.get("killsize")
     if killsize is not None and killsize.argument.strip('"').lower() not in ("", "off", "0"):
-        return (f"account {section.name}: `killsize {killsize.argument}` deletes large messages on the server "
-                "even with `keep on`",)
-    return ()
+        warnings.append(f"account {section.name}: `killsize {killsize.argument}` deletes large messages on the "
+                        "server even with `keep on`")
+    if "eval" in settings or any(line.command == "eval" for line in section.lines):
+        warnings.append(f"account {section.name}: an `eval` line sets whatever its command prints (mpop runs it, "
+                        "travelsync does not), which may be `keep off`: check it yourself")
+    return tuple(warnings)
 
 
 def _accounts(text: str) -> list[Section]:
