@@ -260,7 +260,7 @@ def test_a_file_getmail_itself_cannot_read_is_refused_saying_the_original_fails_
     before = fingerprint(path)
     settings = write_settings(user_home.parent, [{"kind": "getmail", "file": str(path)}])
     line = assert_refused(cli("--config", settings, "mailer", "keep"), str(path),
-                          "getmail rejects the original file too", "delete_after must be integer")
+                          "getmail rejects the file as it is now too", "delete_after must be integer")
     assert "AttributeError" not in line and fingerprint(path) == before
 
 
@@ -270,7 +270,7 @@ def test_mpop_file_that_needs_its_eval_lines_is_refused_saying_what_it_needs(cli
             "eval echo delivery maildir ~/Mail\nkeep off\n")
     path = client_file(user_home, ".mpoprc", text)
     settings = write_settings(user_home.parent, [{"kind": "mpop", "file": str(path)}])
-    assert_refused(cli("--config", settings, "mailer", "keep"), "mpop rejects the original file too",
+    assert_refused(cli("--config", settings, "mailer", "keep"), "mpop rejects the file as it is now too",
                    "no delivery information", "runs no command the file names")
 
 

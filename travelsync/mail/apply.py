@@ -210,7 +210,7 @@ def judge(run_copy: Callable, config: ConfigFile, data: bytes, module: ModuleTyp
     original, _, original_temp = run_copy(config, neutral(module, config.data), module)
     if original is not None and not original.ok:
         said = _said(original, config, module, original_temp)
-        raise MailRefused(f"{config.display}: {program} rejects the original file too, so the change cannot be "
+        raise MailRefused(f"{config.display}: {program} rejects the file as it is now too, so the change cannot be "
                           f"checked{said}; fix that first (travelsync's check runs no command the file names); "
                           "nothing changed")
     said = _said(done, config, module, temp)
