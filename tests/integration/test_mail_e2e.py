@@ -330,9 +330,9 @@ def test_remote_files_are_checked_there_by_the_clients_own_reading(kind, cli, ss
         settings = write_settings(tmp_path, [{"kind": kind, "file": sshd_server.location(str(path))}],
                                   ssh=sshd_server.ssh_config)
         dry = cli("--config", settings, "mailer", "keep", "--dry-run")
-        assert dry.exit_code == 0 and "not checked" not in dry.stderr, dry.stderr
+        assert dry.exit_code in (0, 3) and "not checked" not in dry.stderr, dry.stderr  # 3: mpop's eval warning
         kept = cli("--config", settings, "--json", "mailer", "keep")
-        assert kept.exit_code == 0, kept.stderr
+        assert kept.exit_code in (0, 3), kept.stderr
         assert kept.json["files"][0]["mode"] == "keep" and path.read_text() != text
         assert cli("--config", settings, "mailer", "revert").exit_code == 0
         assert path.read_text() == text and not marker.exists()
