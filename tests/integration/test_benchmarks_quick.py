@@ -201,3 +201,21 @@ def test_tools_selects_the_contenders_and_names_the_rest(tmp_path):
     refused = subprocess.run([sys.executable, str(REPO_ROOT / "benchmarks" / "run"), "--tools", "rsync,rsyncc"],
                              capture_output=True, text=True, timeout=30)
     assert refused.returncode == 2 and "rsyncc" in refused.stderr
+
+
+def test_the_durability_benchmark_times_travelsyncs_syncfs_and_rsyncs_sync(tmp_path):
+    """benchmarks/durability.py: the syncfs inside travelsync's full backup (strace -T) against
+    bare rsync's `sync -f`, on a small tree."""
+    need_programs("rsync", "strace")
+    result = subprocess.run([sys.executable, str(REPO_ROOT / "benchmarks" / "durability.py"), "--files", "200",
+                             "--size", "2000000", "--rounds", "2", "--work", str(tmp_path / "work")],
+                            capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    import re
+
+    rounds = re.findall(r"^round \d: travelsync +([\d.]+) s \(syncfs +([\d.]+) s\) +rsync +([\d.]+) s \+ sync -f +"
+                        r"([\d.]+) s", result.stdout, re.M)
+    assert len(rounds) == 2, result.stdout
+    for whole, inside, bare, synced in rounds:
+        assert float(whole) > float(inside) >= 0 and float(bare) > 0
+    assert "medians of 2: travelsync's syncfs" in result.stdout and "bare rsync's sync -f" in result.stdout

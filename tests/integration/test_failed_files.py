@@ -9,6 +9,7 @@ committed `incomplete` (exit 3).
 - a path longer than PATH_MAX (4096 bytes) in the source.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -74,6 +75,32 @@ def unprivileged_user():
         subprocess.run(["userdel", name], capture_output=True)
 
 
+@contextlib.contextmanager
+def reachable(*folders):
+    """Bind mounts of `folders` (read-only) under a fresh folder anyone may enter: the project
+    and the venv's packages may sit where another user cannot go (/root is 0700; the venv's
+    interpreter lives there too, so the user runs the system's Python 3 on them). Yields the
+    mount points; only empty mount points are removed (rmdir), never a tree."""
+    need_programs("mount", "umount")
+    base = Path(tempfile.mkdtemp(prefix="ts-reach-", dir="/tmp"))
+    base.chmod(0o755)
+    points = []
+    try:
+        for number, folder in enumerate(folders):
+            point = base / str(number)
+            point.mkdir()
+            subprocess.run(["mount", "--bind", "-o", "ro", str(folder), str(point)], check=True, capture_output=True)
+            points.append(point)
+        yield points
+    finally:
+        for point in reversed(points):
+            if subprocess.run(["umount", str(point)], capture_output=True).returncode:
+                subprocess.run(["umount", "-l", str(point)], capture_output=True)
+        for point in base.iterdir():
+            point.rmdir()  # refuses anything not empty: a mount still there is never walked
+        base.rmdir()
+
+
 def test_an_unreadable_folder_and_file_are_named_run_as_an_unprivileged_user(unprivileged_user):
     name, entry, world = unprivileged_user
     home = world / "home"
@@ -87,12 +114,11 @@ def test_an_unreadable_folder_and_file_are_named_run_as_an_unprivileged_user(unp
         os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
     (home / "closed").chmod(0)
     (home / "secret.txt").chmod(0)
-    # The venv's interpreter lives under /root (closed to others): the system's Python with the
-    # project and the venv's packages on the path runs the same code.
     need_programs("/usr/bin/python3")
-    path = f"{REPO_ROOT}:{sysconfig.get_paths()['purelib']}"
-    done = _backup(config, ["runuser", "-u", name, "--"], "/usr/bin/python3",
-                   env={"PYTHONPATH": path, "HOME": str(world), "XDG_STATE_HOME": str(world / "state")})
+    with reachable(REPO_ROOT, sysconfig.get_paths()["purelib"]) as (code, packages):
+        done = _backup(config, ["runuser", "-u", name, "--"], "/usr/bin/python3",
+                       env={"PYTHONPATH": f"{code}:{packages}", "HOME": str(world),
+                            "XDG_STATE_HOME": str(world / "state")})
     reported, recorded = _named(done, world / "repo")
     for failed in (reported, recorded):
         assert f"home: {home / 'closed'} (Permission denied)" in failed, failed

@@ -196,3 +196,146 @@ def test_remote_file_keep_and_revert_over_ssh(cli, sshd_server, tmp_path):
         assert_refused(cli("--config", missing, "mailer", "keep"), "no such file")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# -- IMAP synchronisers: mbsync and OfflineIMAP against Dovecot's IMAP --------------------------
+
+
+@dataclass
+class Syncer:
+    config: Path
+    sync: Callable[[], None]
+    maildir: Path  # the local INBOX
+
+
+def mbsync_syncer(folder: Path, server) -> Syncer:
+    folder.mkdir(mode=0o700)
+    rc, mail = folder / "mbsyncrc", folder / "Mail"
+    mail.mkdir()
+    rc.write_text(
+        "# mbsync for the trip test: expunges on both sides\n"
+        "Create Near\nExpunge Both\nSyncState *\n\n"
+        f"IMAPAccount rig\nHost 127.0.0.1\nPort {server.imap_port}\nUser {server.user}\n"
+        f'PassCmd "echo {server.password}"\nSSLType None\nAuthMechs LOGIN\n\n'
+        "IMAPStore rig-remote\nAccount rig\n\n"
+        f"MaildirStore rig-local\nPath {mail}/\nInbox {mail}/INBOX\n\n"
+        "Channel rig\nFar :rig-remote:\nNear :rig-local:\nPatterns INBOX\n")
+    rc.chmod(0o600)
+
+    def sync():
+        done = subprocess.run(["mbsync", "-q", "-c", str(rc), "rig"], capture_output=True, text=True, timeout=60,
+                              env={"HOME": str(folder), "PATH": "/usr/bin:/bin"})
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    return Syncer(rc, sync, mail / "INBOX")
+
+
+def offlineimap_syncer(folder: Path, server) -> Syncer:
+    folder.mkdir(mode=0o700)
+    rc, mail = folder / "offlineimaprc", folder / "Mail"
+    mail.mkdir()
+    rc.write_text(
+        "# offlineimap for the trip test: deletions go both ways, the server expunges\n"
+        f"[general]\naccounts = rig\nmetadata = {folder}/metadata\nui = quiet\n\n"
+        "[Account rig]\nlocalrepository = rig-local\nremoterepository = rig-remote\n\n"
+        f"[Repository rig-local]\ntype = Maildir\nlocalfolders = {mail}\n\n"
+        f"[Repository rig-remote]\ntype = IMAP\nremotehost = 127.0.0.1\nremoteport = {server.imap_port}\n"
+        f"remoteuser = {server.user}\nremotepass = {server.password}\nssl = no\nstarttls = no\n"
+        "folderfilter = lambda folder: folder == 'INBOX'\n")
+    rc.chmod(0o600)
+
+    def sync():
+        done = subprocess.run(["offlineimap", "-c", str(rc), "-o", "-u", "quiet"], capture_output=True, text=True,
+                              timeout=60, env={"HOME": str(folder), "PATH": "/usr/bin:/bin"})
+        assert done.returncode == 0 and "ERROR" not in done.stderr, done.stdout + done.stderr
+
+    return Syncer(rc, sync, mail / "INBOX")
+
+
+SYNCERS = {"mbsync": mbsync_syncer, "offlineimap": offlineimap_syncer}
+
+
+def _local(syncer: Syncer) -> dict[str, Path]:
+    """Subject → file of every message in the local INBOX."""
+    found = {}
+    for sub in ("cur", "new"):
+        for path in (syncer.maildir / sub).iterdir():
+            subject = next(line for line in path.read_text().splitlines() if line.startswith("Subject: "))
+            found[subject.removeprefix("Subject: ")] = path
+    return found
+
+
+def _delete_locally(syncer: Syncer, subject: str) -> None:
+    _local(syncer)[subject].unlink()
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("kind", list(SYNCERS))
+def test_sync_keeps_locally_deleted_mail_on_the_server_and_back(kind, dovecot_imap, tmp_path, cli):
+    need_programs(kind)
+    server = dovecot_imap
+    syncer = SYNCERS[kind](tmp_path / kind, server)
+    original, original_mode = syncer.config.read_bytes(), stat.S_IMODE(syncer.config.stat().st_mode)
+    settings = tmp_path / "travelsync.yaml"
+    settings.write_text(yaml.safe_dump({
+        "repository": str(tmp_path / "repository"), "sources": [{"name": "home", "path": str(tmp_path)}],
+        "mailer": [{"kind": kind, "file": str(syncer.config)}]}))
+
+    server.put(3)
+    syncer.sync()
+    assert sorted(_local(syncer)) == ["test message 1", "test message 2", "test message 3"]
+    _delete_locally(syncer, "test message 1")
+    syncer.sync()
+    assert "test message 1" not in server.imap_messages(), "the original config should expunge on the server"
+
+    dry = cli("--config", settings, "mailer", "keep", "--dry-run")
+    assert dry.exit_code == 0 and "not checked" not in dry.stderr, dry.stderr
+    assert syncer.config.read_bytes() == original
+    kept = cli("--config", settings, "--json", "mailer", "keep")
+    assert kept.exit_code == 0, kept.stderr
+    assert kept.json["files"][0]["mode_before"] == "delete" and kept.json["files"][0]["mode"] == "keep"
+    assert stat.S_IMODE(syncer.config.stat().st_mode) == original_mode
+
+    _delete_locally(syncer, "test message 2")
+    syncer.sync()
+    syncer.sync()
+    assert "test message 2" in server.imap_messages(), "after keep a message deleted locally stays on the server"
+
+    reverted = cli("--config", settings, "mailer", "revert")
+    assert reverted.exit_code == 0, reverted.stderr
+    assert syncer.config.read_bytes() == original
+
+    if "test message 2" in _local(syncer):  # offlineimap forgets the deletion and fetches it again
+        _delete_locally(syncer, "test message 2")
+    syncer.sync()
+    assert "test message 2" not in server.imap_messages(), "after revert the deletion reaches the server again"
+    assert "test message 3" in server.imap_messages() and "test message 3" in _local(syncer)
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("kind", ["mpop", "fetchmail", "getmail", "mbsync", "offlineimap"])
+def test_remote_files_are_checked_there_by_the_clients_own_reading(kind, cli, sshd_server, tmp_path):
+    """Each checker runs on the other machine (getmail's and OfflineIMAP's readers as python -c,
+    mpop on the neutralised copy, mbsync's parse); what a reader prints comes back to be
+    compared; nothing of the user's runs there either."""
+    need_programs(kind)
+    from tests.unit.test_mail_checks import CLIENTS
+
+    folder = Path(tempfile.mkdtemp(prefix="travelsync-remote-"))
+    try:
+        marker = folder / "marker"
+        name, make, mode = CLIENTS[kind]
+        text = make(marker)
+        path = client_file(folder, Path(name).name, text, mode)
+        settings = write_settings(tmp_path, [{"kind": kind, "file": sshd_server.location(str(path))}],
+                                  ssh=sshd_server.ssh_config)
+        dry = cli("--config", settings, "mailer", "keep", "--dry-run")
+        assert dry.exit_code in (0, 3) and "not checked" not in dry.stderr, dry.stderr  # 3: mpop's eval warning
+        kept = cli("--config", settings, "--json", "mailer", "keep")
+        assert kept.exit_code in (0, 3), kept.stderr
+        assert kept.json["files"][0]["mode"] == "keep" and path.read_text() != text
+        assert cli("--config", settings, "mailer", "revert").exit_code == 0
+        assert path.read_text() == text and not marker.exists()
+        assert sorted(p.name for p in folder.iterdir() if p.name != "offlineimap-helper.py") == [path.name]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

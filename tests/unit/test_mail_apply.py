@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from travelsync.mail import service
-from travelsync.mail.model import DELETE, KEEP, MIXED, UNKNOWN
+from travelsync.mail.model import DELETE, KEEP, MIXED, NONE, UNKNOWN
 
 FETCHMAILRC = """\
 # "keep" in a comment
@@ -364,7 +364,7 @@ def test_mode_of_text():
     assert service.mode_of_text("fetchmail", FETCHMAILRC) == DELETE
     assert service.mode_of_text("fetchmail", FETCHMAILRC.replace("no keep", "keep")) == KEEP
     assert service.mode_of_text("mpop", "account a\nkeep on\naccount b\nkeep off\n") == MIXED
-    assert service.mode_of_text("getmail", GETMAILRC.replace("POP3", "IMAP")) == UNKNOWN
+    assert service.mode_of_text("getmail", GETMAILRC.replace("POP3", "IMAP")) == NONE  # nothing deletes
 
 
 def test_revert_order_warning_names_only_clients_that_delete_what_they_kept(home):
@@ -404,7 +404,7 @@ def test_one_file_in_two_entries_is_refused(cli, home):
     assert fingerprint(path) == before
 
 
-def test_a_pop_account_of_unknown_mode_is_switched_and_a_file_without_pop_is_refused(cli, home):
+def test_a_pop_account_of_unknown_mode_is_switched_and_a_file_without_pop_is_left_alone(cli, home):
     # mutt's default pop_delete=ask-no: a POP account whose mode is unknown (the answer decides)
     asking = client_file(home, "muttrc", "set pop_host=pops://pop.example.org\nset pop_delete=ask-no\n")
     settings = write_settings(home, [{"kind": "mutt", "file": str(asking)}])
@@ -420,7 +420,8 @@ def test_a_pop_account_of_unknown_mode_is_switched_and_a_file_without_pop_is_ref
     imap_only = client_file(home, "muttrc2", "set folder=imaps://imap.example.org\n")
     before = fingerprint(imap_only)
     settings = write_settings(home, [{"kind": "mutt", "file": str(imap_only)}])
-    assert_refused(cli("--config", settings, "mailer", "keep"), "no POP account")
+    left = cli("--config", settings, "mailer", "keep")  # nothing in it deletes mail on the server
+    assert left.exit_code == 0 and "no POP account" in left.stderr, left.stderr
     assert fingerprint(imap_only) == before
 
 
@@ -491,7 +492,10 @@ def test_accounts_of_a_one_file_per_account_kind_select_among_its_files(cli, hom
     assert_refused(cli("--config", nobody, "mailer", "keep", env=env), "no account 'nosuch@example.org'",
                    str(files["getmail-home"]), str(files["getmail-imap"]))
     imap = write_settings(home, [{"kind": "getmail", "accounts": ["marc@imap.example.org"]}])
-    assert_refused(cli("--config", imap, "mailer", "keep", env=env), "no POP account to switch")
+    before = {name: fingerprint(path) for name, path in files.items()}
+    left = cli("--config", imap, "mailer", "keep", env=env)  # an IMAP account: nothing to switch
+    assert left.exit_code == 0 and "no POP account" in left.stderr, left.stderr
+    assert {name: fingerprint(path) for name, path in files.items()} == before
 
 
 def test_a_kind_with_one_file_for_all_accounts_uses_only_the_first_usual_file(cli, home):

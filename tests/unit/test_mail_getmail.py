@@ -1,5 +1,6 @@
 """getmail6 adapter: the `[options] delete` value, POP only, exact revert, getmail's own rules."""
 
+import json
 import shutil
 import subprocess
 
@@ -95,17 +96,19 @@ def test_garbage_is_refused(text, line):
     assert caught.value.line == line
 
 
-@pytest.mark.skipif(shutil.which("getmail") is None, reason="getmail6 not installed")
 def test_getmail_itself_reads_the_edited_file(tmp_path):
+    from tests.conftest import need_programs
+
+    need_programs("getmail")
     rc = tmp_path / ".getmailrc.tmp"
-    # getmail opens the log and the Maildir while checking: point them somewhere that exists
-    for sub in ("cur", "new", "tmp"):
-        (tmp_path / "Maildir" / sub).mkdir(parents=True)
+    # getmail's own reading: its Maildir and message_log need not exist, and nothing is created
     text = getmail.plan_keep(REALISTIC).new_text
-    rc.write_text(text.replace("~/.getmail/log", str(tmp_path / "log")).replace("~/Mail/inbox/", f"{tmp_path}/Maildir/"))
+    rc.write_text(text)
     done = subprocess.run(getmail.validate_argv(rc), capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
-    assert "delete : False" in done.stdout
+    assert json.loads(done.stdout)["delete"] is False and getmail.confirm(done.stdout, text) is None
+    assert "getmail reads delete = false" in getmail.confirm(done.stdout, REALISTIC)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".getmailrc.tmp"]
 
 
 def test_default_paths_list_every_rc_in_the_folder(tmp_path):
@@ -116,3 +119,17 @@ def test_default_paths_list_every_rc_in_the_folder(tmp_path):
     paths = getmail.default_paths(tmp_path, {"XDG_CONFIG_HOME": str(tmp_path / "cfg")})
     assert paths[:2] == [folder / "getmailrc", folder / "getmailrc-work"]
     assert paths[2] == tmp_path / ".getmail" / "getmailrc"
+
+
+def test_a_default_section_sets_delete_for_options_as_in_getmail(tmp_path):
+    text = "[DEFAULT]\ndelete = true\n\n" + REALISTIC.replace("delete   =  True\n", "")
+    assert "True" not in REALISTIC.replace("delete   =  True\n", "")
+    assert getmail.accounts(text)[0].mode == DELETE  # getmail's RawConfigParser reads it for [options]
+    plan = getmail.plan_keep(text)
+    assert plan.new_text.startswith("[DEFAULT]\ndelete = false\n")
+    assert getmail.plan_revert(plan.new_text, plan.changes).new_text == text
+    if shutil.which("getmail"):
+        rc = tmp_path / "getmailrc"
+        rc.write_text(text)
+        done = subprocess.run(getmail.validate_argv(rc), capture_output=True, text=True, timeout=30)
+        assert json.loads(done.stdout)["delete"] is True and getmail.confirm(done.stdout, text) is None

@@ -137,7 +137,7 @@ def test_revert_after_an_edit_elsewhere_keeps_the_edit():
 @pytest.mark.parametrize("text, line", [
     ("set pop_host=x\nthis is not a muttrc\n", 2),
     ("set pop_host=x\nset pop_delete=maybe\n", 2),
-    ('set pop_host="unterminated\n', 1),
+    ('set pop_host=x\nset pop_pass=`pass show pop\n', 2),  # an unclosed backquote: mutt reports it too
     ("set pop_host=x\n\x00\x01\x02binary", 2),
     ("set pop_host=x\nset pop_delete=\n", 2),
     ("\x7fELF\x02\x01\x01", 1),

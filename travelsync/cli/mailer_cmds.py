@@ -14,14 +14,15 @@ def mailer():
 
     \b
     The clients are the `mailer:` entries of the configuration, each a `kind`
-    (fetchmail getmail thunderbird mpop mutt claws evolution kmail), an optional `file`
+    (fetchmail getmail thunderbird mpop mutt claws evolution kmail mbsync offlineimap), an optional `file`
     (a local path or [user@]host:/path; default: the first of the client's usual files, or
     every one of them for getmail, Evolution and KMail, which keep one file per account)
-    and optional `accounts` (default: every POP account in the file).
+    and optional `accounts` (default: every POP account or IMAP sync in the file).
 
     \b
-    Safety: only POP accounts are changed, token by token (every other byte stays); the
-    edited file is checked with the client's own parser where it is installed, then
+    Safety: only POP accounts and IMAP syncs are changed, token by token (every other byte
+    stays); the edited file is checked with the client's own parser where it is installed
+    (on a private copy: no command the file names is run, nothing is written), then
     replaced atomically with the same mode and owner (a symlink's target is edited, the
     link stays). The original bytes are kept in $XDG_STATE_HOME/travelsync/mailer.json,
     never beside the client's file. A file that does not parse, is missing, unreadable, a

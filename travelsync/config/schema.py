@@ -342,7 +342,8 @@ def None_node(near):
     return yaml.ScalarNode("tag:yaml.org,2002:null", "", near.start_mark, near.end_mark)
 
 
-MAILER_KINDS = ("fetchmail", "getmail", "thunderbird", "mpop", "mutt", "claws", "evolution", "kmail")
+MAILER_KINDS = ("fetchmail", "getmail", "thunderbird", "mpop", "mutt", "claws", "evolution", "kmail", "mbsync",
+                "offlineimap")
 TUNNEL_KINDS = ("gogoc", "6in4", "teredo", "wireguard", "tun")
 
 SCHEMA = Mapping(

@@ -9,11 +9,18 @@ target (the link stays).  The check writes nothing beside the file, so a dry run
 folder exactly as it was (listing and mtime).  Every refusal raises MailRefused and leaves
 the file as it was (same bytes, same mtime).
 
-Why a private folder is as good as the folder itself for the check: none of the checkers
-resolves a path against the config file's folder (getmail resolves relative destination
-paths against the working directory, which stays the same, and uses --getmaildir only for
-its oldmail files, which --dump never writes; fetchmail --configdump and mpop -P open no
-file the config names).
+The check has no side effects of its own (see `judge`): the copy the checker reads has every
+setting whose value is a command neutralised (the client module's `neutralise`: mpop's
+`passwordeval`/`eval`, mbsync's PassCmd/UserCmd/Tunnel), and the checkers chosen run nothing,
+prompt for nothing and connect nowhere: `fetchmail --configdump`, `mpop -P` on the neutralised
+copy, mbsync asked for a channel that does not exist (it answers after parsing, before any
+connection), and for getmail and OfflineIMAP a reader script (travelsync/mail/checkers/) that
+imports the client's own config code instead of `getmail --dump`, which creates the
+message_log file and needs every delivery target to exist.  Where the client prints what it
+read, the client module's `confirm` compares that with travelsync's own reading.
+
+Why a private folder is as good as the folder itself for the check: none of these checkers
+resolves a path against the config file's folder or opens a file the config names.
 """
 
 import base64
@@ -130,14 +137,12 @@ class LocalFiles:
         return ConfigFile(location, str(real), data, stat.S_IMODE(info.st_mode), writable)
 
     def check(self, config: ConfigFile, data: bytes, module: ModuleType) -> str | None:
-        """Run the client's own parser on `data`, a copy named like the config in a private temp folder.
+        """Run the client's own parser on `data` (see `judge`); None, a "not checked" note, or MailRefused."""
+        return judge(self._run_copy, config, data, module, "here")
 
-        Return None when it accepts it, a note "not checked: …" when it is not installed
-        here; raise MailRefused when it rejects it.
-        """
-        argv = module.validate_argv(Path(config.real_path))
-        if not argv:
-            return None  # no checker for this client: no copy either
+    def _run_copy(self, config: ConfigFile, data: bytes, module: ModuleType):
+        """The checker's answer for `data`, written like the config into a private temp folder
+        (None: the checker is not installed here), with the argv and the temp file's name."""
         with tempfile.TemporaryDirectory(prefix="travelsync-check-") as folder:
             temp = Path(folder) / Path(config.real_path).name
             handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -149,9 +154,10 @@ class LocalFiles:
             try:
                 done = self.run(argv, timeout=CHECK_TIMEOUT)
             except process.ProgramMissing:
-                return f"not checked: {argv[0]} is not installed here"
-            _raise_unless_accepted(done, config, module, str(temp), argv)
-            return None
+                done = None
+            if done is not None and done.returncode == 127:
+                done = None  # a reader script whose client is missing
+            return done, argv, str(temp)
 
     def replace(self, config: ConfigFile, data: bytes) -> None:
         current = Path(config.real_path).read_bytes()
@@ -169,18 +175,55 @@ def _copy_owner(fd: int, reference: str) -> None:
             pass
 
 
-def _raise_unless_accepted(done, config: ConfigFile, module: ModuleType, temp: str, argv) -> None:
+def checker_name(module: ModuleType, argv) -> str:
+    return getattr(module, "CHECKER", None) or PurePosixPath(argv[0]).name
+
+
+def neutral(module: ModuleType, data: bytes) -> bytes:
+    """The copy the checker reads: the client module's `neutralise` blanks every setting whose
+    value is a command (passwordeval, eval, PassCmd, ...), so that no check runs one."""
+    neutralise = getattr(module, "neutralise", None)
+    return encode(neutralise(decode(data))) if neutralise else data
+
+
+def judge(run_copy: Callable, config: ConfigFile, data: bytes, module: ModuleType, where: str) -> str | None:
+    """Check `data` (the file after keep or revert) with the client's own parser, on a neutralised copy.
+
+    Accepted: the client module's `confirm`, when it has one, compares what the client read with
+    travelsync's own reading (a disagreement refuses).  Rejected: the original is checked the same
+    way, so the message can tell an edit the client rejects from a file it cannot check here at
+    all.  Return None, or a "not checked" note when the checker is not installed; raise MailRefused.
+    """
+    if not module.validate_argv(PurePosixPath(config.real_path)):
+        return None  # no checker for this client: no copy either
+    done, argv, temp = run_copy(config, neutral(module, data), module)
+    program = checker_name(module, argv)
+    if done is None:
+        return f"not checked: {program} is not installed {where}"
     if done.ok:
-        return
-    program = argv[0]
+        confirm = getattr(module, "confirm", None)
+        problem = confirm(done.stdout.decode("utf-8", "replace"), decode(data)) if confirm else None
+        if problem:
+            raise MailRefused(f"{config.display}: {program} reads the edited file differently from travelsync "
+                              f"({problem}); nothing changed")
+        return None
+    original, _, original_temp = run_copy(config, neutral(module, config.data), module)
+    if original is not None and not original.ok:
+        said = _said(original, config, module, original_temp)
+        raise MailRefused(f"{config.display}: {program} rejects the file as it is now too, so the change cannot be "
+                          f"checked{said}; fix that first (travelsync's check runs no command the file names); "
+                          "nothing changed")
+    said = _said(done, config, module, temp)
+    raise MailRefused(f"{config.display}: {program} rejects the edited file{said}; nothing changed")
+
+
+def _said(done, config: ConfigFile, module: ModuleType, temp: str) -> str:
+    """What the checker said: its last line, or only the line number when its output holds passwords."""
     if getattr(module, "CHECKER_PRINTS_SECRETS", False):
-        # Its output holds passwords: say only where, never what.
         line = re.search(r":(\d+):", done.stderr.decode("utf-8", "replace"))
         where = f" at line {line.group(1)}" if line else ""
-        raise MailRefused(f"{config.display}: {program} rejects the edited file{where} "
-                          f"(exit status {done.returncode}); nothing changed")
-    said = done.error_line().replace(temp, config.real_path)
-    raise MailRefused(f"{config.display}: {program} rejects the edited file: {said}; nothing changed")
+        return f"{where} (exit status {done.returncode})"
+    return ": " + done.error_line().replace(temp, config.real_path)
 
 
 _REMOTE_READ = r"""
@@ -197,12 +240,13 @@ exec cat -- "$r"
 """
 
 _REMOTE_CHECK = r"""
-d=$1 r=$2 t=$3; shift 3
+d=$1 r=$2 t=$3 keep_out=$4; shift 4
 mkdir -m 700 -- "$d" || exit 90
 trap 'rm -rf -- "$d"' EXIT
 cat > "$t" || exit 90
 chmod --reference="$r" -- "$t" && { chown --reference="$r" -- "$t" 2>/dev/null || true; } || exit 91
-if command -v "$1" >/dev/null 2>&1; then "$@" >/dev/null 2>"$d/.err"; rc=$?; else rc=127; fi
+if command -v "$1" >/dev/null 2>&1; then "$@" >"$d/.out" 2>"$d/.err"; rc=$?; else rc=127; fi
+[ "$rc" = 0 ] && [ "$keep_out" = 1 ] && cat -- "$d/.out"
 [ "$rc" = 0 ] || [ "$rc" = 127 ] || cat -- "$d/.err" >&2
 exit "$rc"
 """
@@ -262,19 +306,21 @@ class RemoteFiles:
 
     def check(self, config: ConfigFile, data: bytes, module: ModuleType) -> str | None:
         """The local check's twin, run there: a copy in a private folder /tmp/travelsync-check.*."""
-        if not module.validate_argv(PurePosixPath(config.real_path)):
-            return None
+        return judge(self._run_copy, config, data, module, f"on {config.location.host}")
+
+    def _run_copy(self, config: ConfigFile, data: bytes, module: ModuleType):
         folder = f"/tmp/travelsync-check.{secrets.token_hex(8)}"
         temp = f"{folder}/{PurePosixPath(config.real_path).name}"
-        argv = module.validate_argv(Path(temp))
-        done = self._ssh(config.location, _REMOTE_CHECK, folder, config.real_path, temp, *argv, input=data)
+        argv = module.validate_argv(PurePosixPath(temp))
+        # the checker's output comes back only for a client module that compares it (never passwords)
+        keep_out = "1" if getattr(module, "confirm", None) else "0"
+        done = self._ssh(config.location, _REMOTE_CHECK, folder, config.real_path, temp, keep_out, *argv, input=data)
         if done.returncode == 127:
-            return f"not checked: {argv[0]} is not installed on {config.location.host}"
+            return None, argv, temp
         if done.returncode in (90, 91):
             raise MailRefused(f"{config.display}: cannot write a temp copy to check in /tmp on "
                               f"{config.location.host}; nothing changed")
-        _raise_unless_accepted(done, config, module, temp, argv)
-        return None
+        return done, argv, temp
 
     def replace(self, config: ConfigFile, data: bytes) -> None:
         temp = self._temp_for(config)

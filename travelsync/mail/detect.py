@@ -11,6 +11,7 @@ from travelsync.mail.model import UNKNOWN, MailConfigError
 PROGRAMS = {  # kind → programs that show the client is installed
     "fetchmail": ("fetchmail",), "getmail": ("getmail",), "thunderbird": ("thunderbird",), "mpop": ("mpop",),
     "mutt": ("neomutt", "mutt"), "claws": ("claws-mail",), "evolution": ("evolution",), "kmail": ("kmail",),
+    "mbsync": ("mbsync",), "offlineimap": ("offlineimap",),
 }
 
 

@@ -13,6 +13,8 @@ KEEP = "keep"  # messages stay on the server after download
 DELETE = "delete"  # messages are deleted from the server after download
 MIXED = "mixed"
 UNKNOWN = "unknown"
+NONE = "none"  # no account in the file can delete mail on the server (IMAP-only): nothing to switch
+SYNC = "imap-sync"  # the protocol of an mbsync channel / OfflineIMAP account: it expunges what is deleted locally
 
 
 class MailConfigError(Exception):
@@ -27,7 +29,7 @@ class MailConfigError(Exception):
 @dataclass(frozen=True)
 class Account:
     name: str  # as the client names it: "poll pop.example.org user marc", "server2", "[Account: 1]"
-    protocol: str  # "pop3", "imap", … (only POP accounts are ever changed)
+    protocol: str  # "pop3", "imap", SYNC, … (only POP and SYNC accounts are ever changed)
     mode: str  # KEEP | DELETE | UNKNOWN, after defaults and inheritance are applied
     warnings: tuple[str, ...] = ()  # settings that delete mail even in keep mode, etc.
 

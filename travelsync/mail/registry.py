@@ -16,7 +16,15 @@ Optional:
   of its complaint is shown);
 - ONE_FILE_PER_ACCOUNT = True: the client keeps one file per account (getmail rc files,
   Evolution .source files, KMail resource files), so an entry without `file:` means every
-  existing default path, not only the first: keep switches them all and revert reverts them all.
+  existing default path, not only the first: keep switches them all and revert reverts them all;
+- neutralise(text) -> text: the copy the checker reads, line for line, with every setting whose
+  value is a command made harmless (the check must never run a command the file names);
+- confirm(checker_output, text) -> None or why the client's reading disagrees with accounts(text);
+- CHECKER = "name": the client the checker stands for, when argv[0] is an interpreter or a shell.
+
+A client without a POP account, or an IMAP synchroniser whose channels/accounts have no IMAP
+side, has nothing that deletes mail on the server: protocol SYNC ("imap-sync") marks the
+accounts of mbsync and OfflineIMAP that keep does switch.
 """
 
 import importlib
@@ -24,7 +32,7 @@ from types import ModuleType
 
 from travelsync.errors import UsageError
 
-KINDS = ("fetchmail", "getmail", "thunderbird", "mpop", "mutt", "claws", "evolution", "kmail")
+KINDS = ("fetchmail", "getmail", "thunderbird", "mpop", "mutt", "claws", "evolution", "kmail", "mbsync", "offlineimap")
 
 REQUIRED = ("KIND", "AFTER_TRIP_DELETES_KEPT", "default_paths", "accounts", "plan_keep", "plan_revert",
             "validate_argv", "refuse_reason")

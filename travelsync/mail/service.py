@@ -17,7 +17,7 @@ from travelsync.location import Location, parse_location
 from travelsync.mail import registry
 from travelsync.mail.apply import (ConfigFile, MailRefused, Originals, Saved, change_to_json, encode, files_for,
                                    refuse_unwritable, refused_at, sha256, unified_diff)
-from travelsync.mail.model import KEEP, MIXED, UNKNOWN, Account, Change, MailConfigError, Plan
+from travelsync.mail.model import KEEP, MIXED, NONE, SYNC, UNKNOWN, Account, Change, MailConfigError, Plan
 
 
 @dataclass
@@ -50,24 +50,32 @@ class FileReport:
 
 
 def is_pop(account: Account) -> bool:
-    return account.protocol.startswith("pop") or account.protocol in ("apop", "rpop", "kpop", "sdps", "auto")
+    """An account keep switches: POP (it deletes after download) or an IMAP sync (it expunges on the
+    server what is deleted locally).  Plain IMAP accounts of a POP client are left alone."""
+    return (account.protocol.startswith("pop") or account.protocol in ("apop", "rpop", "kpop", "sdps", "auto")
+            or account.protocol == SYNC)
 
 
 def mode_of_accounts(accounts: list[Account]) -> str:
-    """KEEP or DELETE when every POP account agrees, MIXED when not, UNKNOWN when there is no POP
-    account or the only mode there is UNKNOWN (mutt's ask-yes/ask-no: the answer decides)."""
+    """KEEP or DELETE when every POP account agrees, MIXED when not, NONE when there is no POP
+    account (nothing in the file deletes mail on the server), UNKNOWN when the only mode there is
+    UNKNOWN (mutt's ask-yes/ask-no: the answer decides)."""
     modes = {a.mode for a in accounts if is_pop(a)}
     if not modes:
-        return UNKNOWN
+        return NONE
     return modes.pop() if len(modes) == 1 else MIXED
 
 
 def mode_of_text(kind: str, text: str) -> str:
-    """KEEP, DELETE, MIXED or UNKNOWN (see mode_of_accounts) for a config file's text.
+    """KEEP, DELETE, MIXED, NONE or UNKNOWN (see mode_of_accounts) for a config file's text.
 
     Raise MailConfigError when it does not parse.  finalize uses it on the laptop's copy.
     """
     return mode_of_accounts(registry.client(kind).accounts(text))
+
+
+NO_POP_NOTE = ("no POP account (of those selected) in this file: nothing in it deletes mail on the server; "
+               "left alone")
 
 
 # -- finding and opening the configured files -----------------------------------------------
@@ -193,7 +201,7 @@ def _status_of(entry, location: Location, config, run, originals: Originals) -> 
     report.held = originals.get(opened.config_file.key) is not None
     report.warnings = _pop_warnings(opened.accounts)
     if not any(is_pop(a) for a in opened.accounts):
-        report.notes.append("no POP account in this file")
+        report.notes.append("no POP account in this file: nothing in it deletes mail on the server")
     return report
 
 
@@ -231,11 +239,9 @@ def _keep(config, state_dir, dry_run: bool, environ, home, run: Callable) -> lis
         config_file = opened.config_file
         only = _only(entry, group)
         if not _has_pop(opened, only):
-            if not any(_has_pop(other, only) for other in group):
-                where = ", ".join(other.config_file.display for other in group)
-                raise MailRefused(f"{where}: no POP account to switch to keep-on-server; nothing changed")
+            # IMAP only (or none of the selected accounts is POP): nothing here deletes mail on the server
             report = _report(opened, "keep", config_file.text, opened.accounts, dry_run)
-            report.notes.append("no POP account (of those selected) in this file; left alone")
+            report.notes.append(NO_POP_NOTE)
             steps.append(_Step(opened, report, config_file.data, None))
             continue
         try:

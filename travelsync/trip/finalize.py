@@ -108,7 +108,7 @@ def check_laptop_mail(context, warnings: list) -> list[dict]:
             mode = "unknown"
             warnings.append(f"{location}: cannot tell whether it keeps mail on the server ({error})")
         results.append({"kind": entry.kind, "file": str(location), "mode": mode})
-        if mode is not None and mode != "keep":
+        if mode is not None and mode not in ("keep", "none"):  # none: IMAP only, nothing deletes
             warnings.append(f"{location} ({entry.kind}) is in {mode!r} mode on the laptop: it would delete mail "
                             "from the server; run `travelsync mailer keep` at home and take an incremental "
                             "backup, then finalize again")

@@ -62,7 +62,9 @@ def mail_lines(mail) -> list[str]:
             if entry.get("mode") is None:
                 lines.append(f"mail: laptop's {where}: {entry.get('note') or 'not checked'}")
             else:
-                verdict = "keeps mail on the server" if entry["mode"] == "keep" else f"is in {entry['mode']!r} mode"
+                verdict = {"keep": "keeps mail on the server",
+                           "none": "has no account that deletes mail on the server"}.get(
+                    entry["mode"], f"is in {entry['mode']!r} mode")
                 lines.append(f"mail: laptop's {where} checked: {verdict}")
             continue
         if entry.get("changed") and entry.get("dry_run"):
@@ -72,6 +74,9 @@ def mail_lines(mail) -> list[str]:
             lines.append(f"mail: {where}: switched to keep on the server (was {entry.get('mode_before')})")
         elif entry.get("mode") == "keep":
             lines.append(f"mail: {where}: already keeps mail on the server")
+        elif entry.get("mode") == "none":  # IMAP only: nothing to switch
+            lines.append(f"mail: {where}: nothing in it deletes mail on the server; left as it is")
+            continue
         else:
             lines.append(f"mail: {where}: left as it is ({entry.get('mode')})")
         lines += [f"  {note}" for note in entry.get("notes") or ()]

@@ -6,5 +6,5 @@ except refuse_reason (which may look at files beside the config, e.g. a profile 
 Optional: CHECKER_PRINTS_SECRETS = True when the checker's output holds passwords (only
 the line number of its complaint is then shown); ONE_FILE_PER_ACCOUNT = True when the
 client keeps one file per account, so that an entry without `file:` means every one of its
-usual files (see travelsync.mail.registry).
+usual files; neutralise, confirm and CHECKER for the check (see travelsync.mail.registry).
 """

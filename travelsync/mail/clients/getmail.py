@@ -7,73 +7,28 @@ One file is one account; its retriever type says POP or IMAP.  Keep rewrites onl
 value of `delete` (the line is never absent when the mode is delete, as the default keeps).
 """
 
-import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from travelsync.mail import inifile
 from travelsync.mail.model import DELETE, KEEP, Account, Change, MailConfigError, Plan
 
 KIND = "getmail"
 AFTER_TRIP_DELETES_KEPT = True  # `delete = true` again: the next run deletes everything it kept
 ONE_FILE_PER_ACCOUNT = True  # without `file:`, every getmailrc* in the usual folders is switched
 
-TRUE_WORDS = {"1", "true", "yes", "on"}
-_SECTION = re.compile(r"\[(?P<name>[^]]+)\]")
-_OPTION = re.compile(r"(?P<key>[^=:\s][^=:]*?)\s*(?P<delimiter>[=:])\s*(?P<value>.*?)\s*$")
-_LINES = re.compile(r"[^\n]*\n|[^\n]+$")
-
-
-@dataclass(frozen=True)
-class Option:
-    section: str
-    key: str  # lowercased, as configparser sees it
-    value: str
-    line: int  # 1-based
-    value_start: int  # offset of the value in the whole text
-    value_end: int
+TRUE_WORDS = inifile.TRUE_WORDS
+Option = inifile.Option
 
 
 def parse(text: str) -> dict[str, dict[str, Option]]:
     """Sections → options, with the offsets of each value.  Raise MailConfigError like getmail would."""
-    if "\x00" in text:
-        raise MailConfigError("binary data (NUL byte), not a getmailrc", text[: text.index("\x00")].count("\n") + 1)
-    sections: dict[str, dict[str, Option]] = {}
-    current: dict[str, Option] | None = None
-    section_name = ""
-    last_option: Option | None = None
-    offset = 0
-    for number, raw in enumerate(_LINES.findall(text), start=1):
-        line_start, offset = offset, offset + len(raw)
-        body = raw.rstrip("\r\n")
-        stripped = body.strip()
-        if not stripped or stripped[0] in "#;":
-            last_option = None if not stripped else last_option
-            continue
-        indented = body[0] in " \t"
-        if indented and last_option is not None:
-            continue  # a continuation line of a multi-line value
-        header = _SECTION.fullmatch(stripped)
-        if header:
-            section_name = header.group("name")
-            if section_name in sections:
-                raise MailConfigError(f"section [{section_name}] appears twice", number)
-            current = sections[section_name] = {}
-            last_option = None
-            continue
-        if current is None:
-            raise MailConfigError("not a getmailrc: the first setting must come after a [section] header", number)
-        match = _OPTION.match(body.lstrip(" \t"))
-        if not match or not body.replace("\t", " ").isprintable():
-            raise MailConfigError(f"cannot read this line in [{section_name}]", number)
-        key = match.group("key").strip().lower()
-        if key in current:
-            raise MailConfigError(f"`{key}` appears twice in [{section_name}] (getmail refuses that)", number)
-        indent = len(body) - len(body.lstrip(" \t"))
-        start = line_start + indent + match.start("value")
-        option = Option(section_name, key, match.group("value"), number, start, start + len(match.group("value")))
-        current[key] = last_option = option
-    return sections
+    return inifile.parse(text, "a getmailrc", "getmail")
+
+
+def _options(sections) -> dict[str, Option]:
+    """[options] as getmail sees it: a [DEFAULT] section's values count where [options] has none."""
+    return {**sections.get("DEFAULT", {}), **sections.get("options", {})}
 
 
 def _protocol(sections) -> str:
@@ -108,7 +63,7 @@ def _warnings(name: str, options: dict[str, Option]) -> tuple[str, ...]:
 
 def accounts(text: str) -> list[Account]:
     sections = parse(text)
-    options = sections.get("options", {})
+    options = _options(sections)
     delete = options.get("delete")
     deletes = delete is not None and delete.value.lower() in TRUE_WORDS
     name = _name(sections)
@@ -131,7 +86,7 @@ def plan_keep(text: str, only: frozenset[str] = frozenset()) -> Plan:
     name = _name(sections)
     if (only and name not in only) or _protocol(sections) != "pop3":
         return Plan(text)
-    options = sections.get("options", {})
+    options = _options(sections)
     warnings = _warnings(name, options)
     delete = options.get("delete")
     if delete is None or delete.value.lower() not in TRUE_WORDS:
@@ -141,7 +96,7 @@ def plan_keep(text: str, only: frozenset[str] = frozenset()) -> Plan:
 
 
 def plan_revert(text: str, changes: Sequence[Change]) -> Plan:
-    options = parse(text).get("options", {})
+    options = _options(parse(text))
     delete = options.get("delete")
     for change in changes:
         if change.setting != "delete":
@@ -154,8 +109,30 @@ def plan_revert(text: str, changes: Sequence[Change]) -> Plan:
     return Plan(text)
 
 
+CHECKER = "getmail"
+
+
 def validate_argv(path: Path) -> list[str] | None:
-    return ["getmail", "--getmaildir", str(path.parent), "-r", str(path), "--dump"]
+    """getmail's own reading (checkers/getmail_read.py), not `getmail --dump`: the dump creates the
+    message_log file and needs every delivery target to exist where it runs."""
+    from travelsync.mail.checkers import script_argv
+
+    return script_argv("getmail", "getmail_read.py", path)
+
+
+def confirm(output: str, text: str) -> str | None:
+    """getmail's reading (the reader's JSON) against travelsync's: do they agree on delete?"""
+    import json
+
+    try:
+        read = json.loads(output.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return "its reader printed no settings"
+    (account,) = accounts(text)
+    theirs = DELETE if read.get("delete") else KEEP
+    if read.get("protocol") == "pop3" and account.protocol == "pop3" and theirs != account.mode:
+        return f"getmail reads delete = {str(read.get('delete')).lower()}, travelsync reads {account.mode}"
+    return None
 
 
 def refuse_reason(path: Path) -> str | None:

@@ -57,8 +57,10 @@ def _lines(text: str) -> list[Line]:
     lines, offset = [], 0
     for number, raw in enumerate(_LINES.findall(text), start=1):
         body = raw.rstrip("\r\n")
-        stripped = body.strip()
+        stripped = body.strip(" \t")  # mpop's blanks: a line of a form feed alone is a command to it
         if stripped and not stripped.startswith("#"):
+            if "\f" in stripped or "\v" in stripped:
+                raise MailConfigError("a form feed or vertical tab: mpop reads it as an unknown command", number)
             if not stripped.replace("\t", " ").isprintable():
                 raise MailConfigError("control characters: not an mpop configuration", number)
             indent = len(body) - len(body.lstrip(" \t"))
@@ -119,11 +121,16 @@ def _own_keep(section: Section) -> Line | None:
 
 
 def _warnings(section: Section) -> tuple[str, ...]:
-    killsize = _settings(section).get("killsize")
+    warnings = []
+    settings = _settings(section)
+    killsize = settings.get("killsize")
     if killsize is not None and killsize.argument.strip('"').lower() not in ("", "off", "0"):
-        return (f"account {section.name}: `killsize {killsize.argument}` deletes large messages on the server "
-                "even with `keep on`",)
-    return ()
+        warnings.append(f"account {section.name}: `killsize {killsize.argument}` deletes large messages on the "
+                        "server even with `keep on`")
+    if "eval" in settings or any(line.command == "eval" for line in section.lines):
+        warnings.append(f"account {section.name}: an `eval` line sets whatever its command prints (mpop runs it, "
+                        "travelsync does not), which may be `keep off`: check it yourself")
+    return tuple(warnings)
 
 
 def _accounts(text: str) -> list[Section]:
@@ -184,7 +191,39 @@ def plan_revert(text: str, changes: Sequence[Change]) -> Plan:
 
 
 def validate_argv(path: Path) -> list[str] | None:
+    """`-P` prints every account's settings as mpop reads them; it runs `eval` and `passwordeval`
+    commands, so it only ever reads a copy passed through `neutralise`."""
     return ["mpop", "-C", str(path), "-P", "--all-accounts"]
+
+
+_COMMANDS_RUN = re.compile(r"(?m)^([ \t]*)(eval|passwordeval)\b[^\r\n]*")
+
+
+def neutralise(text: str) -> str:
+    """The copy mpop -P reads: `eval` lines become comments and `passwordeval` loses its command,
+    line for line, so that the check runs nothing the file names (and asks for no password).
+    An empty `passwordeval`, not a `password`: mpop refuses a file holding a password unless
+    its mode is 0600, and a file with only a passwordeval may well be 0644."""
+    return _COMMANDS_RUN.sub(lambda m: m.group(1) + ("# eval (not run by travelsync's check)"
+                                                     if m.group(2) == "eval" else "passwordeval"), text)
+
+
+_ACCOUNT_DUMP = re.compile(r"^using account (?P<name>.+) from ", re.M)
+
+
+def confirm(output: str, text: str) -> str | None:
+    """mpop's `keep = on/off` for every account against travelsync's reading of the same text."""
+    ours = {a.name: a.mode for a in accounts(text)}
+    starts = list(_ACCOUNT_DUMP.finditer(output))
+    for index, start in enumerate(starts):
+        block = output[start.end(): starts[index + 1].start() if index + 1 < len(starts) else len(output)]
+        keep = re.search(r"^keep = (\w+)", block, re.M)
+        name = start.group("name")
+        if keep and name in ours:
+            theirs = KEEP if keep.group(1) == "on" else DELETE
+            if theirs != ours[name]:
+                return f"account {name}: mpop reads keep = {keep.group(1)}, travelsync reads {ours[name]}"
+    return None
 
 
 def refuse_reason(path: Path) -> str | None:

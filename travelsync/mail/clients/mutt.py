@@ -82,7 +82,7 @@ def _continuation(text: str, i: int) -> int:
 
 def _commands(text: str) -> list[list[_Word]]:
     """The file as commands of words; `=` is a word of its own.  Raise MailConfigError."""
-    bad = re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", text)
+    bad = re.search(r"[\x00-\x08\x0e-\x1f\x7f]", text)  # a form feed (page break) is a blank, as for mutt
     if bad:
         line = text.count("\n", 0, bad.start()) + 1
         raise MailConfigError("binary data (not a muttrc?)", line)
@@ -95,7 +95,7 @@ def _commands(text: str) -> list[list[_Word]]:
             if words:
                 commands.append(words)
             words, line, i = [], line + (char == "\n"), i + 1
-        elif char in " \t\r":
+        elif char in " \t\r\f\v":
             i += 1
         elif char == "#":
             while i < len(text) and text[i] != "\n":
@@ -105,7 +105,7 @@ def _commands(text: str) -> list[list[_Word]]:
             i += 1
         else:
             start, start_line, out = i, line, []
-            while i < len(text) and text[i] not in " \t\n;#=" and not (text[i] == "\r" and text[i + 1:i + 2] == "\n"):
+            while i < len(text) and text[i] not in " \t\f\v\n;#=" and not (text[i] == "\r" and text[i + 1:i + 2] == "\n"):
                 skip = _continuation(text, i)
                 if skip:
                     i, line = i + skip, line + 1
@@ -115,17 +115,18 @@ def _commands(text: str) -> list[list[_Word]]:
                         skip = _continuation(text, i)
                         if skip:
                             i, line = i + skip, line + 1
-                        elif text[i] == "\n":
-                            raise MailConfigError(f"unterminated {quote} quote", line + 1)
+                        elif text[i] == "\n" or text.startswith("\r\n", i):
+                            break  # mutt ends an unclosed quote at the end of the line, and reads on
                         elif text[i] == "\\" and quote != "'" and i + 1 < len(text):
                             out.append(text[i + 1])
                             i += 2
                         else:
                             out.append(text[i])
                             i += 1
-                    if i >= len(text):
-                        raise MailConfigError(f"unterminated {quote} quote", line + 1)
-                    i += 1
+                    if i < len(text) and text[i] == quote:
+                        i += 1
+                    elif quote == "`":  # mutt runs a backquoted command: an unclosed one is an error
+                        raise MailConfigError("unterminated ` quote (mutt: mismatched backticks)", line + 1)
                 elif text[i] == "\\" and i + 1 < len(text):
                     out.append(text[i + 1])
                     i += 2
