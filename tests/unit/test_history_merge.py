@@ -106,3 +106,11 @@ def test_log_lists_appearance_change_removal_and_return_newest_first():
     versions = log(snaps, entries_of, exact_matcher("f"))
     assert [(v.snapshot, v.change) for v in versions] == [("s4", "added"), ("s3", "removed"), ("s2", "changed"),
                                                           ("s0", "added")]
+
+
+def test_a_version_1_checksum_against_a_version_2_one_compares_sizes_only():
+    states = [{b"home/f": ("a" * 64, 1)}, {b"home/f": ("b" * 32, 1)}, {b"home/f": ("c" * 32, 1)}]
+    snaps = [Snap(f"s{n}") for n in range(len(states))]
+    entries_of = lambda s, match: [Entry(p, size, d) for p, (d, size) in states[int(s.id[1:])].items()]
+    assert [(v.snapshot, v.change) for v in log(snaps, entries_of, exact_matcher("f"))] == [("s2", "changed"),
+                                                                                            ("s0", "added")]

@@ -69,6 +69,13 @@ def exact_matcher(path_text: str):
     return lambda path: path == wanted or inside(path) == wanted
 
 
+def unchanged(before: tuple[str, int], entry) -> bool:
+    """The same version: same size, and the same checksum when both are of one algorithm
+    (sha256 of a version-1 manifest is 64 hex digits, xxh128 32: across them, size only)."""
+    digest, size = before
+    return size == entry.size and (len(digest) != len(entry.digest) or digest == entry.digest)
+
+
 def find(snapshots, entries_of, match):
     """Yield a Sighting for every matching file of every snapshot (oldest first).
     entries_of(snapshot, match) -> the manifest Entries whose path `match`es (a pre-filter
@@ -82,7 +89,7 @@ def find(snapshots, entries_of, match):
         for entry in entries:
             if match(entry.path):
                 before = last.get(entry.path)
-                change = "new" if before is None else "same" if before == (entry.digest, entry.size) else "changed"
+                change = "new" if before is None else "same" if unchanged(before, entry) else "changed"
                 present[entry.path] = (entry.digest, entry.size)
                 yield Sighting(snapshot.id, snapshot.started, entry.path, entry.size, entry.digest, change)
         last = present
@@ -101,7 +108,7 @@ def log(snapshots, entries_of, match) -> list[Version]:
             if match(entry.path):
                 present[entry.path] = (entry.digest, entry.size)
                 before = last.get(entry.path)
-                if before != (entry.digest, entry.size):
+                if before is None or not unchanged(before, entry):
                     change = "added" if before is None else "changed"
                     versions.append(Version(snapshot.id, snapshot.started, entry.path, change, entry.size,
                                             entry.digest))
