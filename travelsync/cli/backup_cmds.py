@@ -156,30 +156,92 @@ def snapshots(app, sizes):
     return ExitStatus.WARNINGS if problems else ExitStatus.SUCCESS
 
 
+def _percent(ctx, param, value):
+    """`10%` or `10` → 10.0; a usage error outside (0, 100]."""
+    if value is None:
+        return None
+    try:
+        number = float(value.strip().removesuffix("%"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: give a percentage such as 10%") from None
+    if not 0 < number <= 100:
+        raise click.BadParameter(f"{value!r}: give a percentage above 0 and at most 100")
+    return number
+
+
 @click.command("verify", epilog=EXIT_HELP)
 @click.argument("snapshot_id", metavar="[ID]", required=False, default="latest")
+@click.option("--all", "every", is_flag=True, help="Every snapshot of the repository, oldest first.")
+@click.option("--sample", metavar="N%", callback=_percent,
+              help="Hash a random N % of the files only (a new draw each run): changed and missing files "
+                   "among them are found, files that appeared are not. Version-2 manifests only.")
 @click.pass_obj
-def verify(app, snapshot_id):
+def verify(app, snapshot_id, every, sample):
     """Hash every file of a snapshot (default: latest; also `last-full`) and compare with the
     checksum manifest written at backup time. Reports files whose contents changed, files
     missing and files that appeared. Exit 1 when anything differs. On a terminal a bar shows
-    the bytes checked, the rate and the time left.
+    the bytes checked, the rate and the time left. The manifest is streamed: memory does not
+    grow with the number of files.
+
+    --all checks every snapshot in turn (JSON: {ok, snapshots: [one report each]}); --sample
+    N% a random part of each, the weekly check one schedules (`verify --all --sample 5%`).
 
     A snapshot whose snapshot.json is missing or damaged fails with a line saying so (its
     files are still checked against its manifest, so you learn whether the data is sound);
     when `latest` names such a snapshot, plain `verify` checks that one, never an older one."""
     from travelsync.repository import layout, open_repository
-    from travelsync.verify.check import compare
 
     repository = open_repository(app.config, app.environ)
     repository.check_format()
+    if every:
+        names = [s.id for s in repository.snapshots()] + list(repository.damaged)
+        names = sorted(names, key=layout.order_key)
+        if not names:
+            raise TravelsyncError(f"{repository.location}: no snapshot to verify")
+    else:
+        names = [snapshot_id]
+    results = []
+    for name in names:
+        data, problem = _verify_one(app, repository, name, sample, missing_ok=every)
+        results.append(data)
+        if problem is not None:
+            app.error(problem)
+
+    def block(r):
+        what = "all match the manifest" if r["ok"] else "DIFFERENCES FOUND"
+        if r.get("no_manifest"):
+            what = f"no manifest ({layout.MANIFEST_FILE}): not checked"
+        damaged = f", but its {layout.SNAPSHOT_FILE} is missing or damaged" if r.get("problems") else ""
+        sampled = f" (a {r['sample']['percent']:g} % sample of {r['sample']['of']})" if r.get("sample") else ""
+        lines = [f"snapshot {r['snapshot']}: {r['checked']} files checked{sampled}, {what}{damaged}"]
+        for key, label in (("corrupted", "changed"), ("missing", "missing"), ("extra", "extra")):
+            lines += [f"  {label}: {path}" for path in r[key]]
+        return "\n".join(lines)
+
+    ok = all(r["ok"] for r in results)
+    if every:
+        app.emit({"ok": ok, "snapshots": results}, lambda d: "\n".join(block(r) for r in d["snapshots"]))
+    else:
+        app.emit(results[0], block)
+    return ExitStatus.SUCCESS if ok else ExitStatus.FAILURE
+
+
+def _verify_one(app, repository, snapshot_id: str, sample, *, missing_ok: bool):
+    """(the report as JSON data, the problem with its snapshot.json or None) of one snapshot.
+    A snapshot without a manifest: TravelsyncError, or with `missing_ok` a failed report."""
+    from travelsync.repository import layout
+    from travelsync.verify.check import compare
+
     snapshot, problem = repository.named(snapshot_id)
     base = f"{layout.SNAPSHOTS}/{snapshot}"
     manifest_rel = f"{base}/{layout.MANIFEST_FILE}"
-    first = repository.store.open_for_reading(manifest_rel)  # streamed (twice) by compare, never held
+    first = repository.store.open_for_reading(manifest_rel)  # streamed by compare, never held whole
     if first is not None:
         first.close()
     if first is None:
+        if missing_ok:
+            return ({"snapshot": snapshot, "ok": False, "checked": 0, "corrupted": [], "missing": [], "extra": [],
+                     "no_manifest": True, **({"problems": [problem]} if problem else {})}, problem)
         if problem is not None:
             raise TravelsyncError(f"{problem}; no manifest ({layout.MANIFEST_FILE}) to check its files against either")
         raise TravelsyncError(f"snapshot {snapshot} has no manifest ({layout.MANIFEST_FILE}); nothing to verify")
@@ -188,31 +250,29 @@ def verify(app, snapshot_id):
         from travelsync.rsync.progress import ProgressBar
 
         bar = ProgressBar(app.stderr, "verify ")
+    chosen = None
     try:
         with repository.reading(snapshot):  # prune leaves it while its files are hashed
-            report = compare(snapshot, lambda: repository.store.open_for_reading(manifest_rel),
-                             repository.store.file_hashes(f"{base}/{layout.DATA}"),
-                             on_progress=bar.update if bar else None)
+            opener = lambda: repository.store.open_for_reading(manifest_rel)  # noqa: E731
+            hashes = repository.store.file_hashes(f"{base}/{layout.DATA}")
+            if sample is not None:
+                from travelsync.verify.sample import Sample, SampleHashes
+
+                chosen = Sample(opener, sample)
+                opener, hashes = chosen.open, SampleHashes(hashes, chosen)
+            report = compare(snapshot, opener, hashes, on_progress=bar.update if bar else None)
     finally:
         if bar:
             bar.finish()
+        if chosen is not None:
+            chosen.close()
     data = report.to_json()
+    if chosen is not None:
+        data["sample"] = {"percent": sample, "chosen": chosen.chosen, "of": chosen.total}
     if problem is not None:
         data["ok"] = False
         data["problems"] = [problem]
-
-    def human(r):
-        files = "all match the manifest" if report.ok else "DIFFERENCES FOUND"
-        damaged = f", but its {layout.SNAPSHOT_FILE} is missing or damaged (below)" if problem else ""
-        lines = [f"snapshot {r['snapshot']}: {r['checked']} files checked, {files}{damaged}"]
-        for key, label in (("corrupted", "changed"), ("missing", "missing"), ("extra", "extra")):
-            lines += [f"  {label}: {path}" for path in r[key]]
-        return "\n".join(lines)
-
-    app.emit(data, human)
-    if problem is not None:
-        app.error(problem)
-    return ExitStatus.SUCCESS if data["ok"] else ExitStatus.FAILURE
+    return data, problem
 
 
 @click.command("prune", epilog=EXIT_HELP)

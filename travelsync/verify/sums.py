@@ -33,7 +33,7 @@ def each_checksum(settings, ssh, root, handle, names=None) -> None:
         if names is not None:
             files_from = os.path.join(folder, "names")
             with open(files_from, "wb") as listing:
-                listing.write(b"".join(name + b"\0" for name in names))
+                listing.writelines(name + b"\0" for name in names)  # streamed: a sample may be large
         result = run_rsync(checksum_args(settings, ssh, root, os.path.join(folder, "nowhere"),
                                          files_from=files_from), on_file=on_file)
     finally:
