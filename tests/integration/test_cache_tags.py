@@ -100,6 +100,9 @@ def test_the_walk_stops_at_a_tagged_folder_and_rules_are_escaped(tmp_path):
     (tmp_path / "c" / "inner" / ".nobackup").write_bytes(b"")
     assert list(tagged_folders(tmp_path, [".nobackup"])) == [(b"c", b"CACHEDIR.TAG")]
     assert list(tagged_folders(tmp_path, [".nobackup"], caches=False)) == [(b"c/inner", b".nobackup")]
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "CACHEDIR.TAG").write_bytes(b"no signature")  # named by exclude_if_present: enough
+    assert sorted(tagged_folders(tmp_path, ["CACHEDIR.TAG"])) == [(b"bad", b"CACHEDIR.TAG"), (b"c", b"CACHEDIR.TAG")]
     assert rules_for(b"a*b", b"CACHEDIR.TAG") == ["--include=/a\\*b/CACHEDIR.TAG", "--exclude=/a\\*b/*"]
     assert rules_for(b"a\\b", b".nobackup") == ["--include=/a\\b/.nobackup", "--exclude=/a\\\\b/*"]
     assert rules_for(b"", b".nobackup") == ["--include=/.nobackup", "--exclude=/*"]

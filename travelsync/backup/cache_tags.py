@@ -37,36 +37,44 @@ def is_cache_tag(path: bytes) -> bool:
 
 def tagged_folders(root, markers=(), caches: bool = True, one_file_system: bool = False):
     """Yield (folder relative to root, marker name) for each folder to leave out, as bytes,
-    walking depth first. Unreadable folders are passed over (rsync reports them)."""
+    walking depth first. Only subfolder names are kept while a folder is read (a Maildir of
+    100,000 messages costs no memory). Unreadable folders are passed over (rsync reports them)."""
     root = os.fsencode(root)
-    markers = tuple(os.fsencode(m) for m in markers)
-    device = os.lstat(root).st_dev
+    markers = frozenset(os.fsencode(m) for m in markers)
+    device = os.stat(root).st_dev  # the source itself may be a symlink to its folder
     pending = [b""]
     while pending:
         rel = pending.pop()
         folder = os.path.join(root, rel) if rel else root
+        tagged, marker, subfolders = False, None, []
         try:
             with os.scandir(folder) as listing:
-                entries = list(listing)
+                for entry in listing:
+                    name = entry.name
+                    if name == CACHE_TAG:
+                        tagged = caches
+                    if name in markers:  # CACHEDIR.TAG may be one too: then its presence is enough
+                        marker = marker or name
+                    elif name != CACHE_TAG and _is_folder(entry, one_file_system, device):
+                        subfolders.append(name)
         except OSError:
             continue
-        names = {entry.name for entry in entries}
-        if caches and CACHE_TAG in names and is_cache_tag(os.path.join(folder, CACHE_TAG)):
+        if tagged and is_cache_tag(os.path.join(folder, CACHE_TAG)):
             yield rel, CACHE_TAG
-            continue
-        marker = next((m for m in markers if m in names), None)
-        if marker is not None:
+        elif marker is not None:
             yield rel, marker
-            continue
-        for entry in entries:
-            try:
-                if not entry.is_dir(follow_symlinks=False):
-                    continue
-                if one_file_system and entry.stat(follow_symlinks=False).st_dev != device:
-                    continue
-            except OSError:
-                continue
-            pending.append(os.path.join(rel, entry.name) if rel else entry.name)
+        else:
+            pending.extend(os.path.join(rel, name) if rel else name for name in reversed(subfolders))
+
+
+def _is_folder(entry, one_file_system: bool, device: int) -> bool:
+    """A real folder (not a symlink to one) to descend into: on `device` with one_file_system."""
+    try:
+        if not entry.is_dir(follow_symlinks=False):
+            return False
+        return not one_file_system or entry.stat(follow_symlinks=False).st_dev == device
+    except OSError:
+        return False
 
 
 def rules_for(rel: bytes, marker: bytes) -> list[str]:
