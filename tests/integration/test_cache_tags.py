@@ -106,3 +106,22 @@ def test_the_walk_stops_at_a_tagged_folder_and_rules_are_escaped(tmp_path):
     assert rules_for(b"a*b", b"CACHEDIR.TAG") == ["--include=/a\\*b/CACHEDIR.TAG", "--exclude=/a\\*b/*"]
     assert rules_for(b"a\\b", b".nobackup") == ["--include=/a\\b/.nobackup", "--exclude=/a\\\\b/*"]
     assert rules_for(b"", b".nobackup") == ["--include=/.nobackup", "--exclude=/*"]
+
+
+def test_rsync_filter_files_when_asked(cli, tmp_path, isolated_dirs):
+    need_programs("rsync")
+    source, repo, config = tmp_path / "src", tmp_path / "repo", tmp_path / "config.yaml"
+    (source / "project" / "build").mkdir(parents=True)
+    (source / "project" / ".rsync-filter").write_text("- *.o\n- build/\n")
+    (source / "project" / "main.c").write_text("int main;\n")
+    (source / "project" / "main.o").write_bytes(b"obj")
+    (source / "project" / "build" / "out").write_bytes(b"out")
+    (source / "top.o").write_bytes(b"not under the filter file")
+    for asked in (False, True):
+        config.write_text(yaml.safe_dump({"repository": str(repo), "rsync_filter_files": asked,
+                                          "sources": [{"name": "home", "path": str(source)}]}))
+        done = cli("--config", config, "--json", "backup", "--full")
+        assert done.exit_code == 0, done.stderr
+        got = files_under(repo / "snapshots" / done.json["snapshot"] / "data" / "home")
+        left_out = {"project/main.o", "project/build/out"} if asked else set()
+        assert got == files_under(source) - left_out

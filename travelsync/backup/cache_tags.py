@@ -86,11 +86,16 @@ def rules_for(rel: bytes, marker: bytes) -> list[str]:
     return [f"--include={os.fsdecode(keep)}", f"--exclude={os.fsdecode(base)}*"]
 
 
+MERGE_FILES = "--filter=dir-merge /.rsync-filter"  # rsync -F
+
+
 def with_tagged_folders(config, notice=lambda message: None):
-    """The config with each source's `filters` set from a walk of it (nothing to do when
-    neither `exclude_caches` nor `exclude_if_present` asks)."""
+    """The config with each source's `filters` set: rsync -F's rule with `rsync_filter_files`,
+    then the rules for the folders a walk finds (no walk when neither `exclude_caches` nor
+    `exclude_if_present` asks)."""
+    merge = (MERGE_FILES,) if config.rsync_filter_files else ()
     if not config.exclude_caches and not config.exclude_if_present:
-        return config
+        return replace(config, sources=tuple(replace(s, filters=merge) for s in config.sources)) if merge else config
     sources = []
     for source in config.sources:
         found = list(tagged_folders(source.path, config.exclude_if_present, config.exclude_caches,
@@ -101,6 +106,6 @@ def with_tagged_folders(config, notice=lambda message: None):
             if len(found) > caches:
                 parts.append(f"{len(found) - caches} marked with {', '.join(config.exclude_if_present)}")
             notice(f"source {source.name}: left out the contents of {' and '.join(parts)}")
-        rules = tuple(rule for rel, marker in found for rule in rules_for(rel, marker))
+        rules = merge + tuple(rule for rel, marker in found for rule in rules_for(rel, marker))
         sources.append(replace(source, filters=rules))
     return replace(config, sources=tuple(sources))

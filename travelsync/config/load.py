@@ -88,6 +88,7 @@ def build(v: dict, environ) -> Config:
                             tuple(v["rsync"]["extra_args"])),
         notify=Notify(**v["notify"]),
         exclude_caches=v["exclude_caches"], exclude_if_present=tuple(v["exclude_if_present"]),
+        rsync_filter_files=v["rsync_filter_files"],
         hooks=Hooks(**{k: tuple(x) if isinstance(x, list) else x for k, x in v["hooks"].items()}),
     )
 
@@ -126,6 +127,7 @@ def resolved(config: Config) -> dict:
                      "timezone": config.schedule.timezone},
         "retention": plain(config.retention),
         "exclude_caches": config.exclude_caches, "exclude_if_present": list(config.exclude_if_present),
+        "rsync_filter_files": config.rsync_filter_files,
         "hooks": plain(config.hooks),
         "laptop": {"host": (f"{config.laptop.user}@" if config.laptop.user else "") + (config.laptop.host or "local"),
                    "root": config.laptop.root, "paths": list(config.laptop.paths),

@@ -178,6 +178,7 @@ class Config:
     notify: Notify = Notify()
     exclude_caches: bool = True  # backup/cache_tags.py
     exclude_if_present: tuple[str, ...] = ()
+    rsync_filter_files: bool = False  # rsync -F: .rsync-filter files in the sources
     hooks: Hooks = Hooks()
     source_file: Path | None = field(default=None, compare=False)
 

@@ -376,6 +376,8 @@ SCHEMA = Mapping(
           "bytes the spec's signature); the tag itself is kept.", True),
     Field("exclude_if_present", ListOf(Str("a file name (no /)", pattern=r"[^/]+")), "Leave out the contents of "
           "every folder holding a file of one of these names (the file itself is kept).", (), example=[".nobackup"]),
+    Field("rsync_filter_files", Bool(), "Honour .rsync-filter files in the sources: each holds rsync filter "
+          "rules for its folder and below (rsync -F).", False),
     Field("hooks", Mapping(
         Field("before_backup", ListOf(Str()), "Shell commands run before a backup; one exiting 75 skips the "
               "backup softly (exit 75, \"skipped by hook\"), any other failure fails it.", ()),
