@@ -29,9 +29,9 @@ def test_nightly_backups_and_prunes_keep_exactly_the_calendar_set(cli, tmp_path,
     taken = []
     for day in range(DAYS):
         now = {"TRAVELSYNC_NOW": (START + timedelta(days=day)).isoformat()}
-        (source / "notes" / f"day{day % 9}.txt").write_text(f"day {day}\n")
+        (source / "notes" / f"day{day:03d}.txt").write_text(f"day {day}\n")  # a new file: never "no change"
         done = cli("--config", config, "--json", "backup", env=now)
-        assert done.exit_code == 0, done.stderr
+        assert done.exit_code == 0 and not done.json["no_change"], done.stderr
         taken.append(done.json)
         pruned = cli("--config", config, "--json", "prune", env=now)
         assert pruned.exit_code == 0, pruned.stderr
