@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from travelsync.atomic import atomic_write, fsync_dir, sync_file_system
+from travelsync.errors import TravelsyncError
 from travelsync.location import Location
 from travelsync.repository.commit_state import nothing_committed, unfinished
 from travelsync.repository.lock import local_lock, local_reader_lock, retire_unless_read
