@@ -184,6 +184,18 @@ def test_a_symlink_anywhere_a_repository_holds_none_is_refused(cli, snapshotted,
     assert path.is_symlink()
 
 
+def test_a_symlink_at_a_snapshots_source_folder_is_refused_for_restore(cli, snapshotted, tmp_path):
+    """A snapshot's data/<source> led elsewhere would restore another tree as the snapshot's."""
+    rig, outside = snapshotted
+    snapshot = next(iter(os.listdir(rig.repo / "snapshots")))
+    shutil.rmtree(rig.data(snapshot))
+    rig.data(snapshot).symlink_to(outside / "data" / "home")
+    result = cli("--config", rig.config, "restore", "--path", "home", "--to", str(tmp_path / "laptop"))
+    assert result.exit_code == 1, result.stderr
+    assert f"snapshots/{snapshot}/data/home is a symlink" in result.stderr
+    assert not (tmp_path / "laptop").exists()
+
+
 def test_a_symlink_at_the_lock_is_refused_by_the_lock_itself(tmp_path):
     """Even when nothing checked the repository before (the lock is the first thing a run takes)."""
     from travelsync.errors import TravelsyncError

@@ -83,6 +83,12 @@ def never_links(snapshot_entries, partial_entries, reader_entries=()) -> list[st
             + [f"{tree}/{name}" for tree in trees for name in INNER_NAMES])
 
 
+def source_folders(tree: str, names) -> list[str]:
+    """`<tree>/data/<source>` for each name in a snapshot's data/: never symlinks either (rsync
+    writes into them, a restore reads them)."""
+    return [f"{tree}/{DATA}/{name}" for name in names]
+
+
 def repo_file_text(created: datetime, source_host: str) -> str:
     return (f"# travelsync repository: see docs/backup.md\nformat: {FORMAT}\n"
             f"created: {created.isoformat()}\nsource_host: {source_host}\n")

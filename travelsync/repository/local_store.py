@@ -77,9 +77,12 @@ class LocalStore:
         """(name, target) of every symlink where a repository holds none (layout.never_links)."""
         from travelsync.repository import layout
 
+        snapshots, partials = self.listdir(layout.SNAPSHOTS), self.listdir(layout.PARTIAL)
+        names = layout.never_links(snapshots, partials, self.listdir(layout.READERS))
+        for tree in [f"{layout.SNAPSHOTS}/{n}" for n in snapshots] + [f"{layout.PARTIAL}/{n}" for n in partials]:
+            names += layout.source_folders(tree, self.listdir(f"{tree}/{layout.DATA}"))
         found = []
-        for rel in layout.never_links(self.listdir(layout.SNAPSHOTS), self.listdir(layout.PARTIAL),
-                                      self.listdir(layout.READERS)):
+        for rel in names:
             try:
                 found.append((rel, os.readlink(self.root / rel)))
             except OSError:  # missing, or not a link

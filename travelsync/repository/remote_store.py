@@ -40,6 +40,7 @@ class RemoteStore:
         self.ssh = ssh  # the shared connection's settings (multiplexed)
         self.lock_ssh = lock_ssh if lock_ssh is not None else ssh  # the lock's own connection (own_connection)
         self.root = location.path.rstrip("/") or "/"
+        self._trusted = False  # trust.problem found the existing folder safe: not asked again
 
     # -- plumbing
     def absolute(self, rel: str) -> str:
@@ -83,7 +84,7 @@ class RemoteStore:
         `create`: make the folder first (0700), so that the check sees what will be used."""
         from travelsync.repository import trust
 
-        if getattr(self, "_trusted", False) and not create:
+        if self._trusted and not create:
             return None
         files = _RemoteFiles(self, create)
         why = trust.problem(self.root, files.trusted(), lstat=files.lstat, readlink=files.readlink, owner=files.owner)
@@ -107,7 +108,8 @@ class RemoteStore:
 
         globs = [f"{folder}/*" for folder in (layout.SNAPSHOTS, layout.PARTIAL)]
         never_links = " ".join([*layout.TOP_NAMES, *globs, f"{layout.READERS}/*",
-                                *(f"{g}/{n}" for g in globs for n in layout.INNER_NAMES)])
+                                *(f"{g}/{n}" for g in globs for n in layout.INNER_NAMES),
+                                *(f for g in globs for f in layout.source_folders(g, ["*"]))])
         script = (f"cd -- {self.q('')} 2>/dev/null || exit 0; "
                   f"if [ -f {layout.REPO_FILE} ]; then printf 'R\\0'; base64 -w0 {layout.REPO_FILE}; printf '\\0'; fi; "
                   "[ -n \"$(ls -A | grep -vx lock)\" ] || printf 'E\\0\\0'; "
