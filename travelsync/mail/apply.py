@@ -2,8 +2,8 @@
 
 A config file is either on this machine or `[user@]host:/path` (read with `ssh cat`, edited
 here, written to a temp file beside it there and renamed there; every remote script runs
-under umask 077, so a temp copy is never readable by others, not even for a moment).  Before anything is
-replaced, the edited text is written, with the file's name, mode and owner, into a private
+under umask 077, so a temp copy is never readable by others, not even for a moment).
+Before anything is replaced, the edited text is written, with the file's name, mode and owner, into a private
 temp folder (mode 0700; on the file's machine) and handed to the client's own parser; only if
 that accepts it is the file replaced atomically, with its mode and owner, at the symlink's
 target (the link stays).  The check writes nothing beside the file, so a dry run leaves its
