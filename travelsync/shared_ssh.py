@@ -99,6 +99,8 @@ def own_connection(ssh):
 # that every command to a machine that does not answer waits once, not twice.
 _failed: dict = {}
 RETRY_AFTER_SECONDS = 60
+# (ssh argv of the multiplexed settings, target) of every master this process started or joined.
+_used: list = []
 
 
 def start_master(ssh, target: str, *, timeout: float = 30) -> bool:
@@ -117,10 +119,14 @@ def start_master(ssh, target: str, *, timeout: float = 30) -> bool:
     try:
         with _held(master_lock_path(paths[0]), timeout):
             if subprocess.run(argv + ["-O", "check", target], timeout=timeout, **quiet).returncode == 0:
+                _used.append((argv, target))
                 return True  # a master from a run moments ago (or another run's) is there
-            argv = argv[:1] + ["-o", "ControlMaster=yes", "-o", f"ControlPersist={CONTROL_PERSIST_SECONDS}",
-                               "-N", "-f"] + argv[1:] + [target]
-            return subprocess.run(argv, timeout=timeout, **quiet).returncode == 0
+            master = argv[:1] + ["-o", "ControlMaster=yes", "-o", f"ControlPersist={CONTROL_PERSIST_SECONDS}",
+                                 "-N", "-f"] + argv[1:] + [target]
+            if subprocess.run(master, timeout=timeout, **quiet).returncode != 0:
+                return False
+            _used.append((argv, target))
+            return True
     except (OSError, subprocess.SubprocessError, TimeoutError):
         return False
 
@@ -172,3 +178,22 @@ def open_shared(ssh, target: str, environ=None, *, timeout: float = 30):
 def shared(ssh, target: str, environ=None, *, timeout: float = 30):
     """`ssh` (the `ssh:` settings) on the connection this run shares with `target` (`[user@]host`)."""
     return open_shared(ssh, target, environ, timeout=timeout)[0]
+
+
+def close_used(timeout: float = 3) -> None:
+    """Ask every master this process used to exit now (`ssh -O exit`, through its local socket:
+    no packet crosses the network), for a run that was told to stop (SIGTERM, SIGINT).
+
+    A master normally outlives its last session by CONTROL_PERSIST_SECONDS. Over a silent link
+    a session's end never comes (the far side never confirms it), so the master would live on,
+    holding the stopped run's rsync and ssh sessions, until its keep-alives give up. The master
+    may be another run's (one that started it moments ago, or runs beside this one): that run
+    loses its sessions to the machine and fails as on a cut connection (a backup retries on a
+    connection of its own). Over a silent link it was failing anyway."""
+    quiet = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    while _used:
+        argv, target = _used.pop()
+        try:
+            subprocess.run(argv + ["-O", "exit", target], timeout=timeout, **quiet)
+        except (OSError, subprocess.SubprocessError):
+            pass

@@ -12,6 +12,7 @@ from travelsync.repository.lock import describe_holder, holder_record
 from travelsync.shared_ssh import start_master
 
 SSH_UNREACHABLE = 255
+RELEASE_SECONDS = 3  # a lock's session is given this long to end after its release, then killed
 
 
 class RemoteStore:
@@ -339,8 +340,8 @@ class RemoteLock:
             self.process.stdin.close()
         except OSError:
             pass
-        try:
-            self.process.wait(timeout=60)
+        try:  # one round trip when the link works; over a silent one, not the keep-alives' minute
+            self.process.wait(timeout=RELEASE_SECONDS)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
