@@ -61,7 +61,7 @@ def bytes_under(root: Path) -> int:
 class World:
     """Home, a config whose repository or laptop is behind the link, and the run's folders."""
 
-    def __init__(self, tmp_path, link, rng, *, laptop: bool, alive_interval=ALIVE_INTERVAL):
+    def __init__(self, tmp_path, link, rng, *, laptop: bool, alive_interval=ALIVE_INTERVAL, retries=0, retry_delay=5):
         self.base, self.link, self.rng = tmp_path, link, rng
         self.home = build_home(tmp_path, rng)
         self.total = bytes_under(self.home)
@@ -76,7 +76,7 @@ class World:
             "sources": [{"name": "home", "path": str(self.home)}],
             "laptop": {"host": f"{link.sshd.user}@{link.address}" if laptop else "local",
                        "root": str(self.laptop_root), "paths": ["home/big", "home/Mail", "home/src"]},
-            "rsync": {"retries": 0},
+            "rsync": {"retries": retries, "retry_delay": retry_delay},
             "ssh": ssh,
         }
         self.config = tmp_path / "config.yaml"
@@ -249,3 +249,31 @@ def test_silent_laptop(world_factory, drill, cli, stop):
         drill.check(code in (0, 3), f"the rerun of `{command[0]}` completes", again.stderr)
         differ = [p for p in ("big", "Mail", "src") if files_under(laptop_home / p) != files_under(data / p)]
         drill.check(not differ, f"the laptop equals {snapshot}, as after an uninterrupted {command[0]}", differ)
+
+
+def test_sigterm_during_a_retry_wait(world_factory, drill):
+    """A backup waiting to retry rsync after a cut connection (rsync.retry_delay 60 s here)
+    stops on SIGTERM within 10 s, not after the wait."""
+    world = world_factory(laptop=False, alive_interval=30, retries=1, retry_delay=60)
+    drill.tried("`backup --full` to the namespace's sshd, rsync's ssh killed mid-transfer, SIGTERM during the "
+                "60 s wait before the retry")
+    running = world.run("run", "backup", "--full")
+    deadline = time.monotonic() + 30
+    while running.process.poll() is None and time.monotonic() < deadline:
+        victims = [pid for pid, name, cmdline in running.session_members()
+                   if name == "ssh" and b"rsync" in cmdline and b"--server" in cmdline]
+        if victims and bytes_under(world.repo / "partial") > world.total // 10:
+            for pid in victims:
+                os.kill(pid, signal.SIGKILL)
+            break
+        time.sleep(0.01)
+    while running.process.poll() is None and "retrying in 60 s" not in running.stderr and time.monotonic() < deadline:
+        time.sleep(0.05)
+    drill.check("retrying in 60 s" in running.stderr, "the run waits 60 s to retry", running.stderr)
+    os.kill(running.pid, signal.SIGTERM)
+    signalled = time.monotonic()
+    code = wait_end(running, 30)
+    check_ended(drill, world, running, code, signalled, SIGNAL_BOUND, "on SIGTERM")
+    drill.check(code == 75 and "stopped on request" in running.stderr, "exit 75, stopped on request",
+                f"exit {code}: {running.stderr}")
+    drill.check(len(list((world.repo / "partial").iterdir())) == 1, "the partial snapshot is kept")

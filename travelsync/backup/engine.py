@@ -43,6 +43,13 @@ class _Stop:
     def is_set(self) -> bool:
         return (self.cancel is not None and self.cancel.is_set()) or self.held.lost() is not None
 
+    def pause(self, seconds: float, sleep) -> None:
+        """Wait `seconds` (between two rsync tries), ending early when the run is to stop: a
+        SIGTERM must not wait out a retry delay of 20 s."""
+        deadline = time.monotonic() + seconds
+        while not self.is_set() and deadline - time.monotonic() > 0:
+            sleep(min(deadline - time.monotonic(), 0.2))
+
     def check(self) -> None:
         if self.cancel is not None and self.cancel.is_set():
             raise Stopped("backup stopped on request; the partial snapshot is kept and the next run resumes it")
@@ -312,7 +319,7 @@ def _transfer(config, repository, source, partial, parent, on_item, on_progress,
         if attempt < len(delays):
             notice(f"rsync transport failure (exit {result.exit_code}: {result.error_summary()}); "
                    f"retrying in {delays[attempt]:g} s")
-            sleep(delays[attempt])
+            stop.pause(delays[attempt], sleep)
     raise TemporaryError(f"repository {repository.location} unreachable: rsync exit {result.exit_code}: "
                          f"{result.error_summary()} (after {len(delays)} retries; previous snapshots untouched)")
 
