@@ -7,8 +7,10 @@ ControlMaster) the first one pays the handshake and the others a few millisecond
 
 A master is started explicitly (`ssh -M -N -f`, stdio detached), never by a client that
 happens to come first (ControlMaster=auto would leave its stderr open and hold up the
-caller). It exits CONTROL_PERSIST_SECONDS after its last session ends. When it cannot be
-started, every command connects on its own, as before, and reports its own error.
+caller). It exits CONTROL_PERSIST_SECONDS after its last session ends, or at once when the
+run is stopped by SIGTERM or Ctrl-C (close_used: over a silent link its sessions never end).
+When it cannot be started, every command connects on its own, as before, and reports its own
+error.
 """
 
 import os
@@ -18,6 +20,7 @@ from contextlib import contextmanager
 from travelsync.location import ssh_argv
 
 CONTROL_PERSIST_SECONDS = 5
+QUIET = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
 
 
 # A unix socket path holds at most 107 bytes, and ssh binds a master's socket at
@@ -115,15 +118,14 @@ def start_master(ssh, target: str, *, timeout: float = 30) -> bool:
     paths = [a.split("=", 1)[1] for a in argv if a.startswith("ControlPath=") and a != "ControlPath=none"]
     if not paths:
         return False
-    quiet = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     try:
         with _held(master_lock_path(paths[0]), timeout):
-            if subprocess.run(argv + ["-O", "check", target], timeout=timeout, **quiet).returncode == 0:
+            if subprocess.run(argv + ["-O", "check", target], timeout=timeout, **QUIET).returncode == 0:
                 _used.append((argv, target))
                 return True  # a master from a run moments ago (or another run's) is there
             master = argv[:1] + ["-o", "ControlMaster=yes", "-o", f"ControlPersist={CONTROL_PERSIST_SECONDS}",
                                  "-N", "-f"] + argv[1:] + [target]
-            if subprocess.run(master, timeout=timeout, **quiet).returncode != 0:
+            if subprocess.run(master, timeout=timeout, **QUIET).returncode != 0:
                 return False
             _used.append((argv, target))
             return True
@@ -190,10 +192,9 @@ def close_used(timeout: float = 3) -> None:
     may be another run's (one that started it moments ago, or runs beside this one): that run
     loses its sessions to the machine and fails as on a cut connection (a backup retries on a
     connection of its own). Over a silent link it was failing anyway."""
-    quiet = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     while _used:
         argv, target = _used.pop()
         try:
-            subprocess.run(argv + ["-O", "exit", target], timeout=timeout, **quiet)
+            subprocess.run(argv + ["-O", "exit", target], timeout=timeout, **QUIET)
         except (OSError, subprocess.SubprocessError):
             pass

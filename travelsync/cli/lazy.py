@@ -88,7 +88,8 @@ class TravelsyncGroup(LazyGroup):
             code = self._run(args, prog_name, complete_var, **extra)
         finally:
             for number, handler in previous.items():
-                signal.signal(number, handler)
+                if handler is not None:  # None: set outside Python, cannot be put back
+                    signal.signal(number, handler)
             if TravelsyncGroup.stopped_by is not None:
                 from travelsync.shared_ssh import close_used
 
