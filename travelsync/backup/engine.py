@@ -179,6 +179,13 @@ def _link_dest(repository, parent, source) -> str | None:
 
 def _backup(config, repository, kind, started, environ, on_item, on_progress, notice, stop, sleep,
             check_changes, allow_clock_behind=False) -> BackupReport:
+    if repository.location.is_remote:  # a stopped run's rsync may still be writing there
+        from travelsync.rsync.leftovers import end_stale_receivers
+
+        ended = end_stale_receivers(repository.store.run, repository.store.absolute(layout.PARTIAL))
+        if ended:
+            notice(f"ended {ended} rsync process(es) that an earlier, stopped run left writing into "
+                   f"{repository.location}")
     repository.overview(refresh=True)  # as it is now that the lock is held
     repository.check_format(create_at=started)
     snapshots = repository.snapshots()
