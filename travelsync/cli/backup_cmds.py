@@ -39,6 +39,7 @@ def backup(app, kind, if_due, dry_run, allow_clock_behind):
     import threading
 
     from travelsync.backup.engine import run_backup
+    from travelsync.cli.lazy import stop_requested
     from travelsync.notify.hooks import notify_outcome, notify_start
     from travelsync.rsync.progress import ProgressBar, human_bytes, summary_line
 
@@ -56,7 +57,7 @@ def backup(app, kind, if_due, dry_run, allow_clock_behind):
     cancel = threading.Event()
     previous = None
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, lambda *_: cancel.set())
+        previous = signal.signal(signal.SIGTERM, lambda number, _frame: (cancel.set(), stop_requested(number)))
     started = []
 
     def on_started():

@@ -30,6 +30,7 @@ def replace_script(path: str) -> str:
     template = shlex.quote(f"{folder.rstrip('/')}/.{posixpath.basename(path)}.travelsync-tmp.XXXXXX")
     return (f"t=$(mktemp -- {template}) && {{ cat > \"$t\" && sync -- \"$t\" && mv -f -- \"$t\" {shlex.quote(path)} && "
             f"sync -- {shlex.quote(folder)} || {{ rm -f -- \"$t\"; exit 1; }}; }}")
+RELEASE_SECONDS = 3  # a lock's session is given this long to end after its release, then killed
 
 
 class RemoteStore:
@@ -561,8 +562,8 @@ class RemoteLock:
             self.process.stdin.close()
         except OSError:
             pass
-        try:
-            self.process.wait(timeout=60)
+        try:  # one round trip when the link works; over a silent one, not the keep-alives' minute
+            self.process.wait(timeout=RELEASE_SECONDS)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
