@@ -7,8 +7,8 @@ full restore crosses the home network, which is what makes it "the big transfer"
 
 Here the laptop is a network namespace made for the run, joined to this machine by a veth
 pair whose two ends are rate-limited (tbf) to the link's speed, with an sshd of its own
-(throwaway keys) listening inside. Its folder is on this machine's disk, written by the
-rsync that sshd starts in the namespace. The addresses come from 198.18.0.0/15 (RFC 2544,
+(the tests' throwaway one, tests/fixtures/sshd.py) listening inside. Its folder is on this
+machine's disk, written by the rsync that sshd starts in the namespace. The addresses come from 198.18.0.0/16 (RFC 2544,
 set aside for benchmarks); the namespace has no other interface and no route out, so no
 packet can go anywhere but between the two ends.
 """
@@ -16,9 +16,7 @@ packet can go anywhere but between the two ends.
 import os
 import re
 import shutil
-import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,31 +107,11 @@ def open_link(rate: str, folder: Path, number: int = 0) -> Link:
 
 
 def _start_sshd(link: Link, folder: Path) -> None:
-    for name in ("host_key", "client_key"):
-        if not (folder / name).exists():
-            _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / name))
-    shutil.copy(folder / "client_key.pub", folder / "authorized_keys")
-    os.chmod(folder / "authorized_keys", 0o600)
-    Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege-separation folder
-    (folder / "sshd_config").write_text(
-        f"Port {link.port}\nListenAddress {link.laptop_address}\nHostKey {folder}/host_key\n"
-        f"PidFile {folder}/sshd.pid\nAuthorizedKeysFile {folder}/authorized_keys\n"
-        "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
-        "StrictModes no\nUsePAM no\nLogLevel ERROR\nMaxStartups 50:30:100\nMaxSessions 50\n")
-    host_key = " ".join((folder / "host_key.pub").read_text().split()[:2])
-    link.known_hosts.write_text(f"[{link.laptop_address}]:{link.port} {host_key}\n")
-    _run("ip", "netns", "exec", link.namespace, SSHD, "-f", str(folder / "sshd_config"),
-         "-E", str(folder / "sshd.log"))
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection((link.laptop_address, link.port), 0.2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"sshd in {link.namespace} did not start; see {folder}/sshd.log")
-            time.sleep(0.05)
-    link.sshd_pid = int((folder / "sshd.pid").read_text().split()[0])
+    """The tests' throwaway sshd (tests/fixtures/sshd.py: its own host key, a client key
+    authorised for root, key login only), started inside the namespace."""
+    from tests.fixtures.sshd import start_sshd
+
+    link.sshd_pid = start_sshd(folder, address=link.laptop_address, namespace=link.namespace, port=link.port).pid
 
 
 def close_link(link: Link) -> None:

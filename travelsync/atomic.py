@@ -39,16 +39,19 @@ def sync_file_system(path) -> None:
         os.close(fd)
 
 
-def atomic_write(path, data: bytes, *, mode: int | None = None) -> Path:
+def atomic_write(path, data: bytes, *, mode: int | None = None, follow_symlinks: bool = True) -> Path:
     """Replace `path` (its symlink target, if it is a link) with `data`; return the real path.
 
     The new file keeps the old file's mode and owner; `mode` applies to a file that did not
-    exist yet (default 0o600: travelsync writes configs that may hold passwords).
+    exist yet (default 0o600: travelsync writes configs that may hold passwords).  The temp
+    file is 0600 from its first byte (mkstemp) until the data is written.
+    `follow_symlinks=False` (a repository's files): a symlink at `path` is replaced by the new
+    file, never written through, and the new file takes `mode`.
     """
-    target = Path(os.path.realpath(path))
+    target = Path(os.path.realpath(path)) if follow_symlinks else Path(os.path.abspath(path))
     folder = target.parent
     try:
-        old = target.stat()
+        old = target.stat() if follow_symlinks else None
     except FileNotFoundError:
         old = None
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".travelsync-tmp", dir=folder)

@@ -10,8 +10,10 @@ run described in TRAVELSYNC_* variables (`hook_env`). The first that fails ends 
   later"; a laptop on battery, a metered network);
 - any other failure (exit status, timeout, a SIGTERM meanwhile) fails the run (exit 1);
 - on_error runs whenever backup, prepare or finalize fails, whatever failed (rsync, the
-  repository, a hook, SIGTERM), with TRAVELSYNC_STATUS, TRAVELSYNC_EXIT_CODE and
-  TRAVELSYNC_MESSAGE set; its own failures are reported as warnings, never raised.
+  repository, a hook, SIGTERM: backup stops at a safe point, exit 75; prepare and finalize
+  unwind from the Terminated the CLI raises, exit 143), with TRAVELSYNC_STATUS,
+  TRAVELSYNC_EXIT_CODE and TRAVELSYNC_MESSAGE set; its own failures are reported as
+  warnings, never raised.
 """
 
 import os
@@ -37,8 +39,9 @@ class HookFailed(TravelsyncError):
     """A hook failed (exit status, timeout, stopped): the run fails (exit 1)."""
 
 
-class Terminated(TemporaryError):
-    """SIGTERM arrived while prepare or finalize ran (exit 75: run it again to resume)."""
+class HookStopped(TemporaryError):
+    """The run was asked to stop (backup's SIGTERM) while a hook ran: the hook's process group
+    is ended and the run stops as a stopped backup does (exit 75)."""
 
 
 def hook_env(config, command: str, hook: str, extra: dict | None = None, environ=None) -> dict[str, str]:
@@ -100,7 +103,7 @@ def run_hooks(config, hook: str, command: str, *, environ=None, extra=None, canc
             raise SkippedByHook(f"{command} skipped by hook: {hook} {line!r} exited 75")
         what = f"exited {status}" if isinstance(status, int) else status
         if cancel is not None and cancel.is_set():
-            raise Terminated(f"{hook} hook {line!r} {what}", hint="run it again")
+            raise HookStopped(f"{hook} hook {line!r} {what}", hint="run it again")
         raise HookFailed(f"{hook} hook {line!r} {what}", hint=f"the {command} did not run" if
                          hook.startswith("before_") else None)
 
@@ -142,26 +145,20 @@ def around(config, command: str, *, environ=None, cancel=None, warn=lambda line:
                                     extra=run["extra"]):
             warn(problem)
         raise
-    except BaseException as error:  # an internal error, Ctrl-C: still a failure the user asked to hear of
-        for problem in run_on_error(config, command, ExitStatus.FAILURE, f"{type(error).__name__}: {error}",
-                                    environ=environ, extra=run["extra"]):
+    except BaseException as error:  # SIGTERM, Ctrl-C, an internal error: a failure the user asked to hear of
+        status, message = interrupted(error)
+        for problem in run_on_error(config, command, status, message, environ=environ, extra=run["extra"]):
             warn(problem)
         raise
 
 
-@contextmanager
-def terminated_raises():
-    """While the block runs (in the main thread), SIGTERM raises Terminated, so the block
-    unwinds (on_error runs) instead of the process dying on the spot."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+def interrupted(error: BaseException) -> tuple[int, str]:
+    """The exit status and message a run ended by `error` has: 143 for SIGTERM (raised as
+    cli.lazy.Terminated), 130 for Ctrl-C, 1 for anything else."""
+    from travelsync.cli.lazy import Terminated
 
-    def stop(*_):
-        raise Terminated("stopped by SIGTERM", hint="run it again: it resumes")
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    if isinstance(error, Terminated):
+        return 143, "stopped by SIGTERM"
+    if isinstance(error, KeyboardInterrupt):
+        return 130, "interrupted (Ctrl-C)"
+    return int(ExitStatus.FAILURE), f"{type(error).__name__}: {error}"

@@ -7,8 +7,10 @@ ControlMaster) the first one pays the handshake and the others a few millisecond
 
 A master is started explicitly (`ssh -M -N -f`, stdio detached), never by a client that
 happens to come first (ControlMaster=auto would leave its stderr open and hold up the
-caller). It exits CONTROL_PERSIST_SECONDS after its last session ends. When it cannot be
-started, every command connects on its own, as before, and reports its own error.
+caller). It exits CONTROL_PERSIST_SECONDS after its last session ends, or at once when the
+run is stopped by SIGTERM or Ctrl-C (close_used: over a silent link its sessions never end).
+When it cannot be started, every command connects on its own, as before, and reports its own
+error.
 """
 
 import os
@@ -18,6 +20,7 @@ from contextlib import contextmanager
 from travelsync.location import ssh_argv
 
 CONTROL_PERSIST_SECONDS = 5
+QUIET = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
 
 
 # A unix socket path holds at most 107 bytes, and ssh binds a master's socket at
@@ -99,6 +102,8 @@ def own_connection(ssh):
 # that every command to a machine that does not answer waits once, not twice.
 _failed: dict = {}
 RETRY_AFTER_SECONDS = 60
+# (ssh argv of the multiplexed settings, target) of every master this process started or joined.
+_used: list = []
 
 
 def start_master(ssh, target: str, *, timeout: float = 30) -> bool:
@@ -113,14 +118,17 @@ def start_master(ssh, target: str, *, timeout: float = 30) -> bool:
     paths = [a.split("=", 1)[1] for a in argv if a.startswith("ControlPath=") and a != "ControlPath=none"]
     if not paths:
         return False
-    quiet = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     try:
         with _held(master_lock_path(paths[0]), timeout):
-            if subprocess.run(argv + ["-O", "check", target], timeout=timeout, **quiet).returncode == 0:
+            if subprocess.run(argv + ["-O", "check", target], timeout=timeout, **QUIET).returncode == 0:
+                _used.append((argv, target))
                 return True  # a master from a run moments ago (or another run's) is there
-            argv = argv[:1] + ["-o", "ControlMaster=yes", "-o", f"ControlPersist={CONTROL_PERSIST_SECONDS}",
-                               "-N", "-f"] + argv[1:] + [target]
-            return subprocess.run(argv, timeout=timeout, **quiet).returncode == 0
+            master = argv[:1] + ["-o", "ControlMaster=yes", "-o", f"ControlPersist={CONTROL_PERSIST_SECONDS}",
+                                 "-N", "-f"] + argv[1:] + [target]
+            if subprocess.run(master, timeout=timeout, **QUIET).returncode != 0:
+                return False
+            _used.append((argv, target))
+            return True
     except (OSError, subprocess.SubprocessError, TimeoutError):
         return False
 
@@ -172,3 +180,21 @@ def open_shared(ssh, target: str, environ=None, *, timeout: float = 30):
 def shared(ssh, target: str, environ=None, *, timeout: float = 30):
     """`ssh` (the `ssh:` settings) on the connection this run shares with `target` (`[user@]host`)."""
     return open_shared(ssh, target, environ, timeout=timeout)[0]
+
+
+def close_used(timeout: float = 3) -> None:
+    """Ask every master this process used to exit now (`ssh -O exit`, through its local socket:
+    no packet crosses the network), for a run that was told to stop (SIGTERM, SIGINT).
+
+    A master normally outlives its last session by CONTROL_PERSIST_SECONDS. Over a silent link
+    a session's end never comes (the far side never confirms it), so the master would live on,
+    holding the stopped run's rsync and ssh sessions, until its keep-alives give up. The master
+    may be another run's (one that started it moments ago, or runs beside this one): that run
+    loses its sessions to the machine and fails as on a cut connection (a backup retries on a
+    connection of its own). Over a silent link it was failing anyway."""
+    while _used:
+        argv, target = _used.pop()
+        try:
+            subprocess.run(argv + ["-O", "exit", target], timeout=timeout, **QUIET)
+        except (OSError, subprocess.SubprocessError):
+            pass

@@ -201,7 +201,7 @@ class Running:
             if not entry.name.isdigit():
                 continue
             try:
-                stat_text = (entry / "stat").read_text()
+                stat_text = (entry / "stat").read_bytes().decode(errors="replace")  # a name cut mid-character
                 cmdline = (entry / "cmdline").read_bytes()
             except OSError:
                 continue

@@ -1,4 +1,4 @@
-"""Drill 9: `prune` runs while a restore (or verify) reads a snapshot that retention lets go.
+"""Drill 10: `prune` runs while a restore (or verify) reads a snapshot that retention lets go.
 
 The reader holds the repository's shared lock on that snapshot, so prune leaves it and says
 which; the restore completes identical to the snapshot; once the reader is gone, the next

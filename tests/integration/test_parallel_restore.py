@@ -82,10 +82,11 @@ def test_an_incremental_still_counts_the_unchanged_hard_link(tmp_path):
     assert document["rsync"]["hard_link_followers"] == 1
 
 
-def plan(insides=("Mail", "src"), *, dry_run=False, remote=False):
+def plan(insides=("Mail", "src"), *, dry_run=False, remote=False, flat=False, in_place=False):
     target = SimpleNamespace(is_remote=remote)
     group = SimpleNamespace(insides=tuple(insides))
-    return SimpleNamespace(groups=(group,), dry_run=dry_run, target=target, snapshot_id="S")
+    return SimpleNamespace(groups=(group,), dry_run=dry_run, target=target, snapshot_id="S", flat=flat,
+                           displaced_suffix=".travelsync-X" if in_place else None)
 
 
 def repository(followers):
@@ -110,6 +111,8 @@ def test_one_rsync_for_a_dry_run_a_remote_end_nested_paths_or_a_single_path():
     assert parallel.workers(CONFIG, repo, plan(remote=True)) == 1
     assert parallel.workers(CONFIG, repo, plan(("Mail/cur", "src"))) == 1
     assert parallel.workers(CONFIG, repo, plan(("Mail",))) == 1
+    assert parallel.workers(CONFIG, repo, plan(("Mail", "src", "notes"), flat=True)) == 1  # restore --to DIR
+    assert parallel.workers(CONFIG, repo, plan(("Mail", "src", "notes"), in_place=True)) == 1
     if (os.cpu_count() or 1) >= 2:
         assert parallel.workers(CONFIG, repo, plan(("Mail", "src", "notes"))) >= 2
 

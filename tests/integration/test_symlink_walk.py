@@ -137,3 +137,72 @@ def test_a_repository_over_ssh_keeps_the_walk(rsync_with_option, tmp_path, sshd_
     backup(config, "full", "2026-11-22T02:30:00+00:00")
     runs = [line for line in log.read_text().splitlines() if line != "--help"]
     assert runs and not any(OPTION in run.split() for run in runs), runs
+
+
+def rsync_runs(log: Path) -> list[list[str]]:
+    return [line.split() for line in log.read_text().splitlines() if line != "--help"]
+
+
+def test_an_extra_argument_naming_a_path_keeps_the_walk_and_a_planted_log_link_is_refused(
+        rsync_with_option, tmp_path, other_user):
+    """Another user plants a symlink where `--log-file` points (a sticky shared folder, as /tmp):
+    with the walk skipped, root's rsync appended its log to the root-only file the link names
+    (issue 15, finding 2). The walk is kept: rsync refuses the link (and ignores its log file)."""
+    base = tmp_path / "private"
+    base.mkdir(mode=0o700)
+    victim = base / "root-only"
+    victim.write_bytes(b"root's own\n")
+    victim.chmod(0o600)
+    shared = Path(tempfile.mkdtemp(prefix="travelsync-logs-", dir="/tmp"))
+    try:
+        shared.chmod(0o1777)
+        log_path = shared / "rsync.log"
+        other_user.run("ln", "-s", str(victim), str(log_path))
+        assert log_path.lstat().st_uid == other_user.uid
+        home = build_home(base, mails=3)
+        config = write_config(base, home, extra_args=[f"--log-file={log_path}"])
+        program, log = recording_rsync(tmp_path)
+        document = yaml.safe_load(config.read_text())
+        document["rsync"]["program"] = str(program)
+        config.write_text(yaml.safe_dump(document))
+        backup(config, "full", "2026-11-22T02:30:00+00:00")  # rsync says it ignores the log file, and goes on
+        runs = rsync_runs(log)
+        assert runs and not any(OPTION in argv for argv in runs), runs
+        assert victim.read_bytes() == b"root's own\n"
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+
+
+def test_a_private_laptop_folder_restored_whole_is_no_shelter_for_the_fast_walk(rsync_with_option, tmp_path, cli):
+    """Restoring a whole source sets the laptop folder's mode from the snapshot: a 0700 folder
+    became 0755 while the walk was off (issue 15, finding 2). Only a folder that the restore
+    leaves alone may count as the shelter."""
+    base = Path(tempfile.mkdtemp(prefix="travelsync-open-", dir="/tmp"))
+    try:
+        base.chmod(0o755)  # reachable by anyone, like a home on a shared machine
+        home = build_home(base, mails=3)
+        config = write_config(base, home)
+        program, log = recording_rsync(tmp_path)
+        document = yaml.safe_load(config.read_text())
+        document["rsync"]["program"] = str(program)
+        config.write_text(yaml.safe_dump(document))
+        backup(config, "full", "2026-11-22T02:30:00+00:00")
+        laptop_home = base / "laptop" / home.relative_to("/")
+        laptop_home.mkdir(parents=True)
+        laptop_home.chmod(0o700)
+        (base / "laptop" / ".travelsync-displaced").mkdir(mode=0o700)  # else rsync makes it where anyone can reach
+        log.write_text("")
+
+        result = cli("--config", config, "restore", "--path", "home/Mail")
+        assert result.exit_code in (0, 3), result.stderr
+        assert all(OPTION in argv for argv in rsync_runs(log))  # home is left as it is: a shelter
+        assert stat.S_IMODE(laptop_home.stat().st_mode) == 0o700
+
+        log.write_text("")
+        result = cli("--config", config, "restore", "--path", "home")
+        assert result.exit_code in (0, 3), result.stderr
+        runs = rsync_runs(log)
+        assert runs and not any(OPTION in argv for argv in runs), runs
+        assert stat.S_IMODE(laptop_home.stat().st_mode) == stat.S_IMODE(home.stat().st_mode) == 0o755
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

@@ -185,3 +185,34 @@ def test_init_writes_every_key_of_the_schema_with_a_comment(cli, tmp_path):
         lines = [line for line in text.splitlines() if re.match(rf"^\s*(# |- )?{leaf}:\s*\S", line)]
         assert not lines or any("#" in line.split(":", 1)[1] or text.splitlines()[text.splitlines().index(line) - 1]
                                 .lstrip().startswith("#") for line in lines), key
+
+
+STOPPED_COMMAND = """
+import os, signal, sys, time
+from travelsync.cli.lazy import TravelsyncGroup
+
+group = TravelsyncGroup(name="travelsync")
+
+@group.command()
+def wait():
+    os.kill(os.getpid(), getattr(signal, sys.argv[1]))
+    time.sleep(10)
+    print("not stopped")
+
+code = group.main(["wait"], standalone_mode=False)
+print("restored", signal.getsignal(signal.SIGTERM) is signal.SIG_DFL, signal.getsignal(signal.SIGINT))
+sys.exit(code)
+"""
+
+
+def test_sigterm_and_ctrl_c_end_a_command_with_one_line_and_143_or_130():
+    """SIGTERM is raised like Ctrl-C, so that the command's clean-up runs (Python's default:
+    death on the spot, rsync and ssh left behind); each ends with one line and 128 + signal;
+    the handlers in place before are put back."""
+    for name, code, line in (("SIGTERM", 143, "travelsync: stopped by SIGTERM"),
+                             ("SIGINT", 130, "travelsync: interrupted")):
+        done = subprocess.run([sys.executable, "-c", STOPPED_COMMAND, name], capture_output=True, text=True,
+                              timeout=30)
+        assert done.returncode == code, (name, done.returncode, done.stderr)
+        assert line in done.stderr and "not stopped" not in done.stdout
+        assert "restored True <built-in function default_int_handler>" in done.stdout

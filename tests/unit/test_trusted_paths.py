@@ -5,10 +5,12 @@ import stat
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 from travelsync.config.model import RsyncSettings, Source, SshConfig
 from travelsync.location import Location
 from travelsync.rsync.args import backup_args, change_check_args, common_args
-from travelsync.rsync.trusted_paths import OPTION, closed
+from travelsync.rsync.trusted_paths import OPTION, closed, names_a_path
 
 ME, OTHER = 1000, 1001
 TRUSTED = frozenset({0, ME})
@@ -114,3 +116,41 @@ def test_the_option_comes_only_for_closed_paths_and_before_the_users_extra_argum
     assert OPTION not in backup_args(SETTINGS, SshConfig(), SOURCE, dest, link_dest="/repo/s/P")
     check_argv = change_check_args(SETTINGS, SshConfig(), SOURCE, dest, closed_paths=True)
     assert check_argv.index(OPTION) < check_argv.index("--")
+
+
+def test_a_folder_the_transfer_rewrites_cannot_be_its_own_shelter():
+    """A restore of a whole source sets the laptop folder's mode from the snapshot: 0700 now may
+    be 0755 a moment later, with the walk off (issue 15, finding 2)."""
+    tree = {"/": folder(0o755), "/laptop": folder(0o755), "/laptop/home": folder(0o700)}
+
+    def closed_here(rewritten):
+        return closed("/laptop/home", TRUSTED, rewritten=rewritten, lstat=lambda p: tree[p],
+                      readlink=lambda p: tree[p].target)
+
+    assert closed_here(False) is None
+    assert "no folder above it keeps other users out" in closed_here(True)
+    tree["/laptop"] = folder(0o700)  # a private folder above: whatever happens to home's mode
+    assert closed_here(True) is None
+
+
+@pytest.mark.parametrize("extra", [
+    ["--log-file=/tmp/rsync.log"], ["--log-file", "/tmp/rsync.log"], ["--temp-dir=/tmp/t"], ["-T", "/tmp/t"],
+    ["-vT/tmp/t"], ["--partial-dir=.p"], ["--exclude-from=/tmp/x"], ["--include-from=/tmp/x"],
+    ["--files-from=/tmp/x"], ["--filter=merge /tmp/rules"], ["-f", ". /tmp/rules"], ["-F"],
+    ["--compare-dest=/x"], ["--copy-dest=/x"], ["--link-dest=/x"], ["--backup-dir=/x"], ["--password-file=/x"],
+    ["--write-batch=/x"], ["--only-write-batch=/x"], ["--read-batch=/x"], ["--early-input=/x"],
+    ["-M--log-file=/x"], ["--remote-option=--temp-dir=/x"]])
+def test_extra_arguments_naming_a_path_keep_rsyncs_walk(extra):
+    settings = RsyncSettings(extra_args=tuple(extra))
+    assert names_a_path(extra) == extra[0]
+    assert OPTION not in common_args(settings, SshConfig(), remote=False, closed_paths=True)
+    dest = Location("/repo/partial/X/data/home")
+    assert OPTION not in change_check_args(settings, SshConfig(), SOURCE, dest, closed_paths=True)
+
+
+@pytest.mark.parametrize("extra", [[], ["--bwlimit=20M"], ["-z"], ["--exclude=*.tmp"], ["--chmod=F600"],
+                                   ["--timeout", "60"], ["-vz"]])
+def test_extra_arguments_naming_no_path_leave_the_fast_walk(extra):
+    assert names_a_path(extra) is None
+    settings = RsyncSettings(extra_args=tuple(extra))
+    assert OPTION in common_args(settings, SshConfig(), remote=False, closed_paths=True)

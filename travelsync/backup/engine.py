@@ -44,6 +44,13 @@ class _Stop:
     def is_set(self) -> bool:
         return (self.cancel is not None and self.cancel.is_set()) or self.held.lost() is not None
 
+    def pause(self, seconds: float, sleep) -> None:
+        """Wait `seconds` (between two rsync tries), ending early when the run is to stop: a
+        SIGTERM must not wait out a retry delay of 20 s."""
+        deadline = time.monotonic() + seconds
+        while not self.is_set() and deadline - time.monotonic() > 0:
+            sleep(min(deadline - time.monotonic(), 0.2))
+
     def check(self) -> None:
         if self.cancel is not None and self.cancel.is_set():
             raise Stopped("backup stopped on request; the partial snapshot is kept and the next run resumes it")
@@ -182,6 +189,13 @@ def _link_dest(repository, parent, source) -> str | None:
 
 def _backup(config, repository, kind, started, environ, on_item, on_progress, notice, stop, sleep,
             check_changes, allow_clock_behind=False, *, began: float) -> BackupReport:
+    if repository.location.is_remote:  # a stopped run's rsync may still be writing there
+        from travelsync.rsync.leftovers import end_stale_receivers
+
+        ended = end_stale_receivers(repository.store.run, repository.store.absolute(layout.PARTIAL))
+        if ended:
+            notice(f"ended {ended} rsync process(es) that an earlier, stopped run left writing into "
+                   f"{repository.location}")
     repository.overview(refresh=True)  # as it is now that the lock is held
     repository.check_format(create_at=started)
     snapshots = repository.snapshots()
@@ -354,7 +368,7 @@ def _transfer(config, repository, source, partial, parent, on_item, on_progress,
         if attempt < len(delays):
             notice(f"rsync transport failure (exit {result.exit_code}: {result.error_summary()}); "
                    f"retrying in {delays[attempt]:g} s")
-            sleep(delays[attempt])
+            stop.pause(delays[attempt], sleep)
     raise TemporaryError(f"repository {repository.location} unreachable: rsync exit {result.exit_code}: "
                          f"{result.error_summary()} (after {len(delays)} retries; previous snapshots untouched)")
 

@@ -41,6 +41,7 @@ def backup(app, kind, if_due, dry_run, allow_clock_behind):
     import threading
 
     from travelsync.backup.hooked import backup_with_hooks
+    from travelsync.cli.lazy import stop_requested
     from travelsync.rsync.progress import ProgressBar, summary_line
 
     config = app.config
@@ -57,7 +58,7 @@ def backup(app, kind, if_due, dry_run, allow_clock_behind):
     cancel = threading.Event()
     previous = None
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, lambda *_: cancel.set())
+        previous = signal.signal(signal.SIGTERM, lambda number, _frame: (cancel.set(), stop_requested(number)))
     try:
         report = backup_with_hooks(config, environ=app.environ, kind=kind, dry_run=dry_run, warn=app.warn,
                                    cancel=cancel, on_item=on_item, on_progress=bar.update if bar else None,

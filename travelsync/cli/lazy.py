@@ -6,7 +6,9 @@ imported by the commands that need them and nowhere else).
 """
 
 import importlib
+import signal
 import sys
+import threading
 import traceback
 
 import click
@@ -48,14 +50,57 @@ class LazyGroup(click.Group):
                 formatter.write_dl(rows)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt, so that the same
+    clean-up runs (rsync stopped with its partial file kept, locks released, ssh sessions
+    ended) instead of Python's default: dying at once and leaving those behind."""
+
+
+def stop_requested(signum: int) -> None:
+    """Note that a signal asked this run to stop (a command with a handler of its own, such as
+    backup's safe-point stop, calls this too): at the end of the run the ssh masters it used
+    are closed rather than left to outlive it (shared_ssh.close_used)."""
+    TravelsyncGroup.stopped_by = signum
+
+
+def _on_signal(signum, _frame):
+    stop_requested(signum)
+    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+def _stop_handlers() -> dict:
+    """Install the SIGTERM/SIGINT handlers for a run (main thread only); the previous ones."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {number: signal.signal(number, _on_signal) for number in (signal.SIGTERM, signal.SIGINT)}
+
+
 class TravelsyncGroup(LazyGroup):
     """The top-level group: turns every outcome into one line and an exit status."""
 
     verbose = False
     app = None  # this run's App: under --json a failure prints the error document on stdout too
+    stopped_by = None  # the signal that asked this run to stop
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         TravelsyncGroup.app = None
+        TravelsyncGroup.stopped_by = None
+        previous = _stop_handlers()
+        try:
+            code = self._run(args, prog_name, complete_var, **extra)
+        finally:
+            for number, handler in previous.items():
+                if handler is not None:  # None: set outside Python, cannot be put back
+                    signal.signal(number, handler)
+            if TravelsyncGroup.stopped_by is not None:
+                from travelsync.shared_ssh import close_used
+
+                close_used()
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+    def _run(self, args, prog_name, complete_var, **extra) -> int:
         try:
             result = super().main(args=args, prog_name=prog_name or "travelsync", complete_var=complete_var,
                                   standalone_mode=False, **extra)
@@ -64,9 +109,11 @@ class TravelsyncGroup(LazyGroup):
         except click.ClickException as error:
             error.show()
             code = ExitStatus.USAGE
-        except click.Abort:
-            click.echo("travelsync: aborted", err=True)
-            code = ExitStatus.FAILURE
+        except click.Abort as error:  # click turns a KeyboardInterrupt into Abort
+            code = _interrupted(error.__cause__ or error.__context__)
+            if code is None:
+                click.echo("travelsync: aborted", err=True)
+                code = ExitStatus.FAILURE
         except TravelsyncError as error:
             click.echo(f"travelsync: {error.message}", err=True)
             if error.hint:
@@ -77,9 +124,8 @@ class TravelsyncGroup(LazyGroup):
                 import json
 
                 click.echo(json.dumps({"error": error.message, "hint": error.hint, "exit_status": code}, indent=2))
-        except KeyboardInterrupt:
-            click.echo("travelsync: interrupted", err=True)
-            code = 130
+        except KeyboardInterrupt as error:
+            code = _interrupted(error)
         except Exception as error:  # the one place an unexpected error is caught
             if TravelsyncGroup.verbose:
                 traceback.print_exc()
@@ -89,6 +135,16 @@ class TravelsyncGroup(LazyGroup):
             code = ExitStatus.FAILURE
         else:
             code = int(result) if isinstance(result, int) else 0
-        if standalone_mode:
-            sys.exit(code)
         return code
+
+
+def _interrupted(error) -> int | None:
+    """SIGTERM: exit 143, SIGINT (Ctrl-C): 130, each with one line; None when `error` is
+    neither (a prompt's Abort)."""
+    if isinstance(error, Terminated):
+        click.echo("travelsync: stopped by SIGTERM; run the command again to resume", err=True)
+        return 128 + int(signal.SIGTERM)
+    if isinstance(error, KeyboardInterrupt):
+        click.echo("travelsync: interrupted; run the command again to resume", err=True)
+        return 128 + int(signal.SIGINT)
+    return None

@@ -6,8 +6,8 @@ from travelsync.cli.restore_cmds import progress_bar
 
 EXITS = ("\b\nExit status: 0 done; 3 done with warnings (preflight, mail, no new snapshot);\n"
          "2 out of order (the message names the command to run), bad path or configuration;\n"
-         "75 laptop or repository unreachable, or SIGTERM (run it again), or skipped by a\n"
-         "before_prepare hook; 1 failed.")
+         "75 laptop or repository unreachable (run it again), or skipped by a before_prepare\n"
+         "hook; 1 failed.")
 
 
 def _context(app, *, skip_preflight=False, label=""):
@@ -22,13 +22,13 @@ def _context(app, *, skip_preflight=False, label=""):
 def _run(app, step, label, **kwargs):
     from contextlib import nullcontext
 
-    from travelsync.hooks import around, terminated_raises
+    from travelsync.hooks import around
     from travelsync.trip.report import exit_status, human
 
     command = label.strip()
     hooks = nullcontext({}) if kwargs.get("dry_run") else around(app.config, command, environ=app.environ,
                                                                  warn=app.warn)
-    with terminated_raises(), hooks as run:
+    with hooks as run:  # SIGTERM raises (cli/lazy.py): on_error runs as the run unwinds
         context, bar = _context(app, skip_preflight=kwargs.pop("skip_preflight", False), label=label)
         try:
             report = step(context, **kwargs)

@@ -1,8 +1,9 @@
 """The side effects of switching a mail client: read, check, replace, remember the original.
 
 A config file is either on this machine or `[user@]host:/path` (read with `ssh cat`, edited
-here, written to a temp file beside it there and renamed there).  Before anything is
-replaced, the edited text is written, with the file's name, mode and owner, into a private
+here, written to a temp file beside it there and renamed there; every remote script runs
+under umask 077, so a temp copy is never readable by others, not even for a moment).
+Before anything is replaced, the edited text is written, with the file's name, mode and owner, into a private
 temp folder (mode 0700; on the file's machine) and handed to the client's own parser; only if
 that accepts it is the file replaced atomically, with its mode and owner, at the symlink's
 target (the link stays).  The check writes nothing beside the file, so a dry run leaves its
@@ -226,6 +227,11 @@ def _said(done, config: ConfigFile, module: ModuleType, temp: str) -> str:
     return ": " + done.error_line().replace(temp, config.real_path)
 
 
+# Before every remote script: what it creates (the temp copies holding the passwords) is 0600
+# from its first byte, whatever the ssh session's umask; `chmod --reference` then gives the
+# copy the mode of the file it replaces.
+PRIVATE = "umask 077\n"
+
 _REMOTE_READ = r"""
 f=$1
 if [ ! -e "$f" ]; then if [ -L "$f" ]; then echo travelsync-dangling; else echo travelsync-missing; fi; exit 0; fi
@@ -274,7 +280,7 @@ class RemoteFiles:
         from travelsync.shared_ssh import shared  # the run's one connection to that machine
 
         argv = ssh_argv(shared(self.ssh_config, location.ssh_target), location.ssh_target) + [
-            remote_shell_command("sh", "-c", script, "travelsync", *args)]
+            remote_shell_command("sh", "-c", PRIVATE + script, "travelsync", *args)]
         try:
             done = self.run(argv, input=input, timeout=CHECK_TIMEOUT)
         except process.ProgramMissing:

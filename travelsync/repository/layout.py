@@ -7,6 +7,8 @@
     REPO/latest              symlink -> snapshots/<id>, swapped by rename
     REPO/runs.json           travelsync's addition: incrementals that found nothing changed
     REPO/readers/<id>        travelsync's addition: shared flock(2) of a command reading snapshot <id>
+
+Only `latest` is a symlink: a link at any other of these names is refused (never_links).
 """
 
 import re
@@ -63,6 +65,28 @@ def kind_of(snapshot_id_text: str) -> str | None:
     if not match:
         return None
     return "full" if match.group("kind") == "full" else "incremental"
+
+
+# Names that are never symlinks in a repository: travelsync writes into them, renames them,
+# opens them as locks, or hands them to rsync as a destination or a restore's source, and must
+# not be led elsewhere. `latest` is the one link; it is only ever read as a name (readlink).
+TOP_NAMES = (SNAPSHOTS, PARTIAL, READERS, LOCK_FILE, RUNS_FILE, REPO_FILE)
+INNER_NAMES = (DATA, SNAPSHOT_FILE, MANIFEST_FILE)
+
+
+def never_links(snapshot_entries, partial_entries, reader_entries=()) -> list[str]:
+    """The paths (relative to REPO) that must not be symlinks, given the entries of snapshots/,
+    partial/ and readers/: the top names, every entry of those folders and the names inside
+    each snapshot (finished or partial)."""
+    trees = [f"{SNAPSHOTS}/{name}" for name in snapshot_entries] + [f"{PARTIAL}/{name}" for name in partial_entries]
+    return (list(TOP_NAMES) + trees + [f"{READERS}/{name}" for name in reader_entries]
+            + [f"{tree}/{name}" for tree in trees for name in INNER_NAMES])
+
+
+def source_folders(tree: str, names) -> list[str]:
+    """`<tree>/data/<source>` for each name in a snapshot's data/: never symlinks either (rsync
+    writes into them, a restore reads them)."""
+    return [f"{tree}/{DATA}/{name}" for name in names]
 
 
 def repo_file_text(created: datetime, source_host: str) -> str:

@@ -1,4 +1,10 @@
-"""Repository storage on this machine's file system (a local disk or a mounted NAS)."""
+"""Repository storage on this machine's file system (a local disk or a mounted NAS).
+
+Nothing inside a repository is followed through a symlink: files are replaced, never written
+through a link (`write_atomic`, `open_for_writing`, the lock file), and a link where a
+repository holds none is reported by `overview` (Repository.check_format refuses it).
+New files are 0600, new folders 0700.
+"""
 
 import errno
 import os
@@ -7,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from travelsync.atomic import atomic_write, fsync_dir, sync_file_system
+from travelsync.errors import TravelsyncError
 from travelsync.location import Location
 from travelsync.repository.commit_state import nothing_committed, unfinished
 from travelsync.repository.lock import local_lock, local_reader_lock, retire_unless_read
@@ -27,15 +34,60 @@ class LocalStore:
 
     def read(self, rel: str) -> bytes | None:
         try:
-            return (self.root / rel).read_bytes()
+            fd = os.open(self.root / rel, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except (FileNotFoundError, NotADirectoryError):
             return None
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise TravelsyncError(f"{self.root / rel} is a symlink; travelsync never follows one inside a "
+                                      "repository", hint="remove the link, or restore the file it stands for") from None
+            raise
+        with open(fd, "rb") as handle:
+            return handle.read()
 
     def write_atomic(self, rel: str, data: bytes) -> None:
-        atomic_write(self.root / rel, data, mode=0o644)
+        atomic_write(self.root / rel, data, mode=0o600, follow_symlinks=False)
 
     def makedirs(self, rel: str = "") -> None:
-        (self.root / rel).mkdir(parents=True, exist_ok=True)
+        """Every missing folder on the way made 0700 (mkdir's `parents` would make them 0755)."""
+        self.root.parent.mkdir(parents=True, exist_ok=True)
+        path, parts = self.root, Path(rel).parts
+        for folder in [path] + [path.joinpath(*parts[:count]) for count in range(1, len(parts) + 1)]:
+            try:
+                folder.mkdir(mode=0o700)
+            except FileExistsError:
+                pass
+
+    def trust_problem(self, *, create: bool = False) -> str | None:
+        """Why another user could change this repository (repository/trust.py), or None.
+        `create`: make the folder first (0700), so that the check sees what will be used."""
+        from travelsync.repository import trust
+        from travelsync.rsync.trusted_paths import trusted_uids
+
+        if create:
+            self.root.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.root.mkdir(mode=0o700)
+            except FileExistsError:
+                pass
+        return trust.problem(os.path.abspath(self.root), trusted_uids(), lstat=os.lstat, readlink=os.readlink,
+                             owner=trust.local_owner)
+
+    def misplaced_links(self) -> list[tuple[str, str]]:
+        """(name, target) of every symlink where a repository holds none (layout.never_links)."""
+        from travelsync.repository import layout
+
+        snapshots, partials = self.listdir(layout.SNAPSHOTS), self.listdir(layout.PARTIAL)
+        names = layout.never_links(snapshots, partials, self.listdir(layout.READERS))
+        for tree in [f"{layout.SNAPSHOTS}/{n}" for n in snapshots] + [f"{layout.PARTIAL}/{n}" for n in partials]:
+            names += layout.source_folders(tree, self.listdir(f"{tree}/{layout.DATA}"))
+        found = []
+        for rel in names:
+            try:
+                found.append((rel, os.readlink(self.root / rel)))
+            except OSError:  # missing, or not a link
+                continue
+        return found
 
     def is_empty_or_missing(self) -> bool:
         """True for a folder a new repository may be created in (the lock file just taken aside)."""
@@ -53,7 +105,7 @@ class LocalStore:
         from travelsync.repository.overview import Overview
 
         view = Overview(self.read(layout.REPO_FILE), self.is_empty_or_missing(), self.readlink(layout.LATEST),
-                        self.listdir(layout.PARTIAL))
+                        self.listdir(layout.PARTIAL), links=self.misplaced_links())
         for entry in self.listdir(layout.SNAPSHOTS):
             if not (self.root / layout.SNAPSHOTS / entry).is_dir():
                 continue  # as over ssh: only folders can be snapshots
@@ -121,13 +173,14 @@ class LocalStore:
     def lock(self, command: str, notice=None):
         """The flock on REPO/lock; nothing is made or written before the block is entered.
         A new repository folder is private (0700): others cannot read the backups, and rsync
-        may skip its symlink-race walk there (rsync/trusted_paths.py)."""
-        self.root.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self.root.mkdir(mode=0o700)
-        except FileExistsError:
-            pass
-        with local_lock(self.root / "lock", command, str(self.location), notice) as held:
+        may skip its symlink-race walk there (rsync/trusted_paths.py). The folder is made
+        first, then checked (repository/trust.py): one another user made in between is refused
+        before anything is opened in it; a `lock` that is not a plain file is refused too."""
+        from travelsync.repository import layout, trust
+
+        trust.refuse(self.location, self.trust_problem(create=True))
+        self._make_lock_file(self.root / layout.LOCK_FILE)
+        with local_lock(self.root / layout.LOCK_FILE, command, str(self.location), notice) as held:
             yield held
 
     def reader_lock(self, snapshot_id: str):
@@ -146,6 +199,25 @@ class LocalStore:
         return retire_unless_read(self.root / layout.READERS / snapshot_id,
                                   lambda: self.rename(f"{layout.SNAPSHOTS}/{snapshot_id}", target))
 
+    @staticmethod
+    def _make_lock_file(path: Path) -> None:
+        """REPO/lock as a plain file (0600 when new), never opened through a symlink."""
+        import stat
+
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise TravelsyncError(f"{path} is a symlink; travelsync never follows one inside a repository",
+                                      hint=f"remove the link ({path}): the lock file is made again") from None
+            raise
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise TravelsyncError(f"{path} is not a plain file; travelsync will not use it as the lock",
+                                      hint=f"remove it ({path}): the lock file is made again")
+        finally:
+            os.close(fd)
+
     def file_hashes(self, rel: str):
         """The files under rel, hashed when a manifest asks (verify.check.TreeHashes)."""
         from travelsync.verify.check import TreeHashes
@@ -162,4 +234,8 @@ class LocalStore:
             return None
 
     def open_for_writing(self, rel: str):
-        return open(self.root / rel, "wb")
+        """A new file (0600) in place of whatever was there; a symlink there is replaced, not followed."""
+        path = self.root / rel
+        if path.is_symlink():
+            path.unlink()
+        return open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600), "wb")

@@ -11,3 +11,4 @@ class Overview:
     partials: list = field(default_factory=list)  # names under partial/
     documents: list = field(default_factory=list)  # (snapshot folder name, snapshot.json bytes or None)
     unreadable: dict = field(default_factory=dict)  # snapshot folder name → why its snapshot.json cannot be read
+    links: list = field(default_factory=list)  # (name, target) of symlinks where a repository holds none

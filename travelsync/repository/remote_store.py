@@ -1,18 +1,36 @@
 """Repository storage on another machine, reached with ssh: each operation is one short shell
 command run there (sh, coreutils, find, flock and rsync needed on the remote). Names travel
-quoted (`shlex.quote`), data travels on stdin/stdout; host keys stay checked."""
+quoted (`shlex.quote`), data travels on stdin/stdout; host keys stay checked.
+
+Every command runs under `umask 077`: what it creates is private from its first byte (folders
+0700, files 0600), whatever the ssh session's umask. A file is written into a new temp file
+(mktemp) and renamed over the name, so a symlink there is replaced, never written through."""
 
 import os
+import posixpath
 import shlex
+import stat
 import subprocess
+from types import SimpleNamespace
 
 from travelsync.errors import TemporaryError, TravelsyncError
 from travelsync.location import Location, ssh_argv
+from travelsync.repository.layout import LOCK_FILE
 from travelsync.repository.lock import describe_holder, holder_record
 from travelsync.shared_ssh import start_master
 
 SSH_UNREACHABLE = 255
 COMMIT_NOTHING, COMMIT_UNFINISHED = 10, 11  # resources/remote/commit.sh
+PRIVATE = "umask 077; "  # before every remote command
+
+
+def replace_script(path: str) -> str:
+    """Shell: stdin into a new temp file beside `path` (0600), synced, renamed over `path`."""
+    folder = posixpath.dirname(path) or "/"
+    template = shlex.quote(f"{folder.rstrip('/')}/.{posixpath.basename(path)}.travelsync-tmp.XXXXXX")
+    return (f"t=$(mktemp -- {template}) && {{ cat > \"$t\" && sync -- \"$t\" && mv -f -- \"$t\" {shlex.quote(path)} && "
+            f"sync -- {shlex.quote(folder)} || {{ rm -f -- \"$t\"; exit 1; }}; }}")
+RELEASE_SECONDS = 3  # a lock's session is given this long to end after its release, then killed
 
 
 class RemoteStore:
@@ -23,6 +41,7 @@ class RemoteStore:
         self.ssh = ssh  # the shared connection's settings (multiplexed)
         self.lock_ssh = lock_ssh if lock_ssh is not None else ssh  # the lock's own connection (own_connection)
         self.root = location.path.rstrip("/") or "/"
+        self._trusted = False  # trust.problem found the existing folder safe: not asked again
 
     # -- plumbing
     def absolute(self, rel: str) -> str:
@@ -32,7 +51,7 @@ class RemoteStore:
         if not getattr(self, "_master_started", False):
             self._master_started = True
             start_master(self.ssh, self.location.ssh_target)
-        return ssh_argv(self.ssh, self.location.ssh_target) + [script]
+        return ssh_argv(self.ssh, self.location.ssh_target) + [PRIVATE + script]
 
     def run(self, script: str, *, input: bytes | None = None, check: bool = True, timeout: float = 120):
         """Run `script` with the remote shell; raise TemporaryError when ssh cannot connect."""
@@ -55,17 +74,32 @@ class RemoteStore:
         return done.stdout[1:] if done.stdout[:1] == b"Y" else None
 
     def write_atomic(self, rel: str, data: bytes) -> None:
-        target = self.q(rel)
-        temporary = shlex.quote(self.absolute(rel) + ".travelsync-tmp")
-        self.run(f"cat > {temporary} && sync {temporary} && mv -f -- {temporary} {target} && "
-                 f"sync \"$(dirname -- {target})\"", input=data)
+        self.run(replace_script(self.absolute(rel)), input=data)
 
     def makedirs(self, rel: str = "") -> None:
         self.run(f"mkdir -p -- {self.q(rel)}")
 
+    def trust_problem(self, *, create: bool = False) -> str | None:
+        """Why a user other than root and the ssh user could change this repository on its
+        machine (repository/trust.py), or None; an answer for an existing folder is kept.
+        `create`: make the folder first (0700), so that the check sees what will be used."""
+        from travelsync.repository import trust
+
+        if self._trusted and not create:
+            return None
+        files = _RemoteFiles(self, create)
+        why = trust.problem(self.root, files.trusted(), lstat=files.lstat, readlink=files.readlink, owner=files.owner)
+        lock = files.entries.get(self.absolute(LOCK_FILE))
+        if why is None and lock is not None and not stat.S_ISREG(lock.st_mode):  # the lock script would follow it
+            what = "a symlink" if stat.S_ISLNK(lock.st_mode) else "not a plain file"
+            why = f"{self.absolute(LOCK_FILE)} is {what}; travelsync never follows a symlink inside a repository"
+        self._trusted = why is None and files.exists(self.root)
+        return why
+
     def overview(self):
         """Repository file, emptiness, `latest`, partials and every snapshot.json: one round trip.
-        Output: tagged NUL-separated records (R repo file, E empty, L latest, P partial, S snapshot).
+        Output: tagged NUL-separated records (R repo file, E empty, L latest, P partial, S snapshot,
+        X a symlink where a repository holds none, with its target).
         Every file travels in base64: a damaged one may hold NUL bytes (a file zeroed by
         a power cut), which must not split the records; `!` marks one that could not be read."""
         import base64
@@ -73,6 +107,10 @@ class RemoteStore:
         from travelsync.repository import layout
         from travelsync.repository.overview import Overview
 
+        globs = [f"{folder}/*" for folder in (layout.SNAPSHOTS, layout.PARTIAL)]
+        never_links = " ".join([*layout.TOP_NAMES, *globs, f"{layout.READERS}/*",
+                                *(f"{g}/{n}" for g in globs for n in layout.INNER_NAMES),
+                                *(f for g in globs for f in layout.source_folders(g, ["*"]))])
         script = (f"cd -- {self.q('')} 2>/dev/null || exit 0; "
                   f"if [ -f {layout.REPO_FILE} ]; then printf 'R\\0'; base64 -w0 {layout.REPO_FILE}; printf '\\0'; fi; "
                   "[ -n \"$(ls -A | grep -vx lock)\" ] || printf 'E\\0\\0'; "
@@ -81,7 +119,9 @@ class RemoteStore:
                   f"for d in {layout.SNAPSHOTS}/*; do [ -d \"$d\" ] || continue; printf 'S\\0%s\\0' \"${{d#{layout.SNAPSHOTS}/}}\"; "
                   f"if [ -f \"$d/{layout.SNAPSHOT_FILE}\" ]; then printf Y; "
                   f"base64 -w0 -- \"$d/{layout.SNAPSHOT_FILE}\" 2>/dev/null || printf '!'; else printf N; fi; "
-                  "printf '\\0'; done; true")
+                  "printf '\\0'; done; "
+                  f"for n in {never_links}; do [ -L \"$n\" ] && {{ printf 'X\\0%s\\0' \"$n\"; readlink -- \"$n\" | tr -d '\\n'; "
+                  "printf '\\0'; }; done; true")
         parts = self.run(script).stdout.split(b"\0")
         view = Overview(empty=False)
         if parts == [b""]:
@@ -99,6 +139,10 @@ class RemoteStore:
                 view.latest = value.decode("utf-8", "surrogateescape")
             elif tag == b"P":
                 view.partials.append(value.decode("utf-8", "surrogateescape"))
+            elif tag == b"X":
+                view.links.append((value.decode("utf-8", "surrogateescape"),
+                                   parts[index].decode("utf-8", "surrogateescape")))
+                index += 1
             elif tag == b"S":
                 body = parts[index]
                 index += 1
@@ -213,6 +257,76 @@ class RemoteStore:
         return _RemoteWriter(self, rel)
 
 
+class _RemoteFiles:
+    """lstat/readlink on the repository's machine for trust.problem: one ssh command fetches
+    every folder above a path and above its resolved form (`readlink -f`), so a walk costs one
+    round trip, and one more for each symlink leading somewhere not fetched yet."""
+
+    PROBE = ("c=$(readlink -f -- \"$1\") && { q=$c; while [ \"$q\" != / ]; do set -- \"$@\" \"$q\"; "
+             "q=$(dirname -- \"$q\"); done; }; printf 'U\\0%s\\0' \"$(id -u)\"; "
+             "stat --printf 'S\\0%n\\0%f %u %U\\0' -- \"$@\" 2>/dev/null; "
+             "for p; do if [ -L \"$p\" ]; then printf 'L\\0%s\\0' \"$p\"; readlink -- \"$p\" | base64 -w0; "
+             "printf '\\0'; fi; done; true")
+
+    def __init__(self, store: RemoteStore, create: bool):
+        self.store, self.create = store, create
+        self.entries, self.links, self.names, self.fetched, self.uid = {}, {}, {}, set(), None
+
+    def _fetch(self, path: str) -> None:
+        import base64
+
+        prefixes = [path]
+        while prefixes[-1] != "/":
+            prefixes.append(posixpath.dirname(prefixes[-1]))
+        make = f"mkdir -p -- {shlex.quote(path)} 2>/dev/null; " if self.create else ""
+        self.create = False
+        extra = [self.store.absolute(LOCK_FILE)] if path == self.store.root else []
+        done = self.store.run(make + "set -- " + " ".join(shlex.quote(p) for p in prefixes + extra) + "; " + self.PROBE)
+        parts = done.stdout.split(b"\0")
+        index = 0
+        while index + 1 < len(parts):
+            tag, name = parts[index], parts[index + 1].decode("utf-8", "surrogateescape")
+            if tag == b"U":
+                self.uid, index = int(name), index + 2
+            elif tag == b"X":
+                view.links.append((value.decode("utf-8", "surrogateescape"),
+                                   parts[index].decode("utf-8", "surrogateescape")))
+                index += 1
+            elif tag == b"S":
+                mode, uid, owner = parts[index + 2].decode("utf-8", "surrogateescape").split(" ", 2)
+                self.entries[name] = SimpleNamespace(st_mode=int(mode, 16), st_uid=int(uid))
+                self.names[int(uid)] = owner
+                self.fetched.add(name)
+                index += 3
+            elif tag == b"L":
+                self.links[name] = base64.b64decode(parts[index + 2]).decode("utf-8", "surrogateescape").removesuffix("\n")
+                index += 3
+            else:
+                break
+        self.fetched.update(prefixes)
+
+    def trusted(self) -> frozenset:
+        if self.uid is None:
+            self._fetch(self.store.root)
+        return frozenset({0, self.uid})
+
+    def lstat(self, path: str):
+        if path not in self.fetched:
+            self._fetch(path)
+        if path not in self.entries:
+            raise FileNotFoundError(path)
+        return self.entries[path]
+
+    def readlink(self, path: str) -> str:
+        return self.links[path]
+
+    def owner(self, uid: int) -> str:
+        return self.names.get(uid, "unknown")
+
+    def exists(self, path: str) -> bool:
+        return path in self.entries
+
+
 class _RemoteReader:
     """A remote file's bytes as they arrive from `ssh cat` (a file-like object)."""
 
@@ -249,13 +363,9 @@ class _RemoteWriter:
     the file is synced and renamed into place, so a reader never sees half a file."""
 
     def __init__(self, store: RemoteStore, rel: str):
-        target = store.q(rel)
-        temporary = shlex.quote(store.absolute(rel) + ".travelsync-tmp")
         self.store, self.rel = store, rel
-        self.process = subprocess.Popen(
-            store._argv(f"cat > {temporary} && sync {temporary} && mv -f -- {temporary} {target} && "
-                        f"sync \"$(dirname -- {target})\""),
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.process = subprocess.Popen(store._argv(replace_script(store.absolute(rel))),
+                                        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def write(self, data: bytes) -> int:
         try:
@@ -387,10 +497,17 @@ class RemoteLock:
                                         stderr=subprocess.PIPE)
 
     def argv(self, script: str) -> list[str]:
-        return ssh_argv(self.store.lock_ssh, self.store.location.ssh_target) + [script]
+        return ssh_argv(self.store.lock_ssh, self.store.location.ssh_target) + [PRIVATE + script]
 
     def __enter__(self):
         store = self.store
+        try:  # the folder made (0700) and checked before the lock opens anything in it
+            from travelsync.repository import trust
+
+            trust.refuse(store.location, store.trust_problem(create=True))
+        except BaseException:
+            self._close()
+            raise
         try:
             self.process.stdin.write(b"go\n")
             self.process.stdin.flush()
@@ -445,8 +562,8 @@ class RemoteLock:
             self.process.stdin.close()
         except OSError:
             pass
-        try:
-            self.process.wait(timeout=60)
+        try:  # one round trip when the link works; over a silent one, not the keep-alives' minute
+            self.process.wait(timeout=RELEASE_SECONDS)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()

@@ -47,8 +47,22 @@ class Repository:
 
         An empty or missing folder: created as a repository when `create_at` is given, accepted
         untouched with `missing_ok` (a dry run, or the check before the lock: nothing is
-        written until the format is known to be ours), refused otherwise."""
+        written until the format is known to be ours), refused otherwise.
+
+        Refused as well, before anything is read from it: a repository that a user other than
+        root and the user running travelsync could change (repository/trust.py), and a symlink
+        where a repository holds none (layout.never_links: it is never followed)."""
+        from travelsync.repository import trust
+
+        trust.refuse(self.location, self.store.trust_problem())
         view = self.overview()
+        if view.links:
+            name, target = view.links[0]
+            more = f" (and {len(view.links) - 1} more)" if len(view.links) > 1 else ""
+            raise TravelsyncError(f"{self.location}: {name} is a symlink (to {target}){more}; travelsync never "
+                                  "follows a symlink inside a repository",
+                                  hint=f"remove the link ({self.store.absolute(name)}; rm removes the link, not what "
+                                       "it points to) after looking at who made it")
         text = view.repo_file
         if text is not None:
             layout.check_repo_file(text.decode("utf-8", "replace"), str(self.location))

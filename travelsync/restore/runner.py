@@ -209,13 +209,17 @@ def restore_commands(config, repository, plan: RestorePlan, *, closed_paths: boo
 
 def closed_paths(config, plan: RestorePlan) -> bool:
     """Both ends on this machine and out of other users' reach (the repository, each restored
-    folder on the laptop and the displaced folder): rsync/trusted_paths.py."""
+    folder on the laptop and the displaced folder): rsync/trusted_paths.py.  A folder restored
+    whole gets the snapshot's mode and owner: only a folder above it may keep others out."""
     if plan.target.is_remote or config.repository.is_remote:
         return False
     from travelsync.rsync.trusted_paths import skip_symlink_walk
 
     folders = [group.laptop_folder(plan.target).path for group in plan.groups]
-    return skip_symlink_walk(config.rsync.program, [config.repository.path, *folders, plan.displaced_folder])
+    whole = [group.laptop_folder(plan.target).path for group in plan.groups  # rsync sets their mode and owner
+             if any(str(inside) == "." for inside in group.insides)]
+    return skip_symlink_walk(config.rsync.program, [config.repository.path, *folders, plan.displaced_folder],
+                             rewritten=whole)
 
 
 def _run_with_retries(config, argv, *, on_item, on_progress, sleep=time.sleep):

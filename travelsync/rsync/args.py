@@ -7,7 +7,7 @@ nor a host.
 
 from travelsync.location import Location, rsync_rsh
 from travelsync.rsync.itemize import CHECKSUM, LISTING_FORMAT
-from travelsync.rsync.trusted_paths import OPTION as SKIP_SYMLINK_WALK
+from travelsync.rsync.trusted_paths import OPTION as SKIP_SYMLINK_WALK, names_a_path
 
 # rsync exit codes worth naming (rsync(1) "EXIT VALUES").
 PARTIAL_TRANSFER = 23  # some files could not be transferred
@@ -30,7 +30,8 @@ def common_args(settings, ssh, remote: bool, *, progress: bool = True, itemize: 
     built from these lines, with no second read of the data.
 
     `closed_paths`: no other user can reach the paths of this transfer (rsync/trusted_paths.py),
-    so rsync may skip its per-file symlink-race walk (`--insecure-links`). `extra_args` come
+    so rsync may skip its per-file symlink-race walk (`--insecure-links`), unless `extra_args`
+    name a path (`--log-file`, `--temp-dir`…: trusted_paths.names_a_path). `extra_args` come
     after it: `--no-insecure-links` there keeps the walk.
 
     `--sparse`: runs of zeros are written as holes, so a VM's sparse disk image takes its real
@@ -59,8 +60,9 @@ def io_timeout(ssh) -> list[str]:
 
 
 def _finish(argv: list[str], settings, closed_paths: bool) -> list[str]:
-    """The walk's opt-out, then the user's extra arguments (last, so they can override)."""
-    if closed_paths:
+    """The walk's opt-out (never when the extra arguments name a path rsync opens: the walk
+    guards those too), then the user's extra arguments (last, so they can override)."""
+    if closed_paths and names_a_path(settings.extra_args) is None:
         argv.append(SKIP_SYMLINK_WALK)
     return argv + list(settings.extra_args)
 

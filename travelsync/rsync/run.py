@@ -55,6 +55,12 @@ NO_SPACE = "No space left on device"
 OK_CODES = range(256)  # every exit status is rsync's answer for the caller to map, none raises in sh
 F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ (Linux), absent from the fcntl module before Python 3.10
 PIPE_SIZE = 1 << 20  # rsync runs ahead by up to 1 MiB while we parse
+# rsync's ssh, when it joins the shared connection (shared_ssh.py), hands its stdio (our stderr
+# pipe included) to the ssh master, which keeps them until the remote side confirms the session's
+# end. Over a silent link that is never (until the master's keep-alives give up), so the pipe's
+# end-of-file is waited for only this long once rsync itself has exited: its last words are in.
+DRAIN_SECONDS = 1.0
+STOP_SECONDS = 2.0  # rsync's clean-up after SIGTERM, before SIGKILL
 
 
 class StopTransfer(Exception):
@@ -317,9 +323,12 @@ def run_rsync(argv: list[str], *, on_item=None, on_progress=None, env=None,
     def stop_rsync(kill: bool = False):
         """SIGTERM lets rsync keep a half-sent file (--partial) but it then lingers ~0.5 s over
         its clean-up; a callback's early stop (a dry run) has nothing to keep: SIGKILL to rsync's
-        whole process group (its receiver, its ssh)."""
+        whole process group (its receiver, its ssh). A SIGTERM not obeyed within STOP_SECONDS
+        (rsync blocked writing to an ssh whose link went silent) becomes that SIGKILL."""
         process = state["process"]
         if process is not None and process.exit_code is None:
+            if state.setdefault("terminated", time.monotonic()) < time.monotonic() - STOP_SECONDS:
+                kill = True
             try:
                 process.signal_group(signal.SIGKILL) if kill else process.terminate()
             except OSError:  # already gone
@@ -403,6 +412,7 @@ def run_rsync(argv: list[str], *, on_item=None, on_progress=None, env=None,
     try:
         state["process"] = process.process
         readers = {out_read: out, err_read: err}
+        gone_at = None  # when rsync was seen to have exited
         while readers:
             if cancel is not None and cancel.is_set():
                 stop_rsync()
@@ -413,11 +423,20 @@ def run_rsync(argv: list[str], *, on_item=None, on_progress=None, env=None,
                     readers[fd].feed(chunk)
                 else:
                     del readers[fd]
+            if not ready:  # quiet for 0.2 s: is rsync still there? (never asked on the busy path)
+                if gone_at is None and not process.process.is_alive()[0]:
+                    gone_at = time.monotonic()
+                elif gone_at is not None and time.monotonic() - gone_at > DRAIN_SECONDS:
+                    break  # rsync is gone; its stderr is held open by another process (see DRAIN_SECONDS)
         out.close()
         err.close()
         result.signal = process.wait()
     except BaseException:  # KeyboardInterrupt included: rsync keeps its partial file
         stop_rsync()
+        deadline = time.monotonic() + STOP_SECONDS + 0.5
+        while process.process.is_alive()[0] and time.monotonic() < deadline:  # reaped, not left behind
+            time.sleep(0.05)
+            stop_rsync()
         raise
     finally:
         os.close(out_read)
