@@ -9,6 +9,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,29 @@ def check_home(home: Path, owner, modes_before: dict) -> None:
         assert (home / folder).stat().st_mode == mode, folder
 
 
+@contextmanager
+def laptop_over_ssh(laptop_user):
+    """(sshd, laptop root): a laptop root owned by `laptop_user` and an sshd it logs into,
+    where that user can reach them (pytest's folders are root's, 0700; sshd reads
+    authorized_keys as the user logging in). Removed afterwards."""
+    from tests.fixtures.sshd import start_sshd, stop_sshd
+
+    need_programs("/usr/sbin/sshd", "ssh", "ssh-keygen")
+    outer = Path(tempfile.mkdtemp(prefix="travelsync-laptop-", dir="/tmp"))
+    os.chmod(outer, 0o755)
+    sshd = start_sshd(outer / "sshd")
+    try:
+        os.chmod(outer / "sshd", 0o755)
+        os.chmod(outer / "sshd" / "authorized_keys", 0o644)
+        laptop_root = outer / "laptop"
+        laptop_root.mkdir()
+        os.chown(laptop_root, laptop_user.pw_uid, laptop_user.pw_gid)
+        yield sshd, laptop_root
+    finally:
+        stop_sshd(sshd)
+        subprocess.run(["rm", "-rf", "--one-file-system", str(outer)], check=False)
+
+
 def prepare_trip(config: Path, cli) -> None:
     """A full backup, then `prepare` puts it on the laptop."""
     backup(config, "full", FULL_AT)
@@ -132,23 +156,10 @@ def test_sync_back_as_root_keeps_home_owner_with_a_local_laptop(users, tmp_path,
 
 
 def test_sync_back_as_root_keeps_home_owner_with_a_laptop_over_ssh(users, tmp_path, cli, monkeypatch):
-    from tests.fixtures.sshd import start_sshd, stop_sshd
-
-    need_programs("/usr/sbin/sshd", "ssh", "ssh-keygen")
     home_user, laptop_user = users
     home = build_home(tmp_path, mails=3)
     chown_tree(home, home_user)
-    # The laptop's root, and an sshd whose authorized_keys its user can read (sshd reads it as
-    # the user logging in), where that user can reach them: pytest's folders are 0700, root's.
-    outer = Path(tempfile.mkdtemp(prefix="travelsync-laptop-", dir="/tmp"))
-    os.chmod(outer, 0o755)
-    sshd_server = start_sshd(outer / "sshd")
-    try:
-        os.chmod(outer / "sshd", 0o755)
-        os.chmod(outer / "sshd" / "authorized_keys", 0o644)
-        laptop_root = outer / "laptop"
-        laptop_root.mkdir()
-        os.chown(laptop_root, laptop_user.pw_uid, laptop_user.pw_gid)
+    with laptop_over_ssh(laptop_user) as (sshd_server, laptop_root):
         config = write_config(tmp_path, home, mailer=False, laptop_host=f"{laptop_user.pw_name}@127.0.0.1",
                               laptop_root=laptop_root, ssh=sshd_server.ssh_config)
         monkeypatch.setenv("HOME", str(home))
@@ -161,9 +172,6 @@ def test_sync_back_as_root_keeps_home_owner_with_a_laptop_over_ssh(users, tmp_pa
         done = cli("--config", config, "--json", "return", "--sync-back", env={"TRAVELSYNC_NOW": RETURN_AT})
         assert done.exit_code in (0, 3), done.stderr
         check_home(home, home_user, modes)
-    finally:
-        stop_sshd(sshd_server)
-        subprocess.run(["rm", "-rf", "--one-file-system", str(outer)], check=False)
 
 
 def test_the_owner_walk_never_follows_a_symlink_on_the_way(tmp_path):

@@ -7,8 +7,6 @@ once, every file still belongs to home's user, and nothing is lost."""
 
 import hashlib
 import os
-import subprocess
-import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +14,7 @@ import pytest
 
 from tests.conftest import need_programs
 from tests.integration.test_restore import build_home, write_config
-from tests.integration.test_sync_back_owner import chown_tree, owners, users  # noqa: F401 (a fixture)
+from tests.integration.test_sync_back_owner import chown_tree, laptop_over_ssh, owners, users  # noqa: F401
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 SUNDAY = datetime.fromisoformat("2026-11-22T02:30:00+00:00")
@@ -39,9 +37,7 @@ def deliver(maildir: Path, name: str, message_id: str, owner=None) -> Path:
 
 
 def test_two_weeks_with_a_laptop_over_ssh_as_another_user(users, tmp_path, cli, monkeypatch):  # noqa: F811
-    from tests.fixtures.sshd import start_sshd, stop_sshd
-
-    need_programs("/usr/sbin/sshd", "ssh", "ssh-keygen", "rsync", "fetchmail")
+    need_programs("rsync", "fetchmail")
     _, laptop_user = users
     import pwd
 
@@ -49,15 +45,7 @@ def test_two_weeks_with_a_laptop_over_ssh_as_another_user(users, tmp_path, cli, 
     home = build_home(tmp_path, mails=5)
     code = home / "src" / "app" / "m1.py"
     monkeypatch.setenv("HOME", str(home))
-    outer = Path(tempfile.mkdtemp(prefix="travelsync-journey-", dir="/tmp"))
-    os.chmod(outer, 0o755)
-    sshd = start_sshd(outer / "sshd")
-    try:
-        os.chmod(outer / "sshd", 0o755)
-        os.chmod(outer / "sshd" / "authorized_keys", 0o644)
-        laptop_root = outer / "laptop"
-        laptop_root.mkdir()
-        os.chown(laptop_root, laptop_user.pw_uid, laptop_user.pw_gid)
+    with laptop_over_ssh(laptop_user) as (sshd, laptop_root):
         config = write_config(tmp_path, home, laptop_host=f"{laptop_user.pw_name}@127.0.0.1", laptop_root=laptop_root,
                               ssh=sshd.ssh_config)
 
@@ -116,6 +104,3 @@ def test_two_weeks_with_a_laptop_over_ssh_as_another_user(users, tmp_path, cli, 
         wrong = {name: ids for name, ids in owners(home).items() if ids != (home_user.pw_uid, home_user.pw_gid)}
         assert wrong == {}, wrong
         assert "keep" not in (home / ".fetchmailrc").read_text()
-    finally:
-        stop_sshd(sshd)
-        subprocess.run(["rm", "-rf", "--one-file-system", str(outer)], check=False)
