@@ -51,15 +51,16 @@ class Location:
         return f"{self.ssh_target_for_rsync}:{self.path}" if self.is_remote else self.path
 
 
-def parse_location(text: str) -> Location:
+def parse_location(text: str, environ=None) -> Location:
     """`/srv/backup` → local; `marc@nas:/srv/backup` or `nas:/srv/backup` → remote.
 
-    `~` and `$VARS` are expanded in local paths only (a remote `~` is the remote user's).
+    `~` and `$VARS` are expanded in local paths only (a remote `~` is the remote user's), in
+    `environ` (default: ours): the schedule resolves a configuration as its run will.
     """
     match = _REMOTE.match(text)
     if match and not text.startswith(("/", "./", "~")):
         return Location(match.group("path"), match.group("host"), match.group("user"))
-    return Location(os.path.expandvars(os.path.expanduser(text)))
+    return Location(expand(text, environ))
 
 
 def parse_host(text: str) -> tuple[str | None, str | None]:
@@ -101,3 +102,35 @@ def rsync_rsh(ssh) -> str:
 def remote_shell_command(*argv: str) -> str:
     """A command for the remote shell, every argument quoted (names with spaces, `-`, `:`)."""
     return " ".join(shlex.quote(a) for a in argv)
+
+
+_VARIABLE = re.compile(r"\$(\w+|\{[^}]*\})")
+
+
+def home_of(environ) -> str:
+    """$HOME of `environ`, else the home in the password database of the user running this."""
+    import pwd
+
+    return environ.get("HOME") or pwd.getpwuid(os.geteuid()).pw_dir
+
+
+def expand(text: str, environ=None) -> str:
+    """`~`, `~user` and `$VAR`/`${VAR}` as a shell would expand them in `environ` (default: ours),
+    so a schedule can resolve a configuration as the user and environment that will run it."""
+    import pwd
+
+    environ = os.environ if environ is None else environ
+    if text.startswith("~"):
+        name, slash, rest = text[1:].partition("/")
+        try:
+            home = home_of(environ) if not name else pwd.getpwnam(name).pw_dir
+        except KeyError:  # ~nobody-known: left as written (then refused as a relative path)
+            home = None
+        if home is not None:
+            text = (home.rstrip("/") + slash + rest) or "/"
+
+    def variable(match):
+        name = match[1].strip("{}")
+        return environ.get(name, match[0])
+
+    return _VARIABLE.sub(variable, text)

@@ -38,9 +38,14 @@ def account():
         yield entry, config
     finally:
         subprocess.run(["crontab", "-u", name, "-r"], capture_output=True, timeout=30)
+        if shutil.which("systemctl"):  # an install may have enabled the timer where systemd runs
+            subprocess.run(["systemctl", "disable", "--now", f"travelsync-backup-{name}.timer"], capture_output=True,
+                           timeout=30)
         for suffix in (".service", ".timer"):
             (SYSTEM_DIR / f"travelsync-backup-{name}{suffix}").unlink(missing_ok=True)
         subprocess.run(["userdel", "--remove", name], capture_output=True, timeout=60)
+        if shutil.which("systemctl"):
+            subprocess.run(["systemctl", "daemon-reload"], capture_output=True, timeout=30)
 
 
 def can_run(entry, program) -> bool:

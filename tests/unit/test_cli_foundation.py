@@ -216,3 +216,9 @@ def test_sigterm_and_ctrl_c_end_a_command_with_one_line_and_143_or_130():
         assert done.returncode == code, (name, done.returncode, done.stderr)
         assert line in done.stderr and "not stopped" not in done.stdout
         assert "restored True <built-in function default_int_handler>" in done.stdout
+
+
+def test_verify_with_an_id_and_all_is_refused_not_one_ignored(cli, tmp_path):
+    """`verify nonexistent-id --all` verified every snapshot and said nothing of the id."""
+    done = cli("--config", tmp_path / "absent.yaml", "verify", "20261122T023000Z-full", "--all")
+    assert done.exit_code == ExitStatus.USAGE and "not both" in done.stderr

@@ -192,3 +192,20 @@ def test_paths_resolve_in_the_environment_given():
     with pytest.raises(ConfigError) as caught:
         parse_config(text.replace("$HOME", "$BACKUPS"), "cfg.yaml", {"HOME": "/home/marc"})
     assert "sources[1].path: expected an absolute path, found the relative path '$BACKUPS/Mail'" in caught.value.message
+
+
+def test_a_variable_only_this_shell_sets_is_not_resolved_for_another_environment(tmp_path, monkeypatch):
+    """Loaded as the schedule will load it (its own environment), `$ONLYMINE` in the repository
+    path was expanded from this process's environment anyway (a second expansion in
+    parse_location): `schedule install` showed a path cron would never have."""
+    from travelsync.config import load_config
+    from travelsync.errors import ConfigError
+
+    config = tmp_path / "c.yaml"
+    config.write_text("repository: $ONLYMINE/repo\nsources: [{name: h, path: /tmp}]\n")
+    monkeypatch.setenv("ONLYMINE", "/srv/mine")
+    with pytest.raises(ConfigError) as caught:
+        load_config(config, {"HOME": str(tmp_path), "PATH": "/usr/bin"})
+    assert "repository: expected an absolute path" in str(caught.value.problems or caught.value.message)
+    mine = load_config(config)  # in this shell's own environment it means what it says
+    assert mine.repository.path == "/srv/mine/repo"

@@ -48,8 +48,11 @@ class _Stop:
         """Wait `seconds` (between two rsync tries), ending early when the run is to stop: a
         SIGTERM must not wait out a retry delay of 20 s."""
         deadline = time.monotonic() + seconds
-        while not self.is_set() and deadline - time.monotonic() > 0:
-            sleep(min(deadline - time.monotonic(), 0.2))
+        while not self.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            sleep(min(left, 0.2))
 
     def check(self) -> None:
         if self.cancel is not None and self.cancel.is_set():

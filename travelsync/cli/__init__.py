@@ -19,7 +19,7 @@ COMMANDS = {
     "find": ("travelsync.cli.history_cmds:find", "Which snapshots hold files matching a pattern (manifests)."),
     "log": ("travelsync.cli.history_cmds:log", "The versions of one file across snapshots, newest first."),
     "diff": ("travelsync.cli.history_cmds:diff", "Files added, removed and changed between two snapshots."),
-    "restore": ("travelsync.cli.restore_cmds:restore", "Copy paths from a snapshot onto the laptop (or --to DIR)."),
+    "restore": ("travelsync.cli.restore_cmds:restore", "Copy paths from a snapshot onto the laptop, into a folder, or in place."),
     "prepare": ("travelsync.cli.trip_cmds:prepare", "The day before: restore the last full, mail keeps on server."),
     "finalize": ("travelsync.cli.trip_cmds:finalize", "Departure morning: restore the latest delta, check, report."),
     "return": ("travelsync.cli.trip_cmds:return_", "After the trip: mail clients back, optional sync back home."),

@@ -3,7 +3,7 @@ travelsync.backup, travelsync.repository and travelsync.verify)."""
 
 import click
 
-from travelsync.errors import TravelsyncError
+from travelsync.errors import TravelsyncError, UsageError
 from travelsync.exitcodes import ExitStatus
 
 EXIT_HELP = ("\b\nExit codes: 0 done; 1 failure (e.g. no space left on the repository); 2 usage or\n"
@@ -171,7 +171,7 @@ def _percent(ctx, param, value):
 
 
 @click.command("verify", epilog=EXIT_HELP)
-@click.argument("snapshot_id", metavar="[ID]", required=False, default="latest")
+@click.argument("snapshot_id", metavar="[ID]", required=False)
 @click.option("--all", "every", is_flag=True, help="Every snapshot of the repository, oldest first.")
 @click.option("--sample", metavar="N%", callback=_percent,
               help="Hash a random N % of the files only (a new draw each run): changed and missing files "
@@ -192,6 +192,8 @@ def verify(app, snapshot_id, every, sample):
     when `latest` names such a snapshot, plain `verify` checks that one, never an older one."""
     from travelsync.repository import layout, open_repository
 
+    if every and snapshot_id:
+        raise UsageError(f"give an ID or --all, not both (--all with {snapshot_id!r})")
     repository = open_repository(app.config, app.environ)
     repository.check_format()
     if every:
@@ -200,7 +202,7 @@ def verify(app, snapshot_id, every, sample):
         if not names:
             raise TravelsyncError(f"{repository.location}: no snapshot to verify")
     else:
-        names = [snapshot_id]
+        names = [snapshot_id or "latest"]
     results = []
     for name in names:
         data, problem = _verify_one(app, repository, name, sample, missing_ok=every)

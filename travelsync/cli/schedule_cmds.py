@@ -177,6 +177,17 @@ def _resolved_as_scheduled(config_path, account):
                     "repository": str(config.repository), "sources": {s.name: str(s.path) for s in config.sources}}
 
 
+def _need_root_for(directory, user: bool) -> None:
+    """Units in /etc/systemd/system are root's to write or remove: say so, exit 2 (a plain
+    PermissionError was an internal error)."""
+    import os
+
+    from travelsync.errors import UsageError
+
+    if not user and os.geteuid() != 0:
+        raise UsageError(f"changing {directory} needs root", hint="use --user, or run it with sudo")
+
+
 def _runs_as(d) -> str:
     sources = ", ".join(f"{name}={path}" for name, path in d["sources"].items())
     return f"runs as {d['run_as']['user']} (HOME {d['run_as']['home']}): backs up {sources} into {d['repository']}"
@@ -249,8 +260,7 @@ def install(app, front, user, dry_run):
     if dry_run:
         app.emit(data, human)
         return ExitStatus.WARNINGS if data["problems"] else ExitStatus.SUCCESS
-    if not user and os.geteuid() != 0:
-        raise UsageError(f"writing to {where.directory} needs root", hint="use --user, or run it with sudo")
+    _need_root_for(where.directory, user)
     systemctl = render.install_systemd(files, where.directory, user)
     for problem in systemctl:
         app.warn(problem)
@@ -295,6 +305,7 @@ def uninstall(app, front, user, dry_run):
         if paths:
             data["commands"] = [" ".join(argv) for argv in render.systemctl_remove_argv(user, where.timer)]
             if not dry_run:
+                _need_root_for(where.directory, user)
                 data["problems"] = render.uninstall_systemd(where, paths)
     for problem in data["problems"]:
         app.warn(problem)

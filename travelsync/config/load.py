@@ -7,7 +7,7 @@ import yaml
 
 from travelsync.config.model import (Config, Hooks, Ipv6Check, Laptop, LeftOut, MailerEntry, Nat64Check, Notify, Preflight,
                                      Retention, RsyncSettings, Schedule, Source, SshConfig, TunnelCheck)
-from travelsync.config.schema import INVALID, expand, validate
+from travelsync.config.schema import INVALID, validate
 from travelsync.config.self_exclude import anchored_rule
 from travelsync.errors import ConfigError
 from travelsync.location import parse_host, parse_location
@@ -58,7 +58,7 @@ def parse_config(text: bytes | str, filename: str = "<config>", environ=None) ->
 def build(v: dict, environ) -> Config:
     """Turn validated plain values into the immutable model (no checks left to do here)."""
     assert all(x is not INVALID for x in v.values())
-    repository = parse_location(v["repository"])
+    repository = parse_location(v["repository"], environ)
     ssh = SshConfig(v["ssh"]["port"], Path(v["ssh"]["identity"]) if v["ssh"]["identity"] else None,
                     tuple(v["ssh"]["options"]), v["ssh"]["connect_timeout"], v["ssh"]["alive_interval"],
                     v["ssh"]["alive_count"], v["ssh"]["insecure_host_keys"])
@@ -71,7 +71,7 @@ def build(v: dict, environ) -> Config:
     host, user = parse_host(laptop["host"])
     root = laptop["root"]
     if host is None:
-        root = parse_location(expand(root, environ)).path
+        root = parse_location(root, environ).path
     pre = v["preflight"]
     return Config(
         repository=repository,

@@ -146,36 +146,7 @@ class Bool(Kind):
         return value if isinstance(value, bool) else self.wrong(node, ctx, path)
 
 
-_VARIABLE = re.compile(r"\$(\w+|\{[^}]*\})")
-
-
-def home_of(environ) -> str:
-    """$HOME of `environ`, else the home in the password database of the user running this."""
-    import pwd
-
-    return environ.get("HOME") or pwd.getpwuid(os.geteuid()).pw_dir
-
-
-def expand(text: str, environ=None) -> str:
-    """`~`, `~user` and `$VAR`/`${VAR}` as a shell would expand them in `environ` (default: ours),
-    so a schedule can resolve a configuration as the user and environment that will run it."""
-    import pwd
-
-    environ = os.environ if environ is None else environ
-    if text.startswith("~"):
-        name, slash, rest = text[1:].partition("/")
-        try:
-            home = home_of(environ) if not name else pwd.getpwnam(name).pw_dir
-        except KeyError:  # ~nobody-known: left as written (then refused as a relative path)
-            home = None
-        if home is not None:
-            text = (home.rstrip("/") + slash + rest) or "/"
-
-    def variable(match):
-        name = match[1].strip("{}")
-        return environ.get(name, match[0])
-
-    return _VARIABLE.sub(variable, text)
+from travelsync.location import expand, home_of  # noqa: E402,F401 (one expansion for every path)
 
 
 class AbsPath(Str):
@@ -207,9 +178,7 @@ class Place(Str):
     def convert(self, value, node, ctx, path):
         from travelsync.location import parse_location
 
-        location = parse_location(value)
-        if not location.is_remote:
-            location = parse_location(expand(value, ctx.environ))
+        location = parse_location(value, ctx.environ)
         if not os.path.isabs(location.path) and not (location.is_remote and location.path.startswith("~")):
             return ctx.problem(node, path, f"expected an absolute path or [user@]host:/path, found {value!r}")
         return value if location.is_remote else os.path.normpath(location.path)

@@ -179,7 +179,6 @@ class LocalStore:
         from travelsync.repository import layout, trust
 
         trust.refuse(self.location, self.trust_problem(create=True))
-        self._make_lock_file(self.root / layout.LOCK_FILE)
         with local_lock(self.root / layout.LOCK_FILE, command, str(self.location), notice) as held:
             yield held
 
@@ -198,25 +197,6 @@ class LocalStore:
 
         return retire_unless_read(self.root / layout.READERS / snapshot_id,
                                   lambda: self.rename(f"{layout.SNAPSHOTS}/{snapshot_id}", target))
-
-    @staticmethod
-    def _make_lock_file(path: Path) -> None:
-        """REPO/lock as a plain file (0600 when new), never opened through a symlink."""
-        import stat
-
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
-        except OSError as error:
-            if error.errno == errno.ELOOP:
-                raise TravelsyncError(f"{path} is a symlink; travelsync never follows one inside a repository",
-                                      hint=f"remove the link ({path}): the lock file is made again") from None
-            raise
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise TravelsyncError(f"{path} is not a plain file; travelsync will not use it as the lock",
-                                      hint=f"remove it ({path}): the lock file is made again")
-        finally:
-            os.close(fd)
 
     def file_hashes(self, rel: str):
         """The files under rel, hashed when a manifest asks (verify.check.TreeHashes)."""

@@ -48,6 +48,27 @@ class HeldLocally:
         return None
 
 
+def _open_lock_file(path) -> int:
+    """REPO/lock as a plain file (0600 when new), never opened through a symlink: the check
+    and the open are one system call, so nothing can be swapped in between."""
+    import stat
+
+    from travelsync.errors import TravelsyncError
+
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise TravelsyncError(f"{path} is a symlink; travelsync never follows one inside a repository",
+                                  hint=f"remove the link ({path}): the lock file is made again") from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise TravelsyncError(f"{path} is not a plain file; travelsync will not use it as the lock",
+                              hint=f"remove it ({path}): the lock file is made again")
+    return fd
+
+
 @contextmanager
 def local_lock(path, command: str, where: str, notice=None):
     """Hold the flock on `path` for the block (yields a HeldLocally); raise TemporaryError (75)
@@ -55,7 +76,7 @@ def local_lock(path, command: str, where: str, notice=None):
 
     `notice(message)` is told when a dead holder's lock is taken over.
     """
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = _open_lock_file(path)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

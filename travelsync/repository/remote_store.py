@@ -288,10 +288,6 @@ class _RemoteFiles:
             tag, name = parts[index], parts[index + 1].decode("utf-8", "surrogateescape")
             if tag == b"U":
                 self.uid, index = int(name), index + 2
-            elif tag == b"X":
-                view.links.append((value.decode("utf-8", "surrogateescape"),
-                                   parts[index].decode("utf-8", "surrogateescape")))
-                index += 1
             elif tag == b"S":
                 mode, uid, owner = parts[index + 2].decode("utf-8", "surrogateescape").split(" ", 2)
                 self.entries[name] = SimpleNamespace(st_mode=int(mode, 16), st_uid=int(uid))

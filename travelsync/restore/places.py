@@ -293,9 +293,10 @@ def relative_to(path: str, base: str) -> str | None:
 
 
 
-def heads(location: Location, relative_paths, ssh, size: int = 64 * 1024) -> dict[str, bytes]:
-    """The first `size` bytes of each given file under `location` (absent ones left out): one
-    ssh session for all of them when the place is remote (the names travel on stdin)."""
+def heads(location: Location, relative_paths, ssh, size: int) -> dict[str, bytes]:
+    """The first `size` bytes of each given regular file under `location` (others left out:
+    absent, a symlink, a FIFO, which is never waited on): one ssh session for all of them when
+    the place is remote (the names travel on stdin)."""
     relative_paths = [str(p) for p in relative_paths]
     if not relative_paths:
         return {}
@@ -303,15 +304,18 @@ def heads(location: Location, relative_paths, ssh, size: int = 64 * 1024) -> dic
         found = {}
         for rel in relative_paths:
             try:
-                with open(os.path.join(location.path, rel), "rb") as handle:
-                    found[rel] = handle.read(size)
+                fd = os.open(os.path.join(location.path, rel), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
             except OSError:
                 continue
+            with os.fdopen(fd, "rb") as handle:
+                if stat.S_ISREG(os.fstat(fd).st_mode):
+                    found[rel] = handle.read(size)
         return found
     import base64
 
     script = (remote_shell_command("cd", location.path) + " || exit 1; "  # read -d: bash, as the others here
-              f"while IFS= read -r -d '' f; do head -c {int(size)} -- \"$f\" 2>/dev/null | base64 -w0; echo; done")
+              f"while IFS= read -r -d '' f; do [ -f \"$f\" ] && [ ! -L \"$f\" ] && head -c {int(size)} -- \"$f\" "
+              "2>/dev/null | base64 -w0; echo; done")
     done = _ssh(location, ssh, f"bash -c {remote_shell_command(script)}", input=b"".join(p.encode("utf-8", "surrogateescape") + b"\0"
                                                       for p in relative_paths))
     if not done.ok:

@@ -32,14 +32,14 @@ class RestorePlan:
     displaced_suffix: str | None = None  # in place: displaced files kept beside themselves
 
 
-def resolve_snapshot(repository, choice: str | None, zone=None):
+def resolve_snapshot(repository, choice, zone=None):
     """`latest` / `last-full` / an id, or a time as people say it (`yesterday`, a date, a
     date-time, an age: repository/choose.py, in `zone`) → the SnapshotInfo; UsageError (2)
-    when there is none."""
-    from travelsync.repository.choose import pick
+    when there is none. `choice`: the text, or a Choice already read (read_choice)."""
+    from travelsync.repository.choose import Choice, pick
 
     repository.check_format()  # a repository of another format is named as such, never misread
-    wanted = read_choice(repository, choice, zone)
+    wanted = choice if isinstance(choice, Choice) else read_choice(repository, choice, zone)
     if wanted.name is None:
         return pick(wanted, repository.snapshots(), zone or timezone.utc)
     choice = wanted.name
@@ -98,7 +98,8 @@ def plan_restore(config, repository, choice, paths, *, to=None, root=None, in_pl
     groups = selection.select(paths, config)
     repository.check_format()  # a repository of another format is named as such, never misread
     zone = _zone(config)
-    snapshot = repository.get(snapshot_id) if snapshot_id else resolve_snapshot(repository, choice, zone)
+    wanted = None if snapshot_id else read_choice(repository, choice, zone)  # read once: an age reads the clock
+    snapshot = repository.get(snapshot_id) if snapshot_id else resolve_snapshot(repository, wanted, zone)
     if snapshot is None:
         raise UsageError(f"snapshot {snapshot_id} is no longer in the repository")
     target = Location("/") if in_place else target_location(config, to or root, "--to" if to else "--root")
@@ -127,7 +128,7 @@ def plan_restore(config, repository, choice, paths, *, to=None, root=None, in_pl
     places.check_reachable(target, config.ssh)
     if not in_place:
         displaced.check_real_place(groups, target, folder, config.ssh)
-    chosen = "" if snapshot_id else read_choice(repository, choice, zone).described
+    chosen = "" if wanted is None else wanted.described
     return RestorePlan(snapshot.id, groups, texts, target, folder, dry_run, chosen, bool(to), suffix)
 
 
@@ -158,8 +159,8 @@ def _refuse_the_live_home(config, repository, groups, target: Location) -> None:
                 raise UsageError(
                     f"this is the home machine ({socket.gethostname()}) and the laptop folder {folder} is inside "
                     f"the source {source.name!r} ({source.path}): the restore would overwrite the live home",
-                    hint="set laptop.host to the laptop ([user@]host) or laptop.root to another folder; or name "
-                         "the target explicitly with --to")
+                    hint="set laptop.host to the laptop ([user@]host) or laptop.root to another folder; or say "
+                         "where: --root DIR (the same layout), --to DIR (a plain folder) or --in-place")
 
 
 def _import_while_waiting(module: str) -> None:

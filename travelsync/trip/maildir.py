@@ -14,7 +14,7 @@ from pathlib import PurePosixPath
 
 SUBFOLDERS = ("cur", "new")
 _MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(<[^>\r\n]*>)", re.I | re.M)
-HEADER_LIMIT = 64 * 1024  # a header longer than this is not looked at further
+HEADER_LIMIT = 16 * 1024  # bytes read of a message to find its Message-ID (headers are short)
 
 
 @dataclass(frozen=True)

@@ -91,19 +91,21 @@ def plan_sync_back(config, repository, basis_id: str, paths, target: Location) -
             raise UsageError("the laptop folder is home's own folder here: run `return --sync-back` at home, "
                              "with laptop.host naming the laptop")
         basis = repository.data_location(basis_id, group.source_name)
-        changed, deleted = [], []
+        changed, deleted, created = [], [], set()
 
-        def on_item(code, name, changed=changed, deleted=deleted):
+        def on_item(code, name, changed=changed, deleted=deleted, created=created):
             name = name.rstrip("/")
             if code.startswith("*deleting"):
                 deleted.append(name)
             elif code[1] == "f" and code[0] in "<>c":
                 changed.append(name)
+                if code[2:].startswith("+++"):  # not in the basis at all: new on the laptop
+                    created.add(name)
 
         result = run_rsync(_dry_run_argv(config, common, laptop_folder, basis, group.insides), on_item=on_item)
         if result.exit_code not in (0, 24):
             raise TravelsyncError(f"comparing the laptop with {basis_id} failed: {result.error_summary()}")
-        changed, home_has = _merge_mail(changed, laptop_folder, home_folder, config.ssh)
+        changed, home_has = _merge_mail(changed, created, laptop_folder, home_folder, config.ssh)
         plan.already_home_count += len(home_has)
         plan.already_home += [f"{group.source_name}/{p}" for p in home_has][:MAX_LISTED - len(plan.already_home)]
         deleted = _really_deleted(deleted, changed + home_has)
@@ -126,15 +128,17 @@ def plan_sync_back(config, repository, basis_id: str, paths, target: Location) -
     return plan
 
 
-def _merge_mail(changed: list[str], laptop: Location, home: Location, ssh) -> tuple[list[str], list[str]]:
+def _merge_mail(changed: list[str], created, laptop: Location, home: Location, ssh) -> tuple[list[str], list[str]]:
     """Split the laptop's changed files into (still to consider, Maildir messages home already
-    has); laptop `tmp/` files are dropped (mail being delivered)."""
-    from travelsync.trip.maildir import maildir_file, message_id
+    has); laptop `tmp/` files are dropped (mail being delivered). Only a message new on the
+    laptop (`created`: not in the basis) can be one home has: a message the laptop changed
+    (a draft edited) goes the way of any changed file, a conflict when home changed it too."""
+    from travelsync.trip.maildir import HEADER_LIMIT, maildir_file, message_id
 
     others, candidates = [], {}
     for path in changed:
         found = maildir_file(path)
-        if found is None:
+        if found is None or (path not in created and found.sub != "tmp"):
             others.append(path)
         elif found.sub != "tmp":
             candidates[path] = found
@@ -163,11 +167,11 @@ def _merge_mail(changed: list[str], laptop: Location, home: Location, ssh) -> tu
         else:
             unmatched.append(path)
     if unmatched:
-        laptop_ids = {p: message_id(h) for p, h in places.heads(laptop, unmatched, ssh).items()}
+        laptop_ids = {p: message_id(h) for p, h in places.heads(laptop, unmatched, ssh, HEADER_LIMIT).items()}
         for path in unmatched:
             index = home_index(candidates[path].folder)
             if index[2] is None:  # home's Message-IDs in that folder, read once
-                index[2] = {message_id(h) for h in places.heads(home, index[1], None).values()} - {None}
+                index[2] = {message_id(h) for h in places.heads(home, index[1], None, HEADER_LIMIT).values()} - {None}
             if laptop_ids.get(path) is not None and laptop_ids[path] in index[2]:
                 home_has.append(path)
             else:
