@@ -198,16 +198,19 @@ def synthesize(app, ipv4, given, domain, nameserver, timeout):
     except ValueError:
         raise UsageError(f"{ipv4!r} is not an IPv4 address") from None
     prefixes, result = _prefixes(app, given, domain, nameserver, timeout)
-    made, refused = [], []
+    made = []
+    refused = [{"prefix": str(prefix), "reason": reason} for prefix, reason in (result.rejected if result else ())]
     for prefix in prefixes:
         try:
             made.append({"prefix": str(prefix), "address": str(rfc6052.synthesize(prefix, address))})
-        except (rfc6052.NonGlobalWithWellKnownPrefix, rfc6052.InvalidPrefix) as error:
+        except rfc6052.NonGlobalWithWellKnownPrefix as error:
             refused.append({"prefix": str(prefix), "reason": str(error)})
-            app.warn(str(error))
     data = {"ipv4": str(address), "addresses": made, "refused": refused}
     if result is not None:
         data["outcome"] = result.outcome
+    say = app.warn if made else app.error  # one line per refusal, in the words of the rule
+    for item in refused:
+        say(item["reason"] if item["reason"].startswith(str(address)) else f"{item['prefix']}: {item['reason']}")
     app.emit(data, lambda d: "\n".join(item["address"] for item in d["addresses"]))
     if made:
         return 0
@@ -245,22 +248,31 @@ def check(app, ipv6, given, domain, nameserver, timeout):
     prefixes, result = _prefixes(app, given, domain, nameserver, timeout, fallback_well_known=True)
     data = {"address": str(address), "synthetic": False, "prefix": None, "ipv4": None,
             "prefixes_checked": [str(p) for p in prefixes], "reasons": []}
+    refusals = []  # a rule of RFC 6052 that this address breaks: the reason it is not synthetic
     if result is not None:
         data["outcome"] = result.outcome
+        for prefix, reason in result.rejected:  # the network's own prefix, refused as discover refuses it
+            data["reasons"].append(f"{prefix}: {reason}")
+            if address in prefix:
+                refusals.append(data["reasons"][-1])
     for prefix in prefixes:
         try:
-            embedded = rfc6052.extract(address, prefix)
+            embedded = rfc6052.synthetic_ipv4(address, prefix)
+        except rfc6052.NonGlobalWithWellKnownPrefix as error:
+            data["reasons"].append(str(error))
+            refusals.append(str(error))
+            continue
         except (rfc6052.NotEmbedded, rfc6052.InvalidPrefix) as error:
             data["reasons"].append(str(error))
             continue
         data.update(synthetic=True, prefix=str(prefix), ipv4=str(embedded))
-        if prefix == rfc6052.WELL_KNOWN_PREFIX and not embedded.is_global:
-            app.warn(f"{embedded} is not global: the well-known prefix must not embed it (RFC 6052 §3.1)")
         break
 
     def human(d):
         if d["synthetic"]:
             return f"{d['address']} is synthetic: prefix {d['prefix']}, IPv4 {d['ipv4']}"
+        if refusals:
+            return f"{d['address']} is not synthetic: {'; '.join(refusals)}"
         return f"{d['address']} is not synthetic (checked: {', '.join(d['prefixes_checked'])})"
 
     app.emit(data, human)

@@ -37,8 +37,8 @@ class Report:
 
     @property
     def rejected(self) -> tuple:
-        """Prefixes left out of the usable list, with why (failed check or validation)."""
-        out = []
+        """Prefixes left out of the usable list, with why (RFC 6052, failed check or validation)."""
+        out = list(self.discovery.rejected)
         for item in self.connectivity:
             if item.status == "failed":
                 out.append((item.prefix, f"connectivity check failed: {item.reason}"))
