@@ -57,6 +57,7 @@ def test_not_a_pref64_option(raw):
     (option(1 << 3 | 7, WKP), "prefix length code 7 (RFC 8781 §4 defines 0-5)", None),
     (option(1 << 3 | 3, bytes.fromhex("20010db80122000000000000"), length_units=3) + bytes(8),
      "length 3 (RFC 8781 §4: must be 2)", IPv6Network("2001:db8:122::/48")),
+    (option(1 << 3, b"", length_units=1) + bytes(4), "length 1 (RFC 8781 §4: must be 2)", None),
 ])
 def test_invalid_pref64_options_are_received_and_ignored_with_the_reason(raw, reason, prefix):
     """RFC 8781 says to ignore them; travelsync still says what came and why it was not used."""
