@@ -7,7 +7,7 @@ from travelsync.errors import UsageError
 OUTCOME_HELP = """\b
 Outcomes (JSON "outcome"):
   found          prefixes found (exit 0)
-  non-standard   AAAA records, but no well-known address at an RFC 6052 position (exit 1)
+  non-standard   AAAA records, but no well-known address once at an RFC 6052 position (exit 1)
   not-dns64      no AAAA; the A records are 192.0.0.170/171: the resolver is not a DNS64 (exit 1)
   no-nat64       NXDOMAIN or no AAAA: no NAT64 here; "ttl" is the negative TTL (exit 1)
   no-answer      timeout, SERVFAIL or refused at every server, after retries (exit 75)"""
@@ -83,10 +83,10 @@ def discover(app, domain, nameserver, timeout, ra_interface, as_list, validate, 
              check_server):
     """Find the NAT64 prefixes of this network.
 
-    Asks AAAA of ipv4only.arpa (RD=1, CD=0, never ANY) and looks for 192.0.0.170/171 at
-    every RFC 6052 position in every answer; every distinct prefix is kept, in the order
-    first seen. Exit 0 when a usable prefix is found, 1 otherwise, 75 when no server
-    answered.
+    Asks AAAA of ipv4only.arpa (RD=1, CD=0, never ANY) and looks for 192.0.0.170 in every
+    answer, once, at an RFC 6052 position (192.0.0.171 when 170 occurs twice, RFC 7050
+    §3); every distinct prefix is kept, in the order first seen. Exit 0 when a usable
+    prefix is found, 1 otherwise, 75 when no server answered.
 
     \b
     Examples:
@@ -181,8 +181,9 @@ def synthesize(app, ipv4, given, domain, nameserver, timeout):
     """Print the IPv6 address of IPV4 under every discovered (or given) prefix.
 
     The well-known prefix 64:ff9b::/96 is refused for non-global IPv4 addresses (RFC 6052
-    §3.1). Exit 0 when at least one address was made, 1 when none could be, 75 when
-    discovery got no answer.
+    §3.1), and so is a discovered /96 prefix whose bits 64-71 are not zero (§2.2). Exit 0
+    when at least one address was made, 1 when none could be, 75 when discovery got no
+    answer.
 
     \b
     Example:
@@ -230,7 +231,9 @@ def check(app, ipv6, given, domain, nameserver, timeout):
     """Tell whether IPV6 is synthetic: under which prefix, embedding which IPv4 address.
 
     Without --prefix, the discovered prefixes and the well-known prefix 64:ff9b::/96 are
-    tried. Exit 0 when synthetic, 1 when not.
+    tried. An address that breaks RFC 6052 is not synthetic, in the words synthesize
+    uses: 64:ff9b::/96 with a non-global IPv4 address (§3.1), a discovered /96 prefix
+    whose bits 64-71 are not zero (§2.2). Exit 0 when synthetic, 1 when not.
 
     \b
     Example:
