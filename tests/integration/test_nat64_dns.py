@@ -92,6 +92,16 @@ def test_96_prefix_with_non_zero_u_octet_discover_synthesize_and_check_agree(cli
     typed = cli("nat64", "synthesize", "192.0.2.33", "--prefix", "2001:db8:1:2:ff00::/96")
     assert typed.exit_code == 2 and U_OCTET_REASON in typed.stderr  # typed by hand: a usage error
 
+    from travelsync.config.model import Nat64Check, Preflight
+    from travelsync.preflight.checks import nat64 as check
+
+    class Config:  # the preflight check says the same (only preflight.nat64 is read)
+        preflight = Preflight(nat64=Nat64Check(nameserver=server.v4, timeout=1.0))
+
+    preflight = check.run(Config())
+    assert preflight.status == "warn" and preflight.data["outcome"] == "non-standard"
+    assert f"2001:db8:1:2:ff00::/96 left out: {U_OCTET_REASON}" in preflight.details
+
 
 def test_one_record_with_the_well_known_address_twice_is_non_standard(cli, unbound_dns64):
     """2001:db8:c000:aa::/64 holds 192.0.0.170's bits at the /32 position. Asked for a name with

@@ -165,7 +165,8 @@ def read_from_interface(interface: str, timeout: float = 3.0, solicit: bool = Tr
             found = [replace(item, router=source) for item in decode_router_advertisement(packet)]
             if any(item.usable for item in found):
                 return found, routers
-            received += [item for item in found if item not in received]
+            received += [item for item in found
+                         if not any(item == seen and item.router == seen.router for seen in received)]
         return received, routers
     finally:
         sock.close()
