@@ -250,6 +250,17 @@ def test_undo_re_creates_every_attribute_the_kernel_had():
     assert "hoplimit" not in add and add[-2:] == ["pref", "high"]
 
 
+def test_route_attributes_spell_ip_j_metrics_as_ip_route_words():
+    # captured from `ip -j -6 route` after `ip -6 route add 2001:db8::/64 dev lo mtu 1400 hoplimit 5
+    # congctl reno initcwnd 10 quickack 1 features ecn`; these words re-create the same JSON
+    (route,) = routes.parse_routes('[{"dst":"2001:db8::/64","dev":"lo","metric":1024,"flags":[],"metrics":[{'
+                                   '"mtu":1400,"hoplimit":5,"initcwnd":10,"ecn":null,"quickack":1,'
+                                   '"congestion":"reno"}],"pref":"medium"}]')
+    assert fix.route_attributes({"metrics": dict(route.metrics), "pref": route.pref, "flags": list(route.flags)}) == [
+        "mtu", "1400", "hoplimit", "5", "initcwnd", "10", "features", "ecn", "quickack", "1", "congctl", "reno",
+        "pref", "medium"]
+
+
 def test_undo_without_rdisc6_still_succeeds():
     calls = []
 

@@ -199,19 +199,21 @@ def synthesize(app, ipv4, given, domain, nameserver, timeout):
     except ValueError:
         raise UsageError(f"{ipv4!r} is not an IPv4 address") from None
     prefixes, result = _prefixes(app, given, domain, nameserver, timeout)
-    made = []
-    refused = [{"prefix": str(prefix), "reason": reason} for prefix, reason in (result.rejected if result else ())]
+    made, refused, messages = [], [], []  # messages: one line per refusal, in the words of the rule
+    for prefix, reason in (result.rejected if result else ()):  # the network's prefix, refused as discover does
+        refused.append({"prefix": str(prefix), "reason": reason})
+        messages.append(f"{prefix}: {reason}")
     for prefix in prefixes:
         try:
             made.append({"prefix": str(prefix), "address": str(rfc6052.synthesize(prefix, address))})
         except rfc6052.NonGlobalWithWellKnownPrefix as error:
             refused.append({"prefix": str(prefix), "reason": str(error)})
+            messages.append(str(error))
     data = {"ipv4": str(address), "addresses": made, "refused": refused}
     if result is not None:
         data["outcome"] = result.outcome
-    say = app.warn if made else app.error  # one line per refusal, in the words of the rule
-    for item in refused:
-        say(item["reason"] if item["reason"].startswith(str(address)) else f"{item['prefix']}: {item['reason']}")
+    for message in messages:
+        (app.warn if made else app.error)(message)
     app.emit(data, lambda d: "\n".join(item["address"] for item in d["addresses"]))
     if made:
         return 0
