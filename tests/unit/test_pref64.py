@@ -68,6 +68,13 @@ def test_invalid_pref64_options_are_received_and_ignored_with_the_reason(raw, re
     assert reason in decoded.describe() and "ignored" in decoded.describe()
 
 
+def test_96_prefix_with_non_zero_u_octet_is_ignored_as_dns_discovery_refuses_it():
+    decoded = pref64.decode_option(option(225 << 3, bytes.fromhex("20010db800010002ff000000")))
+    assert (decoded.prefix, decoded.usable) == (IPv6Network("2001:db8:1:2:ff00::/96"), False)
+    assert decoded.describe() == ('2001:db8:1:2:ff00::/96 ignored: bits 64-71 (the "u" octet) must be zero '
+                                  '(RFC 6052 §2.2)')
+
+
 def test_withdrawn_option_is_received_but_not_usable():
     decoded = pref64.decode_option(option(0 << 3 | 3, bytes.fromhex("20010db80122000000000000")))
     assert (decoded.prefix, decoded.lifetime, decoded.usable) == (IPv6Network("2001:db8:122::/48"), 0, False)

@@ -8,6 +8,8 @@ import struct
 from dataclasses import dataclass, field
 from ipaddress import IPv6Address, IPv6Network
 
+from travelsync.nat64 import rfc6052
+
 OPTION_TYPE = 38
 ROUTER_SOLICITATION, ROUTER_ADVERTISEMENT = 133, 134
 RA_HEADER_LENGTH = 16  # type, code, checksum, hop limit, flags, lifetime, reachable, retrans
@@ -59,7 +61,13 @@ def decode_option(option: bytes) -> Pref64 | None:
         return Pref64(None, lifetime, ignored or f"prefix length code {code} (RFC 8781 §4 defines 0-5)")
     bits = int.from_bytes(option[4:16] + bytes(4), "big")
     bits &= ((1 << length) - 1) << (128 - length)  # bits past the length are ignored by receivers
-    return Pref64(IPv6Network((bits, length)), lifetime, ignored)
+    prefix = IPv6Network((bits, length))
+    if ignored is None:  # a prefix RFC 6052 forbids is refused here as DNS discovery refuses it
+        try:
+            rfc6052.validate_prefix(prefix)
+        except rfc6052.InvalidPrefix as error:
+            ignored = error.reason
+    return Pref64(prefix, lifetime, ignored)
 
 
 def explain(interface: str, received, routers) -> tuple[str, ...]:
