@@ -126,7 +126,6 @@ def test_keywords_are_lowercase_only():
     assert fetchmail.accounts('poll x proto pop3 user "keep" password "keep"\n')[0].mode == DELETE
 
 
-@pytest.mark.skipif(shutil.which("fetchmail") is None, reason="fetchmail not installed")
 def test_fetchmail_itself_agrees_on_the_edited_file(tmp_path):
     plan = fetchmail.plan_keep(REALISTIC)
     rc = tmp_path / "rc"

@@ -97,7 +97,6 @@ def test_garbage_is_refused(text, line):
     assert caught.value.line == line
 
 
-@pytest.mark.skipif(shutil.which("mpop") is None, reason="mpop not installed")
 def test_mpop_itself_reads_the_edited_file(tmp_path):
     rc = tmp_path / "mpoprc"
     rc.write_text(mpop.plan_keep(REALISTIC).new_text)
@@ -109,3 +108,15 @@ def test_mpop_itself_reads_the_edited_file(tmp_path):
 
 def test_default_paths():
     assert mpop.default_paths(Path("/h"), {}) == [Path("/h/.mpoprc"), Path("/h/.config/mpop/config")]
+
+
+def test_an_account_defined_from_a_chosen_one_keeps_too_and_the_plan_says_so():
+    # found by the property test's oracle: `account b : a` copies a's settings, so the `keep on`
+    # given to a alone reached b too, and nothing said so
+    text = "account a\nhost h\naccount b : a\naccount c\nhost h\n"
+    plan = mpop.plan_keep(text, only=frozenset({"a"}))
+    assert modes(plan.new_text) == {"a": KEEP, "b": KEEP, "c": DELETE}
+    assert [c.account for c in plan.changes] == ["a"]
+    assert plan.warnings == ("account b: not chosen, but it inherits the `keep on` given to the account it is "
+                             "defined from, so it keeps mail on the server too until revert",)
+    assert mpop.plan_keep(text).warnings == ()  # all chosen: nothing to say
