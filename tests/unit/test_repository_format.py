@@ -9,7 +9,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from travelsync.backup.outcome import Outcome, classify, retry_delays
+from travelsync.backup.outcome import Outcome, classify
+from travelsync.rsync.retry import RetryPolicy
 from travelsync.backup.plan import choose_kind, full_interval
 from travelsync.config.model import Schedule, ScheduleSpec
 from travelsync.errors import TemporaryError, TravelsyncError
@@ -95,8 +96,8 @@ def test_rsync_outcomes(code, extra, outcome):
 
 
 def test_retry_delays_double():
-    assert retry_delays(3, 5) == [5, 10, 20]
-    assert retry_delays(0, 5) == []
+    assert RetryPolicy(3, 5).delays() == [5, 10, 20]
+    assert RetryPolicy(0, 5).delays() == []
 
 
 def _spooled(builder_lines):
