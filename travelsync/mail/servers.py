@@ -1,0 +1,169 @@
+"""The mail servers named in the mail clients' files: what the preflight mail check reaches.
+
+Pure readers, one per client kind, built on the client modules' own parsers (so a file is
+read here as it is for keep/revert); each returns (host, port, protocol, starttls) with the
+client's defaults filled in: the port by protocol and TLS setting, STARTTLS where the file
+asks for it (or where the client tries it by default). Only incoming servers: the files of
+these clients name no outgoing server, except where noted in docs/preflight.md.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from travelsync.mail.model import MailConfigError
+
+PORTS = {("pop3", False): 110, ("pop3", True): 995, ("imap", False): 143, ("imap", True): 993}
+YES = {"1", "yes", "true", "on"}
+
+
+@dataclass(frozen=True)
+class Server:
+    host: str
+    port: int
+    protocol: str  # pop3 | imap
+    starttls: bool  # False: TLS from the first byte
+
+
+def _server(host: str, port, protocol: str, implicit: bool) -> Server:
+    """Without TLS from the start the check asks for STARTTLS (the trip needs TLS either way)."""
+    port = int(port) if port and str(port).isdigit() else PORTS[(protocol, implicit)]
+    return Server(host, port, protocol, not implicit)
+
+
+def fetchmail(text: str) -> list[Server]:
+    """`poll NAME [via HOST] [proto P] [port|service N]`, `ssl` in the entry or its users."""
+    from travelsync.mail.clients import fetchmail as client
+
+    found = []
+    for entry in client.parse(text):
+        if entry.keyword not in ("poll", "server"):
+            continue
+        words = [t.value for t in entry.tokens] + [t.value for u in entry.users for t in u.tokens]
+        lower = [w.lower() for w in words]
+
+        def after(*keys):
+            index = max((i for i, w in enumerate(lower) if w in keys), default=None)
+            return words[index + 1] if index is not None and index + 1 < len(words) else None
+
+        protocol = "imap" if (after("proto", "protocol") or "").lower() == "imap" else "pop3"
+        found.append(_server(after("via") or entry.name, after("port", "service"), protocol, "ssl" in lower))
+    return found
+
+
+def getmail(text: str) -> list[Server]:
+    """[retriever] type (…SSLRetriever: TLS from the start), server, port."""
+    from travelsync.mail.clients import getmail as client
+
+    sections = client.parse(text)
+    retriever = sections.get("retriever", {})
+    if "server" not in retriever:
+        return []
+    kind = retriever["type"].value.lower() if "type" in retriever else ""
+    protocol = "imap" if "imap" in kind else "pop3"
+    port = retriever["port"].value if "port" in retriever else None
+    return [_server(retriever["server"].value, port, protocol, "ssl" in kind)]
+
+
+def mpop(text: str) -> list[Server]:
+    """Each account's `host`, `port`, `tls` and `tls_starttls` (on by default), defaults inherited."""
+    from travelsync.mail.clients import mpop as client
+
+    found = []
+    for section in client.parse(text):
+        if section.kind != "account":
+            continue
+        settings = {key: line.argument.strip() for key, line in client._settings(section).items()}
+        if not settings.get("host"):
+            continue
+        tls = settings.get("tls", "off").lower() in YES
+        starttls = settings.get("tls_starttls", "on").lower() in YES
+        found.append(_server(settings["host"], settings.get("port"), "pop3", tls and not starttls))
+    return found
+
+
+def thunderbird(text: str) -> list[Server]:
+    """Each incoming server's hostname, port and socketType (3: TLS from the start, 2: STARTTLS)."""
+    from travelsync.mail.clients import thunderbird as client
+
+    found = []
+    for _, server, default in client._pop_servers(text):
+        protocol, host = client._value(server, default, "type"), client._value(server, default, "hostname")
+        if protocol not in ("pop3", "imap") or not host:
+            continue
+        socket_type = client._value(server, default, "socketType")
+        found.append(_server(host, client._value(server, default, "port"), protocol, socket_type == "3"))
+    return found
+
+
+def mbsync(text: str) -> list[Server]:
+    """IMAPAccount `Host`, `Port`, `SSLType`/`TLSType` (IMAPS: TLS from the start; STARTTLS)."""
+    from travelsync.mail.clients import mbsync as client
+
+    found = []
+    for section in client.parse(text).sections:
+        if section.kind != "imapaccount":
+            continue
+        host = section.own("Host")
+        if host is None:
+            continue
+        tls = (section.own("TLSType") or section.own("SSLType"))
+        tls = tls.words[0].lower() if tls else "starttls"
+        port = section.own("Port")
+        found.append(_server(host.words[0], port.words[0] if port else None, "imap", tls == "imaps"))
+    return found
+
+
+def offlineimap(text: str) -> list[Server]:
+    """Each IMAP repository's `remotehost`, `remoteport`, `ssl` (default yes) and `starttls`."""
+    from travelsync.mail.clients import offlineimap as client
+
+    sections = client._parse(text)
+    found = []
+    for name in sections:
+        if not name.startswith("Repository ") or client._get(sections, name, "type") is None:
+            continue
+        if client._get(sections, name, "type").value.strip() not in client.SERVER_TYPES:
+            continue
+        host = client._get(sections, name, "remotehost")
+        if host is None:
+            continue
+        port = client._get(sections, name, "remoteport")
+        ssl_on = client._boolean(sections, name, "ssl", True)
+        starttls = client._boolean(sections, name, "starttls", False)
+        found.append(_server(host.value, port.value if port else None, "imap", ssl_on and not starttls))
+    return found
+
+
+READERS = {"fetchmail": fetchmail, "getmail": getmail, "mpop": mpop, "thunderbird": thunderbird,
+           "mbsync": mbsync, "offlineimap": offlineimap}
+
+
+def from_mailers(entries, home: Path, environ: Mapping[str, str]) -> tuple[list, list[str]]:
+    """The mail check's targets from the configured mailer entries (their files, or the
+    client's usual places), deduplicated; notes for what could not be read."""
+    from travelsync.mail import registry
+    from travelsync.preflight.mailserver import Target
+
+    targets, notes = [], []
+    for entry in entries:
+        reader = READERS.get(entry.kind)
+        if reader is None:
+            notes.append(f"mail servers of {entry.kind} are not read: list them in preflight.mail.servers")
+            continue
+        if entry.file and ":" in entry.file.split("/", 1)[0]:
+            notes.append(f"{entry.file}: on another machine; list its servers in preflight.mail.servers")
+            continue
+        paths = [Path(entry.file)] if entry.file else [p for p in registry.client(entry.kind).default_paths(home, environ)
+                                                        if p.is_file()]
+        for path in paths:
+            try:
+                found = reader(path.read_bytes().decode("utf-8", "surrogateescape"))
+            except (OSError, MailConfigError) as error:
+                notes.append(f"{path}: mail servers not read ({getattr(error, 'message', None) or error})")
+                continue
+            for server in found:
+                target = Target(server.host, server.port, server.protocol, server.starttls)
+                if target not in targets:
+                    targets.append(target)
+    return targets, notes

@@ -1,0 +1,206 @@
+"""mail: can the laptop reach its mail servers securely, over IPv6 and over IPv4?
+
+Servers: preflight.mail.servers, else those in the mailer entries' files
+(travelsync.mail.servers). Each name is resolved per family with the system's resolver
+(getaddrinfo: what the mail clients use, /etc/hosts included); on an IPv6-only network a
+name with only A records is reached through NAT64, its addresses synthesized with the
+discovered prefix (travelsync.nat64). Every address gets a TCP connect and a TLS handshake
+with certificate and host-name validation (mailserver.py), all at once; with a tunnel
+configured, each IPv6 address's route says whether the path goes through the tunnel.
+"""
+
+import json
+import socket
+import threading
+from ipaddress import IPv4Address, IPv6Network
+
+from travelsync.preflight import mailserver
+from travelsync.preflight.model import FAIL, OK, SKIP, WARN, CheckResult
+
+NAME = "mail"
+FAMILIES = (("ipv6", socket.AF_INET6), ("ipv4", socket.AF_INET))
+
+
+def resolve(host: str, family: int, timeout: float) -> tuple[list[str], str | None]:
+    """(addresses, None) or ([], why not) within `timeout` s (the lookup runs in a daemon thread)."""
+    outcome: dict = {}
+
+    def ask():
+        try:
+            infos = socket.getaddrinfo(host, None, family, socket.SOCK_STREAM)
+            outcome["addresses"] = list(dict.fromkeys(info[4][0] for info in infos))
+        except OSError as error:
+            outcome["error"] = error.strerror or str(error)
+
+    thread = threading.Thread(target=ask, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        return [], f"no answer from the resolver within {timeout:g} s"
+    return outcome.get("addresses", []), outcome.get("error")
+
+
+def nat64_prefixes(config, timeout: float) -> tuple[list[IPv6Network], str]:
+    """The NAT64 prefixes discovered as the nat64 check does (preflight.nat64), and a note."""
+    from dataclasses import replace
+
+    from travelsync import nat64 as service
+    from travelsync.errors import TravelsyncError
+    from travelsync.preflight.checks.nat64 import settings_from
+
+    try:
+        found = service.discover(replace(settings_from(config), timeout=timeout))
+    except TravelsyncError as error:
+        return [], f"NAT64 discovery impossible: {error.message}"
+    if not found.prefixes:
+        return [], f"no NAT64 prefix ({found.summary})"
+    return list(found.prefixes), f"NAT64 prefix {', '.join(map(str, found.prefixes))} ({found.source})"
+
+
+def tunnel_interface(config) -> str | None:
+    from travelsync.preflight import tunnels
+
+    settings = config.preflight.tunnel
+    if settings.kind is None and settings.interface is None:
+        return None
+    return settings.interface or tunnels.KINDS[settings.kind or "tun"].interface
+
+
+def route_of(address: str, tunnel: str, runner) -> dict:
+    """Which interface the kernel would send `address` through (`ip -j -6 route get`)."""
+    try:
+        done = runner(["ip", "-j", "-6", "route", "get", address], timeout=2)
+        routes = json.loads(done.stdout or b"[]") if done.ok else []
+    except Exception as error:  # ip missing or silent: the route is unknown, not a failure
+        return {"dev": None, "through_tunnel": None, "error": str(error)}
+    dev = routes[0].get("dev") if routes else None
+    return {"dev": dev, "through_tunnel": dev == tunnel} if dev else {
+        "dev": None, "through_tunnel": False, "error": done.error_line() or "no route"}
+
+
+def servers(config, home, environ) -> tuple[list[mailserver.Target], list[str]]:
+    """The targets to check and notes (files that could not be read)."""
+    configured = config.preflight.mail.servers
+    if configured:
+        return [mailserver.target(text) for text in configured], []
+    from travelsync.mail.servers import from_mailers
+
+    return from_mailers(config.mailer, home, environ)
+
+
+def run(config, context) -> CheckResult:
+    from pathlib import Path
+
+    from travelsync.preflight.checks.nat64 import has_native_ipv4
+
+    settings = config.preflight.mail
+    home = Path(context.environ.get("HOME") or Path.home())
+    targets, notes = servers(config, home, context.environ)
+    if not targets:
+        return CheckResult(NAME, SKIP, "no mail server configured (preflight.mail.servers) or found in the mail "
+                                       "clients' files", tuple(notes))
+    timeout = float(settings.timeout)
+    try:
+        context_tls = mailserver.tls_context(settings.ca_file)
+    except (OSError, ValueError) as error:
+        return CheckResult(NAME, FAIL, f"preflight.mail.ca_file {settings.ca_file}: cannot be read ({error})")
+    native_ipv4 = has_native_ipv4()
+    tunnel = tunnel_interface(config)
+    details = list(notes)
+    plans = []  # (target, family name, address, nat64 prefix)
+    resolved: dict = {}
+    prefixes = None
+    for item in targets:
+        found = {family: resolve(item.host, number, min(timeout, context.remaining()))
+                 for family, number in FAMILIES}
+        resolved[item] = found
+        if not found["ipv6"][0] and found["ipv4"][0] and not native_ipv4:
+            if prefixes is None:
+                prefixes, note = nat64_prefixes(config, min(3.0, context.remaining() / 3))
+                details.append(f"IPv6-only network: {note}")
+            from travelsync.nat64 import rfc6052
+
+            for prefix in prefixes:
+                for v4 in found["ipv4"][0]:
+                    plans.append((item, "ipv6", str(rfc6052.embed(prefix, IPv4Address(v4))), str(prefix)))
+        for family, _ in FAMILIES:
+            if family == "ipv4" and not native_ipv4:
+                continue
+            plans += [(item, family, address, None) for address in found[family][0]]
+
+    attempts: dict = {}
+    threads = []
+    for plan in plans:
+        item, family, address, prefix = plan
+
+        def attempt(plan=plan, item=item, family=family, address=address, prefix=prefix):
+            number = socket.AF_INET6 if family == "ipv6" else socket.AF_INET
+            finding, message, version = mailserver.handshake(item, number, address, context_tls,
+                                                             min(timeout, context.remaining()))
+            route = route_of(address, tunnel, context.runner) if family == "ipv6" and tunnel else None
+            attempts[plan] = mailserver.Attempt(family, address, finding, message, version, prefix, route)
+
+        thread = threading.Thread(target=attempt, daemon=True)
+        thread.start()
+        threads.append(thread)
+    for thread in threads:
+        thread.join(max(0.1, context.remaining() - 0.2))
+
+    reports = [report(item, resolved[item], [attempts.get(p) or mailserver.Attempt(
+        p[1], p[2], mailserver.TIMEOUT, "no outcome in time", nat64_prefix=p[3])
+        for p in plans if p[0] == item], native_ipv4, tunnel) for item in targets]
+    order = {OK: 0, WARN: 1, FAIL: 2}
+    worst = max(reports, key=lambda r: order[r["status"]])
+    status = worst["status"]
+    summary = worst["summary"] if len(reports) == 1 or status != OK else \
+        f"{len(reports)} mail servers reached over TLS with valid certificates"
+    for entry in reports:
+        details += [line for line in entry.pop("lines")]
+    findings = sorted({a["finding"] for r in reports for f in r["families"].values() for a in f["addresses"]}
+                      | {r["finding"] for r in reports if r.get("finding")})
+    return CheckResult(NAME, status, summary, tuple(details), data={"servers": reports, "findings": findings})
+
+
+def report(item: mailserver.Target, found: dict, attempts: list, native_ipv4: bool, tunnel: str | None) -> dict:
+    """One server's entry: per family its addresses and what worked; status, summary, lines (pure)."""
+    families, lines = {}, []
+    for family, _ in FAMILIES:
+        tried = [a for a in attempts if a.family == family]
+        addresses, error = found[family]
+        entry = {"resolved": addresses, "addresses": [a.as_json() for a in tried], "ok": any(a.ok for a in tried)}
+        if family == "ipv4" and not native_ipv4 and addresses:
+            entry["note"] = "not tried: no native IPv4 on this network"
+        elif not tried:
+            entry["note"] = f"no {'AAAA' if family == 'ipv6' else 'A'} record" + (f" ({error})" if error else "")
+        families[family] = entry
+        label = "IPv6" if family == "ipv6" else "IPv4"
+        for a in tried:
+            via = f" via NAT64 {a.nat64_prefix}" if a.nat64_prefix else ""
+            path = ""
+            if a.route is not None:
+                path = (f"; through the tunnel {tunnel}" if a.route.get("through_tunnel")
+                        else f"; NOT through the tunnel {tunnel} (route via {a.route.get('dev') or 'none'})")
+            lines.append(f"{item.text} {label} {a.address}{via}: {'ok, ' if a.ok else ''}{a.message}{path}")
+        if "note" in entry:
+            lines.append(f"{item.text} {label}: {entry['note']}")
+    working = [label for label, key in (("IPv6", "ipv6"), ("IPv4", "ipv4")) if families[key]["ok"]]
+    failed = [a for a in attempts if not a.ok]
+    data = {"server": item.text, "protocol": item.protocol, "tls": "starttls" if item.starttls else "implicit",
+            "families": families}
+    if not attempts:
+        why = found["ipv6"][1] or found["ipv4"][1] or "no address"
+        data.update(status=FAIL, finding=mailserver.NO_ADDRESS, summary=f"{item.text}: name not resolved ({why})")
+    elif not failed:
+        data.update(status=OK, summary=f"{item.text} reached over {' and '.join(working)}, TLS with a valid certificate")
+    elif working:
+        first = failed[0]
+        data.update(status=WARN, summary=f"{item.text} works over {' and '.join(working)} only: "
+                                         f"{'IPv6' if first.family == 'ipv6' else 'IPv4'} {first.address}: {first.message}")
+    else:
+        first = failed[0]
+        data.update(status=FAIL, summary=f"{item.text} not reachable securely: {first.address}: {first.message}")
+    if tunnel and any(a.route and not a.route.get("through_tunnel") for a in attempts if a.family == "ipv6") \
+            and data["status"] == OK:
+        data.update(status=WARN, summary=f"{item.text} reached, but its IPv6 path does not go through the tunnel {tunnel}")
+    data["lines"] = lines
+    return data

@@ -1,0 +1,138 @@
+"""portal: is this network behind a captive portal? Run before the other checks (runner.RUN_FIRST),
+because a portal makes the tunnel and the mail server fail in ways that explain nothing.
+
+Evidence, strongest first: the RFC 8908 API of every URI the network announced (RFC 8910,
+as systemd-networkd and NetworkManager expose it) or that is configured (api_url); then
+the HTTP probe (probe_url, expect_body). A portal is a warning naming where to sign in.
+Nothing is followed: a redirect is reported with its target. `annotate` adds the portal
+to the other checks' findings.
+"""
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+from travelsync.preflight import captive, httpget
+from travelsync.preflight.model import OK, SKIP, WARN, CheckResult
+
+NAME = "portal"
+NETWORKD_LINKS = "/run/systemd/netif/links"
+AFFECTED = ("ipv6", "tunnel", "nat64", "mail")  # checks whose failures a portal can explain
+
+
+def announced_uris(*, runner, networkd_links: str = NETWORKD_LINKS, timeout: float = 2.0) -> list[tuple[str, str]]:
+    """(URI, where it was read) for every RFC 8910 captive-portal URI the system exposes."""
+    found: list[tuple[str, str]] = []
+    links = Path(networkd_links)
+    if links.is_dir():
+        for state in sorted(links.iterdir()):
+            try:
+                uri = captive.networkd_portal(state.read_text(errors="replace"))
+            except OSError:
+                continue
+            if uri:
+                found.append((uri, f"systemd-networkd ({state})"))
+    if shutil.which("nmcli"):
+        try:
+            done = runner(["nmcli", "-t", "-f", "DHCP4,DHCP6", "device", "show"], timeout=timeout)
+        except Exception:  # NetworkManager not running, or too slow: not evidence either way
+            done = None
+        if done is not None and done.ok:
+            found += [(uri, "NetworkManager (DHCP options)")
+                      for uri in captive.networkmanager_portals(done.stdout.decode("utf-8", "replace"))]
+    seen: set = set()
+    return [(uri, where) for uri, where in found if not (uri in seen or seen.add(uri))]
+
+
+def run(config, context, *, networkd_links: str = NETWORKD_LINKS) -> CheckResult:
+    settings = config.preflight.portal
+    findings, details, data = [], [], {}
+    portal_url = None
+
+    sources = []
+    if settings.api_url:
+        sources.append((settings.api_url, "preflight.portal.api_url"))
+    if settings.announced:
+        sources += announced_uris(runner=context.runner, networkd_links=networkd_links,
+                                  timeout=min(2.0, context.remaining()))
+    apis = []
+    for uri, where in sources:
+        entry = {"uri": uri, "source": where}
+        apis.append(entry)
+        try:
+            answer = httpget.get(uri, min(float(settings.timeout), context.remaining()),
+                                 accept=captive.API_CONTENT_TYPE)
+            state = captive.parse_api(answer)
+        except httpget.NoAnswer as error:
+            findings.append(captive.API_INVALID)
+            details.append(f"captive-portal API ({where}) did not answer: {error}")
+            entry["error"] = str(error)
+            continue
+        except ValueError as error:
+            findings.append(captive.API_INVALID)
+            details.append(f"captive-portal API {uri} ({where}) is not an RFC 8908 API: it {error}")
+            entry["error"] = str(error)
+            continue
+        entry["state"] = state.as_json()
+        if not uri.startswith("https:"):
+            details.append(f"captive-portal API {uri} is plain HTTP (RFC 8908 asks for HTTPS): anyone on the "
+                           "network could have written its answer")
+        if state.captive:
+            findings.append(captive.API_CAPTIVE)
+            portal_url = portal_url or state.user_portal_url or uri
+            details.append(f"captive-portal API {uri} ({where}) says captive: sign in at "
+                           f"{state.user_portal_url or '(no user-portal-url given)'}")
+        else:
+            findings.append(captive.API_OPEN)
+            left = f"; {state.seconds_remaining} s of the session left" if state.seconds_remaining is not None else ""
+            details.append(f"captive-portal API {uri} ({where}) says not captive{left}")
+    if apis:
+        data["apis"] = apis
+
+    if settings.probe_url:
+        probe = {"url": settings.probe_url}
+        data["probe"] = probe
+        try:
+            answer = httpget.get(settings.probe_url, min(float(settings.timeout), context.remaining()))
+        except httpget.NoAnswer as error:
+            findings.append(captive.NO_ANSWER)
+            probe["error"] = str(error)
+            details.append(f"probe: {error}")
+        else:
+            verdict = captive.judge_probe(answer, settings.expect_body)
+            probe.update(status=answer.status, finding=verdict.finding)
+            findings.append(verdict.finding)
+            details.append(f"probe: {verdict.message}")
+            if verdict.portal_url:
+                probe["portal_url"] = verdict.portal_url
+                portal_url = portal_url or verdict.portal_url
+
+    data["findings"] = list(dict.fromkeys(findings))
+    if portal_url:
+        data["portal_url"] = portal_url
+        return CheckResult(NAME, WARN, f"captive portal: sign in at {portal_url}", tuple(details), data=data)
+    if not sources and not settings.probe_url:
+        return CheckResult(NAME, SKIP, "no probe URL configured (preflight.portal.probe_url) and no captive-portal "
+                                       "API announced", tuple(details), data=data)
+    if captive.NO_ANSWER in findings:
+        return CheckResult(NAME, WARN, f"the portal probe {settings.probe_url} did not answer: no portal seen, "
+                                       "but no open web either", tuple(details), data=data)
+    if captive.UNEXPECTED in findings:
+        return CheckResult(NAME, WARN, f"the portal probe {settings.probe_url} gave an unexpected answer",
+                           tuple(details), data=data)
+    if captive.API_INVALID in findings and captive.OPEN not in findings:
+        return CheckResult(NAME, WARN, "the announced captive-portal API did not answer as RFC 8908 says",
+                           tuple(details), data=data)
+    return CheckResult(NAME, OK, "no captive portal", tuple(details), data=data)
+
+
+def annotate(results: list) -> list:
+    """When the portal check found a portal, say so in every warning or failure of the checks
+    it can explain (the portal blocks their traffic until the person signs in)."""
+    portal = next((r for r in results if r.name == NAME and r.data.get("portal_url")), None)
+    if portal is None:
+        return results
+    url = portal.data["portal_url"]
+    note = f"a captive portal was found ({url}): sign in there, then check again; it may be why this failed"
+    return [replace(r, details=r.details + (note,), data={**r.data, "captive_portal": url})
+            if r.name in AFFECTED and r.status not in (OK, SKIP) else r for r in results]
