@@ -87,7 +87,7 @@ def classify(error: BaseException, phase: str) -> tuple[str, str]:
     if isinstance(error, ssl.SSLCertVerificationError):
         code, why = error.verify_code, error.verify_message
         if code in _EXPIRED_CODES:
-            return EXPIRED, f"certificate expired ({why})"
+            return EXPIRED, "certificate expired"
         if code in _NOT_YET_CODES:
             return BAD_CERTIFICATE, f"certificate not yet valid (is the clock right?) ({why})"
         if code in _WRONG_NAME_CODES:

@@ -19,6 +19,7 @@ from travelsync.preflight.model import FAIL, OK, SKIP, WARN, CheckResult
 
 NAME = "mail"
 FAMILIES = (("ipv6", socket.AF_INET6), ("ipv4", socket.AF_INET))
+NO_RECORD = {getattr(socket, name) for name in ("EAI_NODATA", "EAI_ADDRFAMILY") if hasattr(socket, name)}
 
 
 def resolve(host: str, family: int, timeout: float) -> tuple[list[str], str | None]:
@@ -29,6 +30,9 @@ def resolve(host: str, family: int, timeout: float) -> tuple[list[str], str | No
         try:
             infos = socket.getaddrinfo(host, None, family, socket.SOCK_STREAM)
             outcome["addresses"] = list(dict.fromkeys(info[4][0] for info in infos))
+        except socket.gaierror as error:
+            if error.errno not in NO_RECORD:  # "no record of this family" is an answer, not a failure
+                outcome["error"] = error.strerror or str(error)
         except OSError as error:
             outcome["error"] = error.strerror or str(error)
 
@@ -171,15 +175,16 @@ def report(item: mailserver.Target, found: dict, attempts: list, native_ipv4: bo
         if family == "ipv4" and not native_ipv4 and addresses:
             entry["note"] = "not tried: no native IPv4 on this network"
         elif not tried:
-            entry["note"] = f"no {'AAAA' if family == 'ipv6' else 'A'} record" + (f" ({error})" if error else "")
+            entry["note"] = f"not resolved ({error})" if error else f"no {'AAAA' if family == 'ipv6' else 'A'} record"
         families[family] = entry
         label = "IPv6" if family == "ipv6" else "IPv4"
         for a in tried:
             via = f" via NAT64 {a.nat64_prefix}" if a.nat64_prefix else ""
             path = ""
             if a.route is not None:
+                dev = a.route.get("dev")
                 path = (f"; through the tunnel {tunnel}" if a.route.get("through_tunnel")
-                        else f"; NOT through the tunnel {tunnel} (route via {a.route.get('dev') or 'none'})")
+                        else f"; NOT through the tunnel {tunnel} ({f'route via {dev}' if dev else 'no route'})")
             lines.append(f"{item.text} {label} {a.address}{via}: {'ok, ' if a.ok else ''}{a.message}{path}")
         if "note" in entry:
             lines.append(f"{item.text} {label}: {entry['note']}")
