@@ -11,7 +11,7 @@ import threading
 import time
 
 from travelsync.errors import TravelsyncError, UsageError
-from travelsync.preflight.checks import CHECK_NAMES, RUN_FIRST, CheckContext
+from travelsync.preflight.checks import CHECK_NAMES, CheckContext
 from travelsync.preflight.model import FAIL, SKIP, CheckResult
 from travelsync.process import run
 
@@ -58,14 +58,6 @@ def run_checks(config, *, only=None, environ=None, runner=run, checks: dict | No
     by name. Each check gets `config.preflight.timeout` seconds from the common start.
     """
     names = parse_only(only)
-    first = [name for name in names if name in RUN_FIRST]
-    if first and len(first) < len(names):  # the portal check first; the others then start together
-        done = {r.name: r for r in run_checks(config, only=first, environ=environ, runner=runner, checks=checks)}
-        done.update((r.name, r) for r in run_checks(config, only=[n for n in names if n not in first],
-                                                      environ=environ, runner=runner, checks=checks))
-        from travelsync.preflight.checks.portal import annotate
-
-        return annotate([done[name] for name in names])
     environ = os.environ if environ is None else environ
     timeout = float(config.preflight.timeout)
     started = time.monotonic()
@@ -91,4 +83,6 @@ def run_checks(config, *, only=None, environ=None, runner=run, checks: dict | No
             results[name] = slots[name][0]
         else:
             results[name] = CheckResult(name, FAIL, f"did not finish within {timeout:g} s (preflight.timeout)")
-    return [results[name] for name in names]
+    from travelsync.preflight.checks.portal import annotate
+
+    return annotate([results[name] for name in names])  # a captive portal named in the failures it explains
