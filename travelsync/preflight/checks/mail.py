@@ -19,6 +19,7 @@ from travelsync.preflight.model import FAIL, OK, SKIP, WARN, CheckResult
 
 NAME = "mail"
 FAMILIES = (("ipv6", socket.AF_INET6), ("ipv4", socket.AF_INET))
+NO_PATH = "no-path"  # only IPv4 addresses, no IPv4 and no NAT64 here
 NO_RECORD = {getattr(socket, name) for name in ("EAI_NODATA", "EAI_ADDRFAMILY") if hasattr(socket, name)}
 
 
@@ -42,6 +43,23 @@ def resolve(host: str, family: int, timeout: float) -> tuple[list[str], str | No
     if thread.is_alive():
         return [], f"no answer from the resolver within {timeout:g} s"
     return outcome.get("addresses", []), outcome.get("error")
+
+
+def resolve_all(targets, timeout: float) -> dict:
+    """target → {family: (addresses, error)}, every name and family asked at once."""
+    found: dict = {item: {} for item in targets}
+
+    def ask(item, family, number):
+        found[item][family] = resolve(item.host, number, timeout)
+
+    threads = [threading.Thread(target=ask, args=(item, family, number), daemon=True)
+               for item in targets for family, number in FAMILIES]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout + 0.5)
+    silent = ([], f"no answer from the resolver within {timeout:g} s")
+    return {item: {family: by_family.get(family, silent) for family, _ in FAMILIES} for item, by_family in found.items()}
 
 
 def nat64_prefixes(config, timeout: float) -> tuple[list[IPv6Network], str]:
@@ -112,12 +130,10 @@ def run(config, context) -> CheckResult:
     tunnel = tunnel_interface(config)
     details = list(notes)
     plans = []  # (target, family name, address, nat64 prefix)
-    resolved: dict = {}
     prefixes = None
+    resolved = resolve_all(targets, min(timeout, context.remaining()))
     for item in targets:
-        found = {family: resolve(item.host, number, min(timeout, context.remaining()))
-                 for family, number in FAMILIES}
-        resolved[item] = found
+        found = resolved[item]
         if not found["ipv6"][0] and found["ipv4"][0] and not native_ipv4:
             if prefixes is None:
                 prefixes, note = nat64_prefixes(config, min(3.0, context.remaining() / 3))
@@ -192,7 +208,10 @@ def report(item: mailserver.Target, found: dict, attempts: list, native_ipv4: bo
     failed = [a for a in attempts if not a.ok]
     data = {"server": item.text, "protocol": item.protocol, "tls": "starttls" if item.starttls else "implicit",
             "families": families}
-    if not attempts:
+    if not attempts and found["ipv4"][0] and not native_ipv4:
+        data.update(status=FAIL, finding=NO_PATH, summary=f"{item.text} has only IPv4 addresses, and this network has "
+                                                          "neither IPv4 nor a NAT64 prefix to reach them")
+    elif not attempts:
         why = found["ipv6"][1] or found["ipv4"][1] or "no address"
         data.update(status=FAIL, finding=mailserver.NO_ADDRESS, summary=f"{item.text}: name not resolved ({why})")
     elif not failed:

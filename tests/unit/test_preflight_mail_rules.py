@@ -137,3 +137,10 @@ def test_config_keys():
     assert mail.servers == ("imap.example.org:993", "[2001:db8::1]:465") and mail.ca_file == "/etc/ssl/mine.pem"
     with pytest.raises(ConfigError, match=r"preflight.mail.servers\[0\]: expected host:port"):
         parse_config(base + "preflight:\n  mail: {servers: [imap.example.org]}\n")
+
+
+def test_an_ipv4_only_server_without_ipv4_or_nat64_is_named_as_such():
+    entry = report(TARGET, {"ipv6": ([], None), "ipv4": (["192.0.2.25"], None)}, [], False, None)
+    assert (entry["status"], entry["finding"]) == ("fail", "no-path")
+    assert entry["summary"] == ("mail.example.org:993 has only IPv4 addresses, and this network has neither IPv4 nor "
+                                "a NAT64 prefix to reach them")
