@@ -145,3 +145,22 @@ def test_an_ipv4_only_server_without_ipv4_or_nat64_is_named_as_such():
     assert (entry["status"], entry["finding"]) == ("fail", "no-path")
     assert entry["summary"] == ("mail.example.org:993 has only IPv4 addresses, and this network has neither IPv4 nor "
                                 "a NAT64 prefix to reach them")
+
+
+def test_plan_synthesizes_only_where_the_network_needs_it():
+    from ipaddress import IPv6Network
+
+    from travelsync.preflight.checks.mail import plan
+
+    v4only = Target("v4only.example", 993, "imap", False)
+    resolved = {TARGET: BOTH, v4only: {"ipv6": ([], None), "ipv4": (["192.0.2.33", "198.51.100.7"], None)}}
+    prefixes = [IPv6Network("2001:db8:122::/48"), IPv6Network("64:ff9b::/96")]
+    assert plan([TARGET, v4only], resolved, False, prefixes) == [
+        (TARGET, "ipv6", "2001:db8::25", None),
+        (v4only, "ipv6", "2001:db8:122:c000:2:2100::", "2001:db8:122::/48"),
+        (v4only, "ipv6", "2001:db8:122:c633:64:700::", "2001:db8:122::/48"),
+        (v4only, "ipv6", "64:ff9b::c000:221", "64:ff9b::/96"),
+        (v4only, "ipv6", "64:ff9b::c633:6407", "64:ff9b::/96")]
+    assert plan([TARGET, v4only], resolved, True, prefixes) == [
+        (TARGET, "ipv6", "2001:db8::25", None), (TARGET, "ipv4", "192.0.2.25", None),
+        (v4only, "ipv4", "192.0.2.33", None), (v4only, "ipv4", "198.51.100.7", None)]

@@ -111,14 +111,56 @@ def servers(config, home, environ) -> tuple[list[mailserver.Target], list[str]]:
     return from_mailers(config.mailer, home, environ)
 
 
+def plan(targets, resolved: dict, native_ipv4: bool, prefixes) -> list[tuple]:
+    """(target, family, address, NAT64 prefix or None) for every address to try (pure): each
+    resolved address, except IPv4 without native IPv4; a name with only A records on an
+    IPv6-only network gets its addresses synthesized into each NAT64 prefix (RFC 6052)."""
+    from travelsync.nat64 import rfc6052
+
+    plans = []
+    for item in targets:
+        found = resolved[item]
+        if needs_nat64(found, native_ipv4):
+            plans += [(item, "ipv6", str(rfc6052.embed(prefix, IPv4Address(v4))), str(prefix))
+                      for prefix in prefixes for v4 in found["ipv4"][0]]
+        for family, _ in FAMILIES:
+            if family == "ipv6" or native_ipv4:
+                plans += [(item, family, address, None) for address in found[family][0]]
+    return plans
+
+
+def needs_nat64(found: dict, native_ipv4: bool) -> bool:
+    return not found["ipv6"][0] and bool(found["ipv4"][0]) and not native_ipv4
+
+
+def attempt_all(plans, context_tls, timeout: float, tunnel: str | None, context) -> list:
+    """Every planned address tried at once; an Attempt per plan (a late one: 'no outcome in time')."""
+    attempts: dict = {}
+
+    def attempt(item, family, address, prefix):
+        number = socket.AF_INET6 if family == "ipv6" else socket.AF_INET
+        finding, message, version = mailserver.handshake(item, number, address, context_tls,
+                                                         min(timeout, context.remaining()))
+        route = route_of(address, tunnel, context.runner) if family == "ipv6" and tunnel else None
+        attempts[(item, family, address, prefix)] = mailserver.Attempt(family, address, finding, message, version,
+                                                                      prefix, route)
+
+    threads = [threading.Thread(target=attempt, args=one, daemon=True) for one in plans]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(max(0.1, context.remaining() - 0.2))
+    return [attempts.get(one) or mailserver.Attempt(one[1], one[2], mailserver.TIMEOUT, "no outcome in time",
+                                                   nat64_prefix=one[3]) for one in plans]
+
+
 def run(config, context) -> CheckResult:
     from pathlib import Path
 
     from travelsync.preflight.checks.nat64 import has_native_ipv4
 
     settings = config.preflight.mail
-    home = Path(context.environ.get("HOME") or Path.home())
-    targets, notes = servers(config, home, context.environ)
+    targets, notes = servers(config, Path(context.environ.get("HOME") or Path.home()), context.environ)
     if not targets:
         return CheckResult(NAME, SKIP, "no mail server configured (preflight.mail.servers) or found in the mail "
                                        "clients' files", tuple(notes))
@@ -130,53 +172,22 @@ def run(config, context) -> CheckResult:
     native_ipv4 = has_native_ipv4()
     tunnel = tunnel_interface(config)
     details = list(notes)
-    plans = []  # (target, family name, address, nat64 prefix)
-    prefixes = None
     resolved = resolve_all(targets, min(timeout, context.remaining()))
-    for item in targets:
-        found = resolved[item]
-        if not found["ipv6"][0] and found["ipv4"][0] and not native_ipv4:
-            if prefixes is None:
-                prefixes, note = nat64_prefixes(config, min(3.0, context.remaining() / 3))
-                details.append(f"IPv6-only network: {note}")
-            from travelsync.nat64 import rfc6052
-
-            for prefix in prefixes:
-                for v4 in found["ipv4"][0]:
-                    plans.append((item, "ipv6", str(rfc6052.embed(prefix, IPv4Address(v4))), str(prefix)))
-        for family, _ in FAMILIES:
-            if family == "ipv4" and not native_ipv4:
-                continue
-            plans += [(item, family, address, None) for address in found[family][0]]
-
-    attempts: dict = {}
-    threads = []
-    for plan in plans:
-        item, family, address, prefix = plan
-
-        def attempt(plan=plan, item=item, family=family, address=address, prefix=prefix):
-            number = socket.AF_INET6 if family == "ipv6" else socket.AF_INET
-            finding, message, version = mailserver.handshake(item, number, address, context_tls,
-                                                             min(timeout, context.remaining()))
-            route = route_of(address, tunnel, context.runner) if family == "ipv6" and tunnel else None
-            attempts[plan] = mailserver.Attempt(family, address, finding, message, version, prefix, route)
-
-        thread = threading.Thread(target=attempt, daemon=True)
-        thread.start()
-        threads.append(thread)
-    for thread in threads:
-        thread.join(max(0.1, context.remaining() - 0.2))
-
-    reports = [report(item, resolved[item], [attempts.get(p) or mailserver.Attempt(
-        p[1], p[2], mailserver.TIMEOUT, "no outcome in time", nat64_prefix=p[3])
-        for p in plans if p[0] == item], native_ipv4, tunnel) for item in targets]
+    prefixes = []
+    if any(needs_nat64(resolved[item], native_ipv4) for item in targets):
+        prefixes, note = nat64_prefixes(config, min(3.0, context.remaining() / 3))
+        details.append(f"IPv6-only network: {note}")
+    plans = plan(targets, resolved, native_ipv4, prefixes)
+    attempts = attempt_all(plans, context_tls, timeout, tunnel, context)
+    reports = [report(item, resolved[item], [a for one, a in zip(plans, attempts) if one[0] == item],
+                      native_ipv4, tunnel) for item in targets]
     order = {OK: 0, WARN: 1, FAIL: 2}
     worst = max(reports, key=lambda r: order[r["status"]])
     status = worst["status"]
     summary = worst["summary"] if len(reports) == 1 or status != OK else \
         f"{len(reports)} mail servers reached over TLS with valid certificates"
     for entry in reports:
-        details += [line for line in entry.pop("lines")]
+        details += entry.pop("lines")
     findings = sorted({a["finding"] for r in reports for f in r["families"].values() for a in f["addresses"]}
                       | {r["finding"] for r in reports if r.get("finding")})
     return CheckResult(NAME, status, summary, tuple(details), data={"servers": reports, "findings": findings})
