@@ -115,6 +115,18 @@ def test_servers_from_each_clients_file():
                      "[Repository l]\ntype = Maildir\nlocalfolders = ~/Mail\n"
                      "[Repository r]\ntype = IMAP\nremotehost = imap.example.org\n")
     assert servers.offlineimap(offlineimaprc) == [servers.Server("imap.example.org", 993, "imap", False)]
+    accountrc = ("[Account: 1]\nprotocol=0\nreceive_server=pop.example.org\nssl_pop=1\npop_port=995\n"
+                 "[Account: 2]\nprotocol=3\nreceive_server=imap.example.org\nssl_imap=2\n"
+                 "[Account: 3]\nprotocol=4\nreceive_server=news.example.org\n")
+    assert servers.claws(accountrc) == [servers.Server("pop.example.org", 995, "pop3", False),
+                                        servers.Server("imap.example.org", 143, "imap", True)]
+    kmailrc = "[General]\nhost=pop.example.org\nport=995\nuseSSL=true\nleaveOnServer=false\n"
+    assert servers.kmail(kmailrc) == [servers.Server("pop.example.org", 995, "pop3", False)]
+    source = ("[Data Source]\nDisplayName=home\n[Pop Backend]\nKeepOnServer=false\n"
+              "[Network]\nHost=pop.example.org\nPort=995\n[Security]\nMethod=ssl-on-alternate-port\n")
+    assert servers.evolution(source) == [servers.Server("pop.example.org", 995, "pop3", False)]
+    assert servers.evolution(source.replace("ssl-on-alternate-port", "starttls-on-standard-port")
+                             .replace("Port=995", "Port=110")) == [servers.Server("pop.example.org", 110, "pop3", True)]
 
 
 def test_from_mailers_reads_the_files_and_says_what_it_could_not(tmp_path):
@@ -123,11 +135,11 @@ def test_from_mailers_reads_the_files_and_says_what_it_could_not(tmp_path):
     broken = tmp_path / "mbsyncrc"
     broken.write_text("Host\n")
     targets, notes = servers.from_mailers(
-        [MailerEntry("fetchmail", str(rc)), MailerEntry("mbsync", str(broken)), MailerEntry("claws", None),
+        [MailerEntry("fetchmail", str(rc)), MailerEntry("mbsync", str(broken)), MailerEntry("mutt", None),
          MailerEntry("mpop", "marc@laptop:/home/marc/.mpoprc")], tmp_path, {"HOME": str(tmp_path)})
     assert targets == [Target("pop.example.org", 995, "pop3", False)]  # one target, however many users
     assert notes[0].startswith(f"{broken}: mail servers not read (Host: parameter missing")
-    assert notes[1] == "mail servers of claws are not read: list them in preflight.mail.servers"
+    assert notes[1] == "mail servers of mutt are not read: list them in preflight.mail.servers"
     assert notes[2].startswith("marc@laptop:/home/marc/.mpoprc: on another machine")
 
 

@@ -135,8 +135,50 @@ def offlineimap(text: str) -> list[Server]:
     return found
 
 
+def claws(text: str) -> list[Server]:
+    """Each POP or IMAP account's `receive_server`, `pop_port`/`imap_port` and `ssl_pop`/`ssl_imap`
+    (1: TLS from the start, 2: STARTTLS)."""
+    from travelsync.mail.clients import claws as client
+
+    found = []
+    for settings in client._sections(client._parse(text)[0]).values():
+        protocol, host = client._protocol(settings), client._last(settings, "receive_server", "").strip()
+        if protocol not in ("pop3", "imap") or not host:
+            continue
+        prefix = "pop" if protocol == "pop3" else "imap"
+        implicit = client._number(client._last(settings, f"ssl_{prefix}", "0")) == 1
+        found.append(_server(host, client._last(settings, f"{prefix}_port", "").strip(), protocol, implicit))
+    return found
+
+
+def kmail(text: str) -> list[Server]:
+    """A POP3 resource's [General] `host`, `port` and `useSSL` (true: TLS from the start)."""
+    from travelsync.mail.clients import kmail as client
+
+    settings = client._general(client._parse(text)[0])
+    host = client._last(settings, "host")
+    if not host:
+        return []
+    implicit = (client._last(settings, "useSSL") or "").lower() in YES
+    return [_server(host, client._last(settings, "port"), "pop3", implicit)]
+
+
+def evolution(text: str) -> list[Server]:
+    """A .source file's [Network] `Host`, `Port` and [Security] `Method`
+    (ssl-on-alternate-port: TLS from the start), for a POP or IMAP account."""
+    from travelsync.mail.clients import evolution as client
+
+    groups = client._groups(client._parse(text)[0])
+    protocol = "pop3" if "Pop Backend" in groups else "imap" if "Imapx Backend" in groups else None
+    host = client._last(groups.get("Network", {}), "Host")
+    if protocol is None or not host:
+        return []
+    implicit = client._last(groups.get("Security", {}), "Method") == "ssl-on-alternate-port"
+    return [_server(host, client._last(groups.get("Network", {}), "Port"), protocol, implicit)]
+
+
 READERS = {"fetchmail": fetchmail, "getmail": getmail, "mpop": mpop, "thunderbird": thunderbird,
-           "mbsync": mbsync, "offlineimap": offlineimap}
+           "mbsync": mbsync, "offlineimap": offlineimap, "claws": claws, "kmail": kmail, "evolution": evolution}
 
 
 def from_mailers(entries, home: Path, environ: Mapping[str, str]) -> tuple[list, list[str]]:
