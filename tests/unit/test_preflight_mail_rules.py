@@ -125,6 +125,11 @@ def test_servers_from_each_clients_file():
     source = ("[Data Source]\nDisplayName=home\n[Pop Backend]\nKeepOnServer=false\n"
               "[Network]\nHost=pop.example.org\nPort=995\n[Security]\nMethod=ssl-on-alternate-port\n")
     assert servers.evolution(source) == [servers.Server("pop.example.org", 995, "pop3", False)]
+    muttrc = ('set pop_host="pops://marc@pop.example.org"\nset folder=imaps://imap.example.org:10993/\n'
+              "set smtp_url='smtp://marc@smtp.example.org:587/'  # outgoing\nmailboxes imaps://imap.example.org:10993/INBOX\n")
+    assert servers.mutt(muttrc) == [servers.Server("pop.example.org", 995, "pop3", False),
+                                    servers.Server("imap.example.org", 10993, "imap", False),
+                                    servers.Server("smtp.example.org", 587, "smtp", True)]
     assert servers.evolution(source.replace("ssl-on-alternate-port", "starttls-on-standard-port")
                              .replace("Port=995", "Port=110")) == [servers.Server("pop.example.org", 110, "pop3", True)]
 
@@ -135,11 +140,11 @@ def test_from_mailers_reads_the_files_and_says_what_it_could_not(tmp_path):
     broken = tmp_path / "mbsyncrc"
     broken.write_text("Host\n")
     targets, notes = servers.from_mailers(
-        [MailerEntry("fetchmail", str(rc)), MailerEntry("mbsync", str(broken)), MailerEntry("mutt", None),
+        [MailerEntry("fetchmail", str(rc)), MailerEntry("mbsync", str(broken)), MailerEntry("mutt", "marc@laptop:/home/marc/.muttrc"),
          MailerEntry("mpop", "marc@laptop:/home/marc/.mpoprc")], tmp_path, {"HOME": str(tmp_path)})
     assert targets == [Target("pop.example.org", 995, "pop3", False)]  # one target, however many users
     assert notes[0].startswith(f"{broken}: mail servers not read (Host: parameter missing")
-    assert notes[1] == "mail servers of mutt are not read: list them in preflight.mail.servers"
+    assert notes[1].startswith("marc@laptop:/home/marc/.muttrc: on another machine")
     assert notes[2].startswith("marc@laptop:/home/marc/.mpoprc: on another machine")
 
 

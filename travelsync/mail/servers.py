@@ -2,18 +2,19 @@
 
 Pure readers, one per client kind, built on the client modules' own parsers (so a file is
 read here as it is for keep/revert); each returns (host, port, protocol, starttls) with the
-client's defaults filled in: the port by protocol and TLS setting, STARTTLS where the file
-asks for it (or where the client tries it by default). Only incoming servers: the files of
-these clients name no outgoing server, except where noted in docs/preflight.md.
+client's defaults filled in: the port by protocol and TLS setting, and STARTTLS wherever the
+file does not ask for TLS from the first byte. Incoming servers, and mutt's smtp_url.
 """
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
 from travelsync.mail.model import MailConfigError
 
-PORTS = {("pop3", False): 110, ("pop3", True): 995, ("imap", False): 143, ("imap", True): 993}
+PORTS = {("pop3", False): 110, ("pop3", True): 995, ("imap", False): 143, ("imap", True): 993,
+         ("smtp", False): 25, ("smtp", True): 465}
 YES = {"1", "yes", "true", "on"}
 
 
@@ -21,7 +22,7 @@ YES = {"1", "yes", "true", "on"}
 class Server:
     host: str
     port: int
-    protocol: str  # pop3 | imap
+    protocol: str  # pop3 | imap | smtp
     starttls: bool  # False: TLS from the first byte
 
 
@@ -177,8 +178,32 @@ def evolution(text: str) -> list[Server]:
     return [_server(host, client._last(groups.get("Network", {}), "Port"), protocol, implicit)]
 
 
+_URL = re.compile(r"(?P<scheme>pops?|imaps?|smtps?)://(?:[^@/\s]*@)?(?P<host>\[[^]\s]+\]|[^:/\s]+)(?::(?P<port>\d+))?",
+                  re.IGNORECASE)
+_SCHEMES = {"pop": "pop3", "imap": "imap", "smtp": "smtp"}
+
+
+def mutt(text: str) -> list[Server]:
+    """Every pop[s]://, imap[s]:// and smtp[s]:// URL in the file's commands (pop_host, folder,
+    spoolfile, mailboxes, smtp_url, …): the `s` schemes are TLS from the start. Files it
+    `source`s are not followed."""
+    from travelsync.mail.clients import mutt as client
+
+    found = []
+    for words in client._commands(text):
+        for word in words[1:]:
+            for match in _URL.finditer(word.text):
+                scheme = match["scheme"].lower()
+                server = _server(match["host"].strip("[]"), match["port"], _SCHEMES[scheme.rstrip("s")],
+                                 scheme.endswith("s"))
+                if server not in found:
+                    found.append(server)
+    return found
+
+
 READERS = {"fetchmail": fetchmail, "getmail": getmail, "mpop": mpop, "thunderbird": thunderbird,
-           "mbsync": mbsync, "offlineimap": offlineimap, "claws": claws, "kmail": kmail, "evolution": evolution}
+           "mbsync": mbsync, "offlineimap": offlineimap, "claws": claws, "kmail": kmail, "evolution": evolution,
+           "mutt": mutt}
 
 
 def from_mailers(entries, home: Path, environ: Mapping[str, str]) -> tuple[list, list[str]]:
