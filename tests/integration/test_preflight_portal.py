@@ -26,6 +26,7 @@ LISTENERS = [
      "body": '<html><head><meta http-equiv="refresh" content="0; url=/splash?id=7"></head></html>'},
     {"port": 8006, "mode": "http", "status": 200, "headers": {"Content-Type": "application/captive+json"},
      "body": json.dumps({"captive": False, "seconds-remaining": 3600})},
+    {"port": 8007, "mode": "garbage", "body": "\x1b]0;owned\x07 not HTTP\r\n"},
     {"port": 8009, "mode": "silent"},
 ]
 
@@ -127,3 +128,10 @@ def test_a_portal_is_named_in_the_mail_checks_failure(web):
     assert result.exit_code == 1 and found["status"] == "warn" and mail["status"] == "fail"
     assert mail["details"][-1].startswith(f"a captive portal was found ({PORTAL}): sign in there")
     assert mail["data"]["captive_portal"] == PORTAL
+
+
+def test_garbage_from_the_server_is_shown_escaped(web):
+    """A hostile network's bytes reach the person's terminal only escaped."""
+    code, check = portal(web, "probe_url: 'http://127.0.0.1:8007/success.txt'")
+    assert check["data"]["findings"] == ["no-answer"]
+    assert "\x1b" not in json.dumps(check) and "\\x1b]0;owned" in check["data"]["probe"]["error"]

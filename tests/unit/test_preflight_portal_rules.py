@@ -90,3 +90,13 @@ def test_config_keys_defaults_and_errors():
     assert (off.probe_url, off.announced) == (None, False)
     with pytest.raises(ConfigError, match=r"preflight.portal.probe_url: expected an http\(s\) URL"):
         parse_config(base + "preflight:\n  portal: {probe_url: 'ftp://x'}\n")
+
+
+def test_urls_from_the_network_cannot_drive_the_terminal():
+    """A hostile portal's Location or user-portal-url is shown with its control characters
+    escaped and cut at a sane length (the human table prints it)."""
+    verdict = captive.judge_probe(answer(302, location="http://evil.example/\x1b]0;pwned\x07\x1b[2J"), None)
+    assert verdict.portal_url == "http://evil.example/\\x1b]0;pwned\\x07\\x1b[2J"
+    assert "\x1b" not in verdict.message
+    state = captive.parse_api(api({"captive": True, "user-portal-url": "https://p.example/" + "a" * 5000 + "\r\n"}))
+    assert len(state.user_portal_url) == captive.URL_LIMIT + 1 and "\r" not in state.user_portal_url

@@ -47,6 +47,16 @@ class Verdict:
     portal_url: str | None = None  # where the person signs in, when known
 
 
+URL_LIMIT = 2000  # characters of a network-given URL shown
+
+
+def shown(text: str) -> str:
+    """A URL the network gave (Location, meta refresh, user-portal-url), safe to print: control
+    characters escaped (a hostile portal must not drive the terminal), cut at URL_LIMIT."""
+    text = "".join(c if c.isprintable() and c != "\x7f" else f"\\x{ord(c):02x}" for c in text)
+    return text if len(text) <= URL_LIMIT else text[:URL_LIMIT] + "…"
+
+
 _META_REFRESH = re.compile(rb"""<meta[^>]+http-equiv\s*=\s*["']?refresh["']?[^>]*content\s*=\s*["']?\s*\d*\s*;?\s*"""
                            rb"""url\s*=\s*['"]?([^'">\s]+)""", re.IGNORECASE)
 
@@ -73,13 +83,13 @@ def judge_probe(answer: Answer, expect_body: str | None) -> Verdict:
         location = answer.headers.get("location")
         if not location:
             return Verdict(PORTAL, f"{answer.url} answered {answer.status} without a Location", answer.url)
-        target = urljoin(answer.url, location)
+        target = shown(urljoin(answer.url, location))
         return Verdict(PORTAL, f"{answer.url} was redirected ({answer.status}) to {target} (not followed)", target)
     if answer.status == 511 or answer.status == 200:
         target = meta_refresh(answer.body)
         why = "511 Network Authentication Required" if answer.status == 511 else "a page instead of the expected answer"
         if target:
-            target = urljoin(answer.url, target)
+            target = shown(urljoin(answer.url, target))
             return Verdict(PORTAL, f"{answer.url} answered {why}, pointing to {target}", target)
         return Verdict(PORTAL, f"{answer.url} answered {why}", answer.url)
     return Verdict(UNEXPECTED, f"{answer.url} answered {answer.status}, expected "
@@ -107,21 +117,21 @@ def parse_api(answer: Answer) -> ApiState:
     content type, JSON, or a missing/non-boolean `captive`)."""
     if answer.status != 200:
         where = answer.headers.get("location")
-        raise ValueError(f"answered {answer.status}" + (f" (redirect to {urljoin(answer.url, where)}, not followed)"
-                                                        if where else ""))
+        raise ValueError(f"answered {answer.status}" + (f" (redirect to {shown(urljoin(answer.url, where))}, "
+                                                        "not followed)" if where else ""))
     content_type = answer.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != API_CONTENT_TYPE:
-        raise ValueError(f"answered {content_type or 'no content type'}, not {API_CONTENT_TYPE}")
+        raise ValueError(f"answered {shown(content_type[:100]) or 'no content type'}, not {API_CONTENT_TYPE}")
     try:
         document = json.loads(answer.body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as error:
-        raise ValueError(f"its JSON does not parse: {error}") from None
+        raise ValueError(f"its JSON does not parse: {shown(str(error))}") from None
     if not isinstance(document, dict) or not isinstance(document.get("captive"), bool):
         raise ValueError("its JSON has no boolean `captive` (RFC 8908 §5)")
 
     def text(key):
         value = document.get(key)
-        return value if isinstance(value, str) and value else None
+        return shown(value) if isinstance(value, str) and value else None
 
     remaining = document.get("seconds-remaining")
     extend = document.get("can-extend-session")

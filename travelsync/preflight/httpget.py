@@ -10,7 +10,7 @@ import ssl
 import threading
 from urllib.parse import urlsplit
 
-from travelsync.preflight.captive import Answer
+from travelsync.preflight.captive import Answer, shown
 
 BODY_LIMIT = 64 * 1024  # a probe or API answer is small; a portal page is cut here
 
@@ -38,8 +38,8 @@ def get(url: str, timeout: float, *, accept: str = "*/*", cafile: str | None = N
     thread.join(timeout)
     if thread.is_alive():
         raise NoAnswer(f"{url}: no answer within {timeout:g} s")
-    if "error" in outcome:
-        raise NoAnswer(f"{url}: {describe(outcome['error'])}")
+    if "error" in outcome:  # a server's garbage (a bad status line) may be in the message
+        raise NoAnswer(f"{url}: {shown(describe(outcome['error'], timeout))}")
     return outcome["answer"]
 
 
@@ -63,7 +63,7 @@ def _fetch(parts, url: str, timeout: float, accept: str, cafile: str | None) -> 
         connection.close()
 
 
-def describe(error: BaseException) -> str:
+def describe(error: BaseException, timeout: float) -> str:
     """A one-line reason for a failed request: resolver, refusal, unreachable, TLS."""
     import socket
 
@@ -71,8 +71,8 @@ def describe(error: BaseException) -> str:
         return f"name not resolved ({error.strerror})"
     if isinstance(error, ssl.SSLCertVerificationError):
         return f"TLS certificate not accepted: {error.verify_message}"
-    if isinstance(error, (socket.timeout, TimeoutError)):
-        return "timed out"
+    if isinstance(error, (socket.timeout, TimeoutError)):  # the socket's limit, met before the thread's
+        return f"no answer within {timeout:g} s"
     if isinstance(error, OSError) and error.strerror:
         return error.strerror
     return f"{type(error).__name__}: {error}"
