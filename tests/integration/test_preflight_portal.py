@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import need_programs, need_root
 from tests.fixtures.netns_ra import Namespaces
-from tests.fixtures.netns_servers import remove_etc, serving_namespace
+from tests.fixtures.netns_servers import remove_etc, serving_namespace, throwaway_ca
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
 
@@ -34,19 +34,26 @@ LISTENERS = [
 @pytest.fixture(scope="module")
 def web(tmp_path_factory):
     need_root()
-    need_programs("ip")
+    need_programs("ip", "openssl")
+    folder = tmp_path_factory.mktemp("portal")
+    certificates = throwaway_ca(folder, ["portal.test"])
+    https = {"mode": "https", "cert": str(certificates.valid[0]), "key": str(certificates.valid[1]), "status": 200,
+             "body": API, "headers": {"Content-Type": "application/captive+json"}}
     namespaces = Namespaces()
     try:
-        yield serving_namespace(tmp_path_factory.mktemp("portal"), LISTENERS, {}, namespaces)
+        rig = serving_namespace(folder, LISTENERS + [{"port": 8443, **https}], {"portal.test": ["127.0.0.1"],
+                                                                               "other.test": ["127.0.0.1"]}, namespaces)
+        rig.ca = certificates.ca
+        yield rig
     finally:
         namespaces.teardown()
         remove_etc(namespaces)
 
 
-def portal(web, settings: str, *args):
+def portal(web, settings: str, *args, env=None):
     timeout = "" if "timeout:" in settings else "timeout: 2, "
     config = web.config(f"preflight:\n  portal: {{announced: false, {timeout}{settings}}}\n")
-    result = web.travelsync("--config", config, "--json", "preflight", "--only", "portal", *args)
+    result = web.travelsync("--config", config, "--json", "preflight", "--only", "portal", *args, env=env)
     assert result.exit_code in (0, 3), result.stderr
     (check,) = result.json["checks"]
     return result.exit_code, check
@@ -77,6 +84,22 @@ def test_the_rfc8908_api_names_the_user_portal_url(web):
     assert check["data"]["findings"] == ["api-captive", "open"]  # the probe alone would have said open
     assert check["data"]["apis"][0]["state"]["captive"] is True
     assert any("plain HTTP (RFC 8908 asks for HTTPS)" in line for line in check["details"])
+
+
+def test_an_api_over_https_is_trusted_only_with_a_valid_certificate_for_its_name(web):
+    """RFC 8908 §4.1: the API is reached over HTTPS with the certificate checked (here against
+    the throwaway CA, through OpenSSL's SSL_CERT_FILE, as the system's store would be)."""
+    trusted = {"SSL_CERT_FILE": str(web.ca)}
+    settings = "probe_url: null, api_url: 'https://portal.test:8443/captive'"
+    code, check = portal(web, settings, env=trusted)
+    assert (code, check["data"]["portal_url"]) == (3, USER_PORTAL)
+    assert not any("plain HTTP" in line for line in check["details"])
+    code, check = portal(web, settings.replace("portal.test", "other.test"), env=trusted)
+    assert check["data"]["findings"] == ["api-invalid"] and "portal_url" not in check["data"]
+    assert "TLS certificate not accepted: Hostname mismatch" in check["data"]["apis"][0]["error"]
+    code, check = portal(web, settings)  # the system's CAs do not know the throwaway one
+    assert check["data"]["findings"] == ["api-invalid"]
+    assert "TLS certificate not accepted: unable to get local issuer certificate" in check["data"]["apis"][0]["error"]
 
 
 def test_an_api_announced_through_systemd_networkd_is_asked(web, tmp_path):
