@@ -158,3 +158,12 @@ def test_garbage_from_the_server_is_shown_escaped(web):
     code, check = portal(web, "probe_url: 'http://127.0.0.1:8007/success.txt'")
     assert check["data"]["findings"] == ["no-answer"]
     assert "\x1b" not in json.dumps(check) and "\\x1b]0;owned" in check["data"]["probe"]["error"]
+
+
+def test_the_api_and_the_probe_are_asked_at_once(web):
+    """A silent API and a silent probe cost one timeout, not two."""
+    started = time.monotonic()
+    code, check = portal(web, "probe_url: 'http://127.0.0.1:8009/a', api_url: 'http://127.0.0.1:8009/b', timeout: 2")
+    elapsed = time.monotonic() - started
+    assert check["data"]["findings"] == ["api-invalid", "no-answer"]
+    assert elapsed < 2 * 2 - 0.2, elapsed  # the interpreter's start-up included

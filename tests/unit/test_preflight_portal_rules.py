@@ -100,3 +100,13 @@ def test_urls_from_the_network_cannot_drive_the_terminal():
     assert "\x1b" not in verdict.message
     state = captive.parse_api(api({"captive": True, "user-portal-url": "https://p.example/" + "a" * 5000 + "\r\n"}))
     assert len(state.user_portal_url) == captive.URL_LIMIT + 1 and "\r" not in state.user_portal_url
+
+
+def test_grade_a_portal_wins_then_what_went_wrong():
+    from travelsync.preflight.checks.portal import grade
+
+    assert grade(["no-answer", "api-captive"], "https://p.example/", "http://probe/") == (
+        "warn", "captive portal: sign in at https://p.example/")
+    assert grade(["api-invalid", "open"], None, "http://probe/") == ("ok", "no captive portal")
+    assert grade(["api-invalid"], None, None)[0] == "warn"
+    assert grade(["api-open", "no-answer"], None, "http://probe/")[1].startswith("the portal probe http://probe/ did not")

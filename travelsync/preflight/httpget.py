@@ -43,6 +43,29 @@ def get(url: str, timeout: float, *, accept: str = "*/*", cafile: str | None = N
     return outcome["answer"]
 
 
+def get_all(requests: dict, timeout: float) -> dict:
+    """{key: (url, accept)} → {key: Answer or NoAnswer}, every request at once: the whole takes
+    about the slowest one, within `timeout`."""
+    import threading
+
+    results: dict = {}
+
+    def one(key, url, accept):
+        try:
+            results[key] = get(url, timeout, accept=accept)
+        except NoAnswer as error:
+            results[key] = error
+
+    threads = [threading.Thread(target=one, args=(key, url, accept), daemon=True)
+               for key, (url, accept) in requests.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout + 0.5)
+    return {key: results.get(key) or NoAnswer(f"{url}: no answer within {timeout:g} s")
+            for key, (url, _) in requests.items()}
+
+
 def _fetch(parts, url: str, timeout: float, accept: str, cafile: str | None) -> Answer:
     if parts.scheme == "https":
         context = ssl.create_default_context(cafile=cafile)

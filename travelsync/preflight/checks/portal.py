@@ -46,84 +46,88 @@ def announced_uris(*, runner, networkd_links: str = NETWORKD_LINKS, timeout: flo
 
 def run(config, context, *, networkd_links: str = NETWORKD_LINKS) -> CheckResult:
     settings = config.preflight.portal
-    findings, details, data = [], [], {}
-    portal_url = None
-
-    sources = []
-    if settings.api_url:
-        sources.append((settings.api_url, "preflight.portal.api_url"))
+    sources = [(settings.api_url, "preflight.portal.api_url")] if settings.api_url else []
     if settings.announced:
         sources += announced_uris(runner=context.runner, networkd_links=networkd_links,
                                   timeout=min(2.0, context.remaining()))
-    apis = []
-    for uri, where in sources:
-        entry = {"uri": uri, "source": where}
-        apis.append(entry)
-        try:
-            answer = httpget.get(uri, min(float(settings.timeout), context.remaining()),
-                                 accept=captive.API_CONTENT_TYPE)
-            state = captive.parse_api(answer)
-        except httpget.NoAnswer as error:
-            findings.append(captive.API_INVALID)
-            details.append(f"captive-portal API ({where}) did not answer: {error}")
-            entry["error"] = str(error)
-            continue
-        except ValueError as error:
-            findings.append(captive.API_INVALID)
-            details.append(f"captive-portal API {uri} ({where}) is not an RFC 8908 API: it {error}")
-            entry["error"] = str(error)
-            continue
-        entry["state"] = state.as_json()
-        if not uri.startswith("https:"):
-            details.append(f"captive-portal API {uri} is plain HTTP (RFC 8908 asks for HTTPS): anyone on the "
-                           "network could have written its answer")
-        if state.captive:
-            findings.append(captive.API_CAPTIVE)
-            portal_url = portal_url or state.user_portal_url or uri
-            details.append(f"captive-portal API {uri} ({where}) says captive: sign in at "
-                           f"{state.user_portal_url or '(no user-portal-url given)'}")
-        else:
-            findings.append(captive.API_OPEN)
-            left = f"; {state.seconds_remaining} s of the session left" if state.seconds_remaining is not None else ""
-            details.append(f"captive-portal API {uri} ({where}) says not captive{left}")
-    if apis:
-        data["apis"] = apis
-
-    if settings.probe_url:
-        probe = {"url": settings.probe_url}
-        data["probe"] = probe
-        try:
-            answer = httpget.get(settings.probe_url, min(float(settings.timeout), context.remaining()))
-        except httpget.NoAnswer as error:
-            findings.append(captive.NO_ANSWER)
-            probe["error"] = str(error)
-            details.append(f"probe: {error}")
-        else:
-            verdict = captive.judge_probe(answer, settings.expect_body)
-            probe.update(status=answer.status, finding=verdict.finding)
-            findings.append(verdict.finding)
-            details.append(f"probe: {verdict.message}")
-            if verdict.portal_url:
-                probe["portal_url"] = verdict.portal_url
-                portal_url = portal_url or verdict.portal_url
-
-    data["findings"] = list(dict.fromkeys(findings))
-    if portal_url:
-        data["portal_url"] = portal_url
-        return CheckResult(NAME, WARN, f"captive portal: sign in at {portal_url}", tuple(details), data=data)
     if not sources and not settings.probe_url:
         return CheckResult(NAME, SKIP, "no probe URL configured (preflight.portal.probe_url) and no captive-portal "
-                                       "API announced", tuple(details), data=data)
+                                       "API announced")
+    requests = {("api", uri): (uri, captive.API_CONTENT_TYPE) for uri, _ in sources}
+    if settings.probe_url:
+        requests[("probe", settings.probe_url)] = (settings.probe_url, "*/*")
+    answers = httpget.get_all(requests, min(float(settings.timeout), max(0.1, context.remaining() - 0.3)))
+    findings, details, data = [], [], {}
+    apis = [read_api(uri, where, answers[("api", uri)], findings, details) for uri, where in sources]
+    portal_url = next((a["portal_url"] for a in apis if a.get("portal_url")), None)
+    if apis:
+        data["apis"] = apis
+    if settings.probe_url:
+        data["probe"] = read_probe(settings.probe_url, answers[("probe", settings.probe_url)], settings.expect_body,
+                                   findings, details)
+        portal_url = portal_url or data["probe"].get("portal_url")
+    data["findings"] = list(dict.fromkeys(findings))
+    status, summary = grade(findings, portal_url, settings.probe_url)
+    if portal_url:
+        data["portal_url"] = portal_url
+    return CheckResult(NAME, status, summary, tuple(details), data=data)
+
+
+def read_api(uri: str, where: str, answer, findings: list, details: list) -> dict:
+    """One RFC 8908 API's answer → its JSON entry; findings and details appended."""
+    entry = {"uri": uri, "source": where}
+    try:
+        if isinstance(answer, httpget.NoAnswer):
+            raise answer
+        state = captive.parse_api(answer)
+    except httpget.NoAnswer as error:
+        findings.append(captive.API_INVALID)
+        details.append(f"captive-portal API ({where}) did not answer: {error}")
+        return {**entry, "error": str(error)}
+    except ValueError as error:
+        findings.append(captive.API_INVALID)
+        details.append(f"captive-portal API {uri} ({where}) is not an RFC 8908 API: it {error}")
+        return {**entry, "error": str(error)}
+    entry["state"] = state.as_json()
+    if not uri.startswith("https:"):
+        details.append(f"captive-portal API {uri} is plain HTTP (RFC 8908 asks for HTTPS): anyone on the "
+                       "network could have written its answer")
+    if state.captive:
+        findings.append(captive.API_CAPTIVE)
+        entry["portal_url"] = state.user_portal_url or uri
+        details.append(f"captive-portal API {uri} ({where}) says captive: sign in at "
+                       f"{state.user_portal_url or '(no user-portal-url given)'}")
+    else:
+        findings.append(captive.API_OPEN)
+        left = f"; {state.seconds_remaining} s of the session left" if state.seconds_remaining is not None else ""
+        details.append(f"captive-portal API {uri} ({where}) says not captive{left}")
+    return entry
+
+
+def read_probe(url: str, answer, expect_body: str | None, findings: list, details: list) -> dict:
+    """The probe's answer → its JSON entry; findings and details appended."""
+    if isinstance(answer, httpget.NoAnswer):
+        findings.append(captive.NO_ANSWER)
+        details.append(f"probe: {answer}")
+        return {"url": url, "error": str(answer)}
+    verdict = captive.judge_probe(answer, expect_body)
+    findings.append(verdict.finding)
+    details.append(f"probe: {verdict.message}")
+    entry = {"url": url, "status": answer.status, "finding": verdict.finding}
+    return {**entry, "portal_url": verdict.portal_url} if verdict.portal_url else entry
+
+
+def grade(findings: list, portal_url: str | None, probe_url: str | None) -> tuple[str, str]:
+    """(status, summary) from the findings (pure): a portal found wins; then what went wrong."""
+    if portal_url:
+        return WARN, f"captive portal: sign in at {portal_url}"
     if captive.NO_ANSWER in findings:
-        return CheckResult(NAME, WARN, f"the portal probe {settings.probe_url} did not answer: no portal seen, "
-                                       "but no open web either", tuple(details), data=data)
+        return WARN, f"the portal probe {probe_url} did not answer: no portal seen, but no open web either"
     if captive.UNEXPECTED in findings:
-        return CheckResult(NAME, WARN, f"the portal probe {settings.probe_url} gave an unexpected answer",
-                           tuple(details), data=data)
+        return WARN, f"the portal probe {probe_url} gave an unexpected answer"
     if captive.API_INVALID in findings and captive.OPEN not in findings:
-        return CheckResult(NAME, WARN, "the announced captive-portal API did not answer as RFC 8908 says",
-                           tuple(details), data=data)
-    return CheckResult(NAME, OK, "no captive portal", tuple(details), data=data)
+        return WARN, "the announced captive-portal API did not answer as RFC 8908 says"
+    return OK, "no captive portal"
 
 
 def annotate(results: list) -> list:
