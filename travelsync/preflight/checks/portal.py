@@ -12,7 +12,7 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
-from travelsync.preflight import captive, httpget
+from travelsync.preflight import captive
 from travelsync.preflight.model import OK, SKIP, WARN, CheckResult
 
 NAME = "portal"
@@ -53,6 +53,9 @@ def run(config, context, *, networkd_links: str = NETWORKD_LINKS) -> CheckResult
     if not sources and not settings.probe_url:
         return CheckResult(NAME, SKIP, "no probe URL configured (preflight.portal.probe_url) and no captive-portal "
                                        "API announced")
+    from travelsync.preflight import httpget  # http.client and ssl: only when the check runs (the runner
+    # imports this module for annotate)
+
     requests = {("api", uri): (uri, captive.API_CONTENT_TYPE) for uri, _ in sources}
     if settings.probe_url:
         requests[("probe", settings.probe_url)] = (settings.probe_url, "*/*")
@@ -75,6 +78,8 @@ def run(config, context, *, networkd_links: str = NETWORKD_LINKS) -> CheckResult
 
 def read_api(uri: str, where: str, answer, findings: list, details: list) -> dict:
     """One RFC 8908 API's answer → its JSON entry; findings and details appended."""
+    from travelsync.preflight import httpget
+
     entry = {"uri": uri, "source": where}
     try:
         if isinstance(answer, httpget.NoAnswer):
@@ -106,6 +111,8 @@ def read_api(uri: str, where: str, answer, findings: list, details: list) -> dic
 
 def read_probe(url: str, answer, expect_body: str | None, findings: list, details: list) -> dict:
     """The probe's answer → its JSON entry; findings and details appended."""
+    from travelsync.preflight import httpget
+
     if isinstance(answer, httpget.NoAnswer):
         findings.append(captive.NO_ANSWER)
         details.append(f"probe: {answer}")
