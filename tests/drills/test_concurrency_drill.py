@@ -64,6 +64,7 @@ def test_prepare_and_scheduled_backup_at_once(home_world, drill, cli, keep_bytes
                             runs[name].stderr)
                 args = ("prepare", "--skip-preflight") if name == "prepare" else scheduled
                 again = cli("--config", world.fast, "--json", *args, env={"TRAVELSYNC_NOW": when})
+                # reached only after a run waited (75), which no run here produced: its exact code is unmeasured
                 drill.check(again.exit_code in (0, 3), f"{name} run again afterwards completes", again.stderr)
         facts = check_repository(drill, cli, world.fast, world.repo, before_repo)
         made = sorted(set(facts["snapshots"]) - set(before_repo["snapshots"]))
@@ -83,6 +84,8 @@ def test_prepare_and_scheduled_backup_at_once(home_world, drill, cli, keep_bytes
         check_mail_file(drill, world.home / ".fetchmailrc", {"keep": keep_bytes})
         finalize = cli("--config", world.fast, "--json", "finalize", "--skip-preflight", "--backup-first",
                        env={"TRAVELSYNC_NOW": day_at(day + 1, 7, 0)})
+        # 0 or 3: the race decides: 3 (a warning: the laptop's .fetchmailrc still deletes) when the backup
+        # copied home's .fetchmailrc before prepare switched it to keep, 0 when after
         drill.check(finalize.exit_code in (0, 3), "the trip still completes: finalize", finalize.stderr)
         latest = finalize.json["snapshot"]
         drill.check(not laptop_matches(world.laptop_home, world.data(latest)), f"the laptop equals {latest}")

@@ -84,7 +84,7 @@ def test_kill_backup(home_world, drill, cli, victim):
                         "travelsync saw rsync killed: exit 1 naming signal 9", f"exit {code}: {running.stderr}")
         check_repository(drill, cli, world.fast, world.repo, before)
         rerun = cli("--config", world.fast, "--json", "backup", kind, env={"TRAVELSYNC_NOW": at(index, 3)})
-        drill.check(rerun.exit_code in (0, 3), f"the re-run of backup {kind} completed (exit {rerun.exit_code})",
+        drill.check(rerun.exit_code == 0, f"the re-run of backup {kind} completed (exit {rerun.exit_code})",
                     rerun.stderr)
         report = rerun.json
         drill.say(f"  re-run: snapshot {report['snapshot']}, resumed={report['resumed']}, "
@@ -112,6 +112,9 @@ def test_kill_restore(home_world, drill, cli):
                         env={"TRAVELSYNC_NOW": at(index, 7)})
         kill_and_report(drill, window, running)
         rerun = cli("--config", world.fast, "--json", "restore", "--from", chosen, env={"TRAVELSYNC_NOW": at(index, 8)})
+        # 0 or 3: the moment of the kill decides: 3 (a warning) when the re-run finds laptop files to move
+        # aside (the changed mail or the draft the killed run had not moved yet, or the temp file the
+        # killed rsync left, e.g. Mail/cur/.8.mail.KsQScu), 0 when the killed run had left none
         drill.check(rerun.exit_code in (0, 3), f"the re-run of restore completed (exit {rerun.exit_code})", rerun.stderr)
         drill.check(not laptop_matches(world.laptop_home, world.data(chosen)),
                     f"the laptop's Mail, src, big and .fetchmailrc equal snapshot {chosen}",
@@ -139,6 +142,7 @@ def test_kill_prepare(home_world, drill, cli, keep_bytes, isolated_dirs):
         check_mail_file(drill, world.home / ".fetchmailrc", {"old": FETCHMAILRC, "keep": keep_bytes})
         rerun = cli("--config", world.fast, "--json", "prepare", "--skip-preflight",
                     env={"TRAVELSYNC_NOW": at(2 * index, 19)})
+        # 0 or 3: the moment of the kill decides, as for restore above
         drill.check(rerun.exit_code in (0, 3), f"the re-run of prepare completed (exit {rerun.exit_code})",
                     rerun.stderr)
         state = trip_state(state_dir)
@@ -158,7 +162,7 @@ def test_kill_finalize(home_world, drill, cli, keep_bytes, isolated_dirs):
         end_trip(drill, world, cli, state_dir, at(2 * index, 1))
         seed_laptop(world, drill.random)
         prepared = cli("--config", world.fast, "prepare", "--skip-preflight", env={"TRAVELSYNC_NOW": at(2 * index, 18)})
-        assert prepared.exit_code in (0, 3), prepared.stderr
+        assert prepared.exit_code == 3, prepared.stderr  # a warning: the laptop's changed mail and draft moved aside
         (world.laptop_home / "Mail" / "cur" / f"written-before-leaving-{index}").write_text("laptop only\n")
         changes = change_home(world.home, drill.random, f"night{index}")
         night = cli("--config", world.fast, "--json", "backup", "--incremental",
@@ -173,6 +177,7 @@ def test_kill_finalize(home_world, drill, cli, keep_bytes, isolated_dirs):
         kill_and_report(drill, window, running)
         rerun = cli("--config", world.fast, "--json", "finalize", "--skip-preflight",
                     env={"TRAVELSYNC_NOW": at(2 * index + 1, 8)})
+        # 0 or 3: the moment of the kill decides, as for restore above
         drill.check(rerun.exit_code in (0, 3), f"the re-run of finalize completed (exit {rerun.exit_code})",
                     rerun.stderr)
         drill.check(rerun.json["snapshot"] == latest, f"it restored the nightly {latest}", rerun.json["snapshot"])

@@ -95,7 +95,7 @@ def test_root_installs_cron_into_the_owners_crontab_and_uninstall_restores_it(cl
     assert subprocess.run(["crontab", "-l"], capture_output=True, text=True, timeout=30).stdout == roots_before
 
     again = cli("--config", config, "schedule", "install", "--cron", env=as_root())
-    assert again.exit_code in (0, 3) and crontab(entry.pw_name).count(install.BEGIN) == 1
+    assert again.exit_code == 0 and crontab(entry.pw_name).count(install.BEGIN) == 1
 
     preview = cli("--config", config, "--json", "schedule", "uninstall", "--cron", "--dry-run", env=as_root())
     assert preview.exit_code == 0, preview.stderr
@@ -110,7 +110,7 @@ def test_root_installs_cron_into_the_owners_crontab_and_uninstall_restores_it(cl
 def test_a_crontab_that_did_not_exist_is_gone_again_after_uninstall(cli, account):
     entry, config = account
     assert crontab(entry.pw_name) is None
-    assert cli("--config", config, "schedule", "install", "--cron", env=as_root()).exit_code in (0, 3)
+    assert cli("--config", config, "schedule", "install", "--cron", env=as_root()).exit_code == 0
     assert install.BEGIN in crontab(entry.pw_name)
     assert cli("--config", config, "schedule", "uninstall", "--cron", env=as_root()).exit_code == 0
     assert crontab(entry.pw_name) is None
@@ -119,7 +119,10 @@ def test_a_crontab_that_did_not_exist_is_gone_again_after_uninstall(cli, account
 def test_root_installs_a_system_unit_with_user_and_uninstall_removes_exactly_it(cli, account, tmp_path):
     entry, config = account
     done = cli("--config", config, "--json", "schedule", "install", "--systemd", env=as_root())
-    assert done.exit_code in (0, 3), done.stderr
+    # 3, a warning, exactly when systemctl cannot reach the service manager (no systemd in a
+    # container): the units are written all the same
+    assert done.exit_code == (3 if done.json["problems"] else 0), done.stderr
+    assert all(p.startswith("systemctl ") for p in done.json["problems"]), done.json["problems"]
     service, timer = (SYSTEM_DIR / f"travelsync-backup-{entry.pw_name}{s}" for s in (".service", ".timer"))
     assert sorted(done.json["files"]) == sorted([service.name, timer.name])
     text = service.read_text()
@@ -137,7 +140,8 @@ def test_root_installs_a_system_unit_with_user_and_uninstall_removes_exactly_it(
     assert preview.exit_code == 0 and service.exists() and timer.exists()
     assert sorted(preview.json["remove"]) == sorted([str(service), str(timer)])
     gone = cli("--config", config, "--json", "schedule", "uninstall", "--systemd", env=as_root())
-    assert gone.exit_code in (0, 3), gone.stderr
+    assert gone.exit_code == (3 if gone.json["problems"] else 0), gone.stderr  # 3: as for install, removed all the same
+    assert all(p.startswith("systemctl ") for p in gone.json["problems"]), gone.json["problems"]
     assert not service.exists() and not timer.exists()
     assert sorted(p.name for p in SYSTEM_DIR.iterdir()) == others
 

@@ -59,8 +59,10 @@ def states():
     def links_where_none_belong(root):
         repository(root)
         (root / "snapshots" / FULL / "data" / "home").rmdir()
-        os.symlink("/etc", root / "snapshots" / FULL / "data" / "home")
-        os.symlink("/tmp", root / "readers")
+        elsewhere = root.parent / "elsewhere"  # never a shared folder: /tmp may hold others' stuck mounts
+        (elsewhere / "a").mkdir(parents=True)
+        os.symlink(elsewhere, root / "snapshots" / FULL / "data" / "home")
+        os.symlink(elsewhere, root / "readers")
         os.symlink("../x y\\z", root / "partial" / "odd name")
         return root
 

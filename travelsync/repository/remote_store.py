@@ -21,6 +21,7 @@ from travelsync.shared_ssh import start_master
 
 SSH_UNREACHABLE = 255
 COMMIT_NOTHING, COMMIT_UNFINISHED = 10, 11  # resources/remote/commit.sh
+RETIRE_READ = 76  # resources/remote/retire.sh: a reader holds the snapshot, nothing renamed
 PRIVATE = "umask 077; "  # before every remote command
 
 
@@ -205,19 +206,14 @@ class RemoteStore:
         before the lock was taken."""
         return RemoteReaderLock(self, snapshot_id)
 
-    # exit 76: a reader holds the snapshot (flock -n -E 76); nothing was renamed
-    RETIRE = ("umask 077; cd -- {root} && mkdir -p {readers} && exec flock -x -n -E 76 {readers}/{id} sh -c "
-              "'mv -T -- \"$1\" \"$2\" && rm -f -- \"$3\" && sync \"$(dirname -- \"$1\")\" \"$(dirname -- \"$2\")\"' "
-              "travelsync {source} {target} {readers}/{id}")
-
     def retire_unless_read(self, snapshot_id: str, target: str) -> bool:
-        """Rename snapshots/<id> to `target` unless a reader holds it (then False, nothing done)."""
+        """Rename snapshots/<id> to `target` unless a reader holds it (then False, nothing done):
+        resources/remote/retire.sh."""
         from travelsync.repository import layout
 
-        done = self.run(self.RETIRE.format(root=self.q(""), readers=layout.READERS, id=shlex.quote(snapshot_id),
-                                           source=shlex.quote(f"{layout.SNAPSHOTS}/{snapshot_id}"),
-                                           target=shlex.quote(target)), check=False)
-        if done.returncode == 76:
+        done = self.run(self.program("retire.sh", self.root, layout.READERS, snapshot_id,
+                                     f"{layout.SNAPSHOTS}/{snapshot_id}", target), check=False)
+        if done.returncode == RETIRE_READ:
             return False
         if done.returncode != 0:
             raise TravelsyncError(f"repository {self.location}: {done.error_line()}")
