@@ -23,6 +23,7 @@ class Timing:
     stdout: str
     stderr: str
     returncode: int
+    largest_kib: int = 0  # the largest RSS of any process of the command (wait4: rsync included)
 
 
 class CommandFailed(RuntimeError):
@@ -55,13 +56,23 @@ def timed(argv, *, env=None, cwd=None, watch_memory=False, ok=(0,), flush=True) 
     if watch_memory:
         watcher = threading.Thread(target=_poll_peak, args=(process.pid, done, peak), daemon=True)
         watcher.start()
-    stdout, stderr = process.communicate()
+    outputs = {}
+    readers = [threading.Thread(target=lambda name, stream: outputs.__setitem__(name, stream.read()),
+                                args=(name, stream), daemon=True)
+               for name, stream in (("stdout", process.stdout), ("stderr", process.stderr))]
+    for reader in readers:
+        reader.start()
+    _, status, usage = os.wait4(process.pid, 0)  # its rusage: the largest process of its tree
     seconds = time.monotonic() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    for reader in readers:
+        reader.join()
+    stdout, stderr = outputs["stdout"], outputs["stderr"]
     done.set()
     if watcher is not None:
         watcher.join()
     result = Timing(seconds, peak[0], stdout.decode(errors="replace"), stderr.decode(errors="replace"),
-                    process.returncode)
+                    process.returncode, usage.ru_maxrss)
     if process.returncode not in ok:
         raise CommandFailed(f"{' '.join(map(str, argv[:6]))} … exited {process.returncode}: "
                             f"{result.stderr.strip()[-600:] or result.stdout.strip()[-600:]}")
