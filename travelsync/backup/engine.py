@@ -225,10 +225,13 @@ def _backup(config, repository, kind, started, environ, on_item, on_progress, no
     snapshot_id, resumed = _prepare_partial(repository, chosen, started, taken, notice)
     partial = repository.partial_path(snapshot_id)
     total, warnings, failed, status = Stats(), [], [], "complete"
-    with _ManifestSpool(config, repository, partial, parent if chosen == "incremental" else None) as manifest:
+    from travelsync.backup.change_record import ChangeRecorder
+
+    with _ManifestSpool(config, repository, partial, parent if chosen == "incremental" else None) as manifest, \
+            ChangeRecorder(config, repository, partial, parent, chosen, resumed) as changes:
         for source in _in_rsync_order(config.sources):
             result = _transfer(config, repository, source, partial, parent, on_item, on_progress, stop, sleep,
-                               notice, manifest, closed_paths=closed)
+                               notice, manifest, closed_paths=closed, changes=changes)
             outcome = classify(result)
             total = total.add(result.stats)
             if outcome is Outcome.VANISHED:
@@ -244,6 +247,7 @@ def _backup(config, repository, kind, started, environ, on_item, on_progress, no
                                 + (", ".join(named[:10]) or result.error_summary()))
         stop.check()
         manifest.write()
+        changes.write()
     attributes = _extended_attributes(repository, partial)
     finished = _finished(started, began)
     info = SnapshotInfo(snapshot_id, chosen, parent.id if parent else None, started, finished, status,
@@ -336,7 +340,7 @@ def _in_rsync_order(sources):
 
 
 def _transfer(config, repository, source, partial, parent, on_item, on_progress, stop, sleep, notice,
-              manifest=None, *, closed_paths=False):
+              manifest=None, *, closed_paths=False, changes=None):
     """rsync one source into the partial snapshot, retrying transport failures with backoff.
     rsync's listing feeds `manifest` (a _ManifestSpool) as it streams; `stop` (a _Stop)
     terminates rsync and ends the run at once."""
@@ -352,7 +356,8 @@ def _transfer(config, repository, source, partial, parent, on_item, on_progress,
     for attempt in range(len(delays) + 1):
         stop.check()
         builder = manifest.start(source, first_attempt=attempt == 0) if manifest is not None else None
-        result = run_rsync(argv, on_item=on_item, on_progress=on_progress, cancel=stop,
+        watched = changes.watch(source, on_item, attempt == 0) if changes is not None else on_item
+        result = run_rsync(argv, on_item=watched, on_progress=on_progress, cancel=stop,
                            on_files=builder.add_lines if builder is not None else None)
         stop.check()
         outcome = classify(result)
@@ -367,6 +372,8 @@ def _transfer(config, repository, source, partial, parent, on_item, on_progress,
         if outcome is not Outcome.TRANSPORT:
             if builder is not None:
                 manifest.finish(builder)
+            if changes is not None:
+                changes.finish(source, result)
             return result
         if attempt < len(delays):
             notice(f"rsync transport failure (exit {result.exit_code}: {result.error_summary()}); "
