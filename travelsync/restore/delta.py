@@ -160,6 +160,36 @@ def add_rsync_leftovers(delta: Delta, plan, ssh) -> int:
     return added
 
 
+def make_displaced_folders(delta: Delta, plan, ssh) -> None:
+    """Make, in the displaced folder, the folder of every listed path before rsync runs:
+    rsync's generator (moving deleted files aside) and its receiver (moving overwritten ones
+    aside) otherwise race to make the same folder and fail now and then ("make_backup …
+    File exists"), which a whole-tree restore avoids with --delete-before. What stays empty
+    is removed by the tidy that follows (restore/displaced.py)."""
+    from travelsync.restore.arguments import backup_dir_for
+
+    for group, name in zip(plan.groups, delta.lists):
+        if not name:
+            continue
+        folders = sorted({os.path.dirname(path) for path in _paths(name)} - {b""})
+        base = backup_dir_for(plan.displaced_folder, group.source_path)
+        if not plan.target.is_remote:
+            for folder in [b""] + folders:
+                os.makedirs(os.path.join(os.fsencode(base), folder), mode=0o700, exist_ok=True)
+            continue
+        from travelsync.location import Location, remote_shell_command
+        from travelsync.restore.places import _ssh
+
+        place = Location(base, plan.target.host, plan.target.user)
+        script = (f"umask 077 && mkdir -p -- {remote_shell_command(base)} && cd {remote_shell_command(base)} && "
+                  "xargs -0 -r mkdir -p --")
+        done = _ssh(place, ssh, script, input=b"".join(b"./" + f + b"\0" for f in folders))
+        if not done.ok:
+            from travelsync.errors import TravelsyncError
+
+            raise TravelsyncError(f"{place}: cannot make the displaced folders ({done.error_line()})")
+
+
 def _paths(name: str):
     """The paths of a --files-from list, streamed."""
     pending = b""

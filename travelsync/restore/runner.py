@@ -271,10 +271,12 @@ def _restore(config, repository, plan: RestorePlan, report: RestoreReport, on_pr
 
     started = time.monotonic()
     count = 1 if plan.delta is not None else parallel.workers(config, repository, plan)
-    if plan.delta is not None and after_crash and not plan.dry_run:
-        from travelsync.restore.delta import add_rsync_leftovers
+    if plan.delta is not None and not plan.dry_run:
+        from travelsync.restore.delta import add_rsync_leftovers, make_displaced_folders
 
-        add_rsync_leftovers(plan.delta, plan, config.ssh)
+        if after_crash:
+            add_rsync_leftovers(plan.delta, plan, config.ssh)
+        make_displaced_folders(plan.delta, plan, config.ssh)
     argvs = restore_commands(config, repository, plan, closed_paths=closed_paths(config, plan),
                              progress=on_progress is not None, split=count > 1, ssh=_far_end_ssh(config, plan))
     made = parallel.make_folders(parallel.shared_folders(plan)) if count > 1 else []
