@@ -62,10 +62,19 @@ def chain(repository, basis: str, snapshot_id: str) -> list[str]:
 
 
 def _records(repository, info, handles):
-    """The records of one snapshot's change list; NoDelta when it cannot be used."""
+    """The records of one snapshot's change list; NoDelta when it cannot be used. A remote
+    repository's list is copied here first: one ssh session at a time (sshd allows ten on a
+    connection), not one held open per snapshot of the chain."""
     handle = repository.store.open_for_reading(f"{layout.SNAPSHOTS}/{info.id}/{change_list.FILE_NAME}")
     if handle is None:
         raise NoDelta(f"snapshot {info.id} has no change list")
+    if repository.location.is_remote:
+        with handle:
+            local = tempfile.TemporaryFile(prefix="travelsync-changes-")
+            while chunk := handle.read(1 << 20):
+                local.write(chunk)
+        local.seek(0)
+        handle = local
     handles.append(handle)
     try:
         reader = change_list.Reader(handle)
