@@ -258,3 +258,42 @@ def test_a_delta_finalize_onto_a_laptop_over_ssh(chain, cli, sshd_server):
     assert same_laptops(*laptops) == []
     assert done.json["restore"]["displaced"] == whole.json["restore"]["displaced"]
     assert laptop_equals(base, laptops[1], taken[-1], paths=PATHS)
+
+
+def test_change_lists_recorded_in_a_repository_over_ssh_replay_the_same(tmp_path, cli, sshd_server, monkeypatch):
+    """The backup lists a remote repository's changed folders there (resources/remote/deleted.sh
+    over ssh); finalize reads the lists over ssh. (The local chain above proves delta = whole.)"""
+    import yaml
+
+    need_programs("rsync")
+    home = Home(tmp_path)
+    monkeypatch.setenv("HOME", str(home.path))
+    config = write_config(tmp_path, home.path, laptop_root=tmp_path / "delta", name="delta.yaml", mailer=False)
+    document = yaml.safe_load(config.read_text())
+    document["repository"] = sshd_server.location(str(tmp_path / "remote-repository"))
+    document["ssh"] = sshd_server.ssh_config
+    config.write_text(yaml.safe_dump(document))
+    backup_at(config, "full", 0)
+    prepare_both(cli, tmp_path, {"delta": config}, home)
+    src = home.path / "src" / "app"
+    (src / "m3.py").write_text("home's m3\n")
+    (src / "m6.py").unlink()
+    (src / "m7.py").rename(src / "m7-renamed.py")
+    (src / "m4.py").chmod(0o600)
+    os.symlink("m1.py", src / "link")
+    shutil.rmtree(home.path / "Other")
+    (home.path / "Mail" / "cur" / "3.mail").unlink()
+    write_mail(home.path, "day1.mail", sub="new")
+    home.settle(1)
+    latest = backup_at(config, "incremental", 1)
+    done = cli("--config", config, "--json", "finalize", "--skip-preflight", env=trip_env(tmp_path, "delta", 2))
+    assert done.exit_code == ExitStatus.WARNINGS, done.stderr
+    assert done.json["restore"]["method"] == "delta", done.json["notes"]
+    laptop = tmp_path / "delta" / home.path.relative_to("/")
+    assert same_laptops(tmp_path / "remote-repository" / "snapshots" / latest / "data" / "home", laptop) == []
+    inside = str(home.path.relative_to("/"))
+    assert done.json["restore"]["displaced"] == [f"{inside}/src/app/m3.py", f"{inside}/src/app/m6.py"]
+    from travelsync.repository import change_list
+
+    _, records = change_list.read_all((tmp_path / "remote-repository" / "snapshots" / latest / "changes.zst").read_bytes())
+    assert (change_list.DELETED, b"home/Other") in records and (change_list.DELETED, b"home/src/app/m7.py") in records
