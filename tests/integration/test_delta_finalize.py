@@ -33,6 +33,8 @@ class Home:
 
     def __init__(self, base: Path):
         self.path = build_home(base, mails=30)
+        (self.path / "src" / "was-folder" / "deep").mkdir(parents=True)  # on the laptop since prepare
+        (self.path / "src" / "was-folder" / "deep" / "f").write_text("a folder that becomes a file\n")
         self.mark = 0
         self.settle(0)
 
@@ -76,6 +78,9 @@ def change_rounds(home: Home, config: Path) -> list[str]:
         os.link(src / "app" / "m2.py", src / "app" / "m2-hard.py")
         (src / os.fsdecode(b"caf\xe9.txt")).write_text("not utf-8\n")
         (src / "odd\nname").write_text("a newline in the name\n")
+        (src / "flip").mkdir()
+        (src / "flip" / "inside").write_text("a folder that becomes a file\n")
+        (src / "flop").write_text("a file that becomes a folder\n")
         write_mail(home.path, "day1.mail", sub="new")
 
     def two():
@@ -85,6 +90,8 @@ def change_rounds(home: Home, config: Path) -> list[str]:
         (mail / "new" / "day1.mail").rename(mail / "cur" / "day1.mail:2,S")
         (src / "link").unlink()
         os.symlink("app/m7.py", src / "link")
+        shutil.rmtree(src / "was-folder")
+        (src / "was-folder").write_text("now a file\n")
 
     def three():
         shutil.rmtree(src / "new")
@@ -93,12 +100,17 @@ def change_rounds(home: Home, config: Path) -> list[str]:
         with open(src / "app" / "m2.py", "a") as handle:  # both names of the hard link change
             handle.write("# more\n")
         os.link(src / "app" / "m8.py", src / "m8-hard.py")
+        shutil.rmtree(src / "flip")
+        (src / "flip").write_text("now a file\n")
         (mail / "cur" / "3.mail").unlink()
 
     def four():
         (src / "new2").rename(src / "renamed")
         (src / "link").unlink()
         (src / "empty").mkdir()
+        (src / "flop").unlink()
+        (src / "flop" / "inner").mkdir(parents=True)
+        (src / "flop" / "inner" / "x").write_text("now a folder\n")
         write_mail(home.path, "day4.mail", sub="new")
 
     def five():

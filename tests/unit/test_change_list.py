@@ -81,6 +81,15 @@ def test_the_union_takes_the_newest_record_and_leaves_out_what_a_gone_folder_hel
         (b"home", F), (b"home/keep", C), (b"home/new", D), (b"home/old.txt", A)]
 
 
+def test_what_a_folder_held_before_it_became_a_file_is_left_out():
+    A, F = change_list.ADDED, change_list.FOLDER
+    merged = list(delta.union(lists([(A, b"home/flip"), (A, b"home/flip/inside"), (A, b"home/flop")],
+                                    [(F, b"home/keep"), (A, b"home/keep/new")],
+                                    [(A, b"home/flip"), (A, b"home/flop"), (A, b"home/flop/x")])))
+    assert merged == [(b"home/flip", A), (b"home/flop", A), (b"home/flop/x", A), (b"home/keep", F),
+                      (b"home/keep/new", A)]
+
+
 def test_a_folder_added_again_keeps_what_is_inside_it():
     A, D = change_list.ADDED, change_list.DELETED
     merged = list(delta.union(lists([(D, b"home/x")], [(A, b"home/x"), (A, b"home/x/y")])))

@@ -5,8 +5,8 @@ changed from A to B is sent, named by the change lists of the snapshots after A 
 A path of the union that B holds is copied (a folder without its contents: what inside it
 changed is listed on its own); a path B lacks is deleted on the laptop
 (`--delete-missing-args`), its files moved aside into the displaced folder like any
-restore's. A path beneath a folder whose newest record is "gone" is left out (rsync would
-call it vanished: its folder is deleted whole).
+restore's. A path beneath a folder that was deleted or replaced later is left out (rsync
+would call it vanished: its folder is deleted or replaced whole).
 
 Falls back to the whole tree (the caller says why) when a list is missing, damaged, or
 `scope: whole`, or when the chain from B does not reach A.
@@ -89,8 +89,10 @@ def _records(repository, info, handles):
 
 def union(readers):
     """(path, tag) for each path named by any reader, in component order, with the newest
-    reader's tag (readers oldest first); paths beneath a folder gone in the newest record
-    left out. Streams: one record of each list in memory."""
+    reader's tag (readers oldest first). A record older than a newer A, C or D record of a
+    folder above it is left out: that folder was deleted, or replaced by a file or a link (or
+    made anew: then what it holds now is listed with it). Streams: one record of each list,
+    and the folders above the current path, in memory."""
     def keyed(index, reader):
         try:
             for tag, path in reader:
@@ -98,14 +100,19 @@ def union(readers):
         except change_list.Damaged as damaged:
             raise NoDelta(f"a change list is damaged ({damaged})") from None
 
-    last, gone = None, None
-    for _key, _order, tag, path in heapq.merge(*(keyed(i, r) for i, r in enumerate(readers))):
+    last = None
+    above = []  # (folder prefix, newest index of a cutting record at or above it)
+    for _key, order, tag, path in heapq.merge(*(keyed(i, r) for i, r in enumerate(readers))):
         if path == last:
             continue  # an older record of the same path
         last = path
-        if gone is not None and path.startswith(gone):
-            continue
-        gone = path + b"/" if tag == change_list.DELETED else None
+        while above and not path.startswith(above[-1][0]):
+            above.pop()
+        index = -order
+        if above and above[-1][1] > index:
+            continue  # beneath a folder gone or replaced after this record
+        if tag != change_list.FOLDER:
+            above.append((path + b"/", max(index, above[-1][1] if above else -1)))
         yield path, tag
 
 
@@ -242,7 +249,8 @@ def argv_for(common: list[str], *, files_from: str, data_spec: str, destination_
     argv = list(common)
     if not any(a in ("-s", "--protect-args", "--secluded-args") for a in argv):
         argv.append("--protect-args")
-    argv += [f"--files-from={files_from}", "--from0", "--delete-missing-args", "--mkpath",
+    # --force: a laptop folder where B has a file (or a link) is replaced; its files moved aside
+    argv += [f"--files-from={files_from}", "--from0", "--delete-missing-args", "--force", "--mkpath",
              "--backup", f"--backup-dir={backup_dir_for(displaced_folder, source_path)}"]
     if dry_run:
         argv.append("--dry-run")
