@@ -106,3 +106,27 @@ def test_the_laptop_holds_the_last_finished_restore_of_the_trip():
     assert delta.basis_of(prepared, ["home/Mail", "home/src"], "/laptop")[0] is None
     assert delta.basis_of(prepared, ["home/Mail"], "/elsewhere")[0] is None
     assert delta.basis_of({"state": "idle"}, ["home/Mail"], "/laptop")[0] is None
+
+
+def test_deleted_sh_names_what_went_from_the_changed_folders_only(tmp_path):
+    """resources/remote/deleted.sh, run here with sh as over ssh: any name, one folder level."""
+    import os
+    import subprocess
+
+    from travelsync.resources import remote_program
+
+    names = [b"-rf", b"new\nline", b"sp ace", b"caf\xe9", b"sub"]
+    for side in ("parent", "new"):
+        for folder in (b"", b"-dash/", b"same/"):
+            os.makedirs(os.path.join(os.fsencode(tmp_path / side), folder), exist_ok=True)
+    for name in names:
+        for folder in (b"", b"-dash/", b"same/"):
+            path = os.path.join(os.fsencode(tmp_path / "parent"), folder + name)
+            os.mkdir(path) if name == b"sub" else open(path, "wb").close()
+    for name in (b"-rf", b"sub"):
+        os.makedirs(os.path.join(os.fsencode(tmp_path / "new"), name), exist_ok=True)
+    done = subprocess.run(["sh", "-c", remote_program("deleted.sh"), "travelsync", str(tmp_path / "parent"),
+                           str(tmp_path / "new")], input=b".\0./-dash\0", capture_output=True, check=True)
+    gone = sorted(done.stdout.split(b"\0")[:-1])
+    assert gone == sorted([b"./" + n for n in names if n not in (b"-rf", b"sub")]
+                          + [b"./-dash/" + n for n in names])

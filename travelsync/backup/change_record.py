@@ -173,31 +173,45 @@ class ChangeRecorder:
                     self.whole = "a vanished file outside its source"
                     return
                 self._add(change_list.DELETED, prefix + b"/" + path[len(base):])
+        self.folders.flush()
+        if not self.folders.tell():
+            return
         self.folders.seek(0)
-        folders = self.folders.read()
-        if not folders:
-            return
-        gone = self._deleted(source, folders)
-        if gone is None:
+        try:
+            for entry in self._deleted(source):
+                if entry.startswith(b"./"):
+                    self._add(change_list.DELETED, prefix + b"/" + entry[2:])
+        except OSError:
             self.whole = "the changed folders could not be listed"
-            return
-        for entry in gone.split(b"\0"):
-            if entry.startswith(b"./"):
-                self._add(change_list.DELETED, prefix + b"/" + entry[2:])
 
-    def _deleted(self, source, folders: bytes) -> bytes | None:
+    def _deleted(self, source):
+        """The entries (`./dir/name`) of the changed folders that the parent has and the new
+        snapshot lacks, streamed (resources/remote/deleted.sh: here, or over ssh)."""
         from travelsync.resources import remote_program
 
         store = self.repository.store
-        parent = store.absolute(f"{layout.SNAPSHOTS}/{self.parent.id}/{layout.DATA}/{source.name}")
-        new = store.absolute(f"{self.partial}/{layout.DATA}/{source.name}")
+        parent = str(store.absolute(f"{layout.SNAPSHOTS}/{self.parent.id}/{layout.DATA}/{source.name}"))
+        new = str(store.absolute(f"{self.partial}/{layout.DATA}/{source.name}"))
         if self.repository.location.is_remote:
-            done = store.run(store.program("deleted.sh", str(parent), str(new)), input=folders, check=False,
+            done = store.run(store.program("deleted.sh", parent, new), input=self.folders.read(), check=False,
                              timeout=3600)
-            return done.stdout if done.returncode == 0 else None
-        done = subprocess.run(["sh", "-c", remote_program("deleted.sh"), "travelsync", str(parent), str(new)],
-                              input=folders, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        return done.stdout if done.returncode == 0 else None
+            if done.returncode != 0:
+                raise OSError(f"deleted.sh: exit {done.returncode}")
+            yield from (entry for entry in done.stdout.split(b"\0") if entry)
+            return
+        lister = subprocess.Popen(["sh", "-c", remote_program("deleted.sh"), "travelsync", parent, new],
+                                  stdin=self.folders, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        pending = b""
+        try:
+            while chunk := lister.stdout.read(1 << 16):
+                entries = (pending + chunk).split(b"\0")
+                pending = entries.pop()
+                yield from (entry for entry in entries if entry)
+        finally:
+            lister.stdout.close()
+            code = lister.wait()
+        if code != 0 or pending:
+            raise OSError(f"deleted.sh: exit {code}")
 
     def write(self) -> None:
         """changes.zst into the partial snapshot: the records sorted (sort -z), one per path."""
