@@ -50,6 +50,12 @@ def test_a_damaged_list_is_refused_not_half_read(damage):
         change_list.read_all(data)
 
 
+@pytest.mark.parametrize("path", [b"home/../../etc/passwd", b"/etc/passwd", b"home//x", b"home/./x", b"home/"])
+def test_a_path_that_could_leave_the_snapshot_makes_the_list_damaged(path):
+    with pytest.raises(change_list.Damaged, match="plain relative path"):
+        change_list.read_all(written([(change_list.ADDED, b"home/a"), (change_list.DELETED, path)]))
+
+
 def test_another_version_is_refused():
     import zstandard
 

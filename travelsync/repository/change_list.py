@@ -106,6 +106,8 @@ class Reader:
                         return
                     if tag not in TAGS or len(record) < 2:
                         raise Damaged(f"a record with tag {tag!r}")
+                    if record[1:2] == b"/" or any(part in (b"", b".", b"..") for part in record[1:].split(b"/")):
+                        raise Damaged(f"a path that is not a plain relative path ({record[1:]!r})")
                     count += 1
                     yield tag, record[1:]
         except zstandard.ZstdError as error:
