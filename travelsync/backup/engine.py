@@ -192,9 +192,12 @@ def _backup(run: BackupRun, kind: str, *, check_changes: bool = True, allow_cloc
     partial = repository.partial_path(snapshot_id)
     run = _decide_attributes(run, snapshots, chosen, resumed)
     total, warnings, failed, status = Stats(), [], [], "complete"
-    with ManifestSpool(config, repository, partial, parent if chosen == "incremental" else None) as manifest:
+    from travelsync.backup.change_record import ChangeRecorder
+
+    with ManifestSpool(config, repository, partial, parent if chosen == "incremental" else None) as manifest, \
+            ChangeRecorder(config, repository, partial, parent, chosen, resumed) as changes:
         for source in _in_rsync_order(config.sources):
-            result = _transfer(run, source, partial, parent, manifest)
+            result = _transfer(run, source, partial, parent, manifest, changes)
             outcome = classify(result)
             total = total.add(result.stats)
             if outcome is Outcome.VANISHED:
@@ -210,6 +213,7 @@ def _backup(run: BackupRun, kind: str, *, check_changes: bool = True, allow_cloc
                                 + (", ".join(named[:10]) or result.error_summary()))
         stop.check()
         manifest.write()
+        changes.write()
     if not run.attributes and any_in_sources(config.sources):
         return _again_with_attributes(run, kind, partial, check_changes, allow_clock_behind)
     attributes = _extended_attributes(repository, partial) if run.attributes else False  # copied without: none
@@ -320,10 +324,11 @@ def _in_rsync_order(sources):
     return sorted(sources, key=lambda source: source.name.encode() + b"/")
 
 
-def _transfer(run: BackupRun, source, partial, parent, manifest=None):
+def _transfer(run: BackupRun, source, partial, parent, manifest=None, changes=None):
     """rsync one source into the partial snapshot, retrying transport failures (rsync/retry.py).
-    rsync's listing feeds `manifest` (a verify/spool.ManifestSpool) as it streams; the run's
-    stop terminates rsync and ends the run at once."""
+    rsync's listing feeds `manifest` (a verify/spool.ManifestSpool) and `changes` (a
+    backup/change_record.ChangeRecorder) as it streams; the run's stop terminates rsync and
+    ends the run at once."""
     from travelsync.rsync.args import backup_args
     from travelsync.rsync.retry import RetryPolicy, with_retries
     from travelsync.rsync.run import run_rsync
@@ -338,7 +343,8 @@ def _transfer(run: BackupRun, source, partial, parent, manifest=None):
     def attempt(number: int):
         stop.check()
         builder = manifest.start(source, first_attempt=number == 0) if manifest is not None else None
-        result = run_rsync(argv, on_item=callbacks.on_item, on_progress=callbacks.on_progress, cancel=stop,
+        on_item = changes.watch(source, callbacks.on_item, number == 0) if changes is not None else callbacks.on_item
+        result = run_rsync(argv, on_item=on_item, on_progress=callbacks.on_progress, cancel=stop,
                            on_files=builder.add_lines if builder is not None else None)
         stop.check()
         outcome = classify(result)
@@ -350,8 +356,11 @@ def _transfer(run: BackupRun, source, partial, parent, manifest=None):
         if outcome is Outcome.FAILED:
             raise TravelsyncError(f"rsync failed on source {source.name} (exit {result.exit_code}): "
                                   f"{result.error_summary()}")
-        if outcome is not Outcome.TRANSPORT and builder is not None:
-            manifest.finish(builder)
+        if outcome is not Outcome.TRANSPORT:
+            if builder is not None:
+                manifest.finish(builder)
+            if changes is not None:
+                changes.finish(source, result)
         return result
 
     def on_retry(result, delay: float) -> None:

@@ -95,8 +95,8 @@ def backup_args(settings, ssh, source, destination: Location, *, link_dest: str 
     if source.one_file_system:
         argv.append("--one-file-system")
     argv += exclude_args(source.excludes) + list(source.filters)
-    if link_dest:
-        argv.append(f"--link-dest={link_dest}")
+    if link_dest:  # times to the nanosecond: a folder changed within the second is seen (backup/change_record.py)
+        argv += [f"--link-dest={link_dest}", "--modify-window=-1"]
     if dry_run:
         argv.append("--dry-run")
     argv += ["--", source_spec(source.path), destination.rsync_spec(trailing_slash=True)]
