@@ -14,6 +14,7 @@ builder, verify/spool.py) on travelsync's command, `travelsync` the whole `backu
 import argparse
 import os
 import resource
+import signal
 import shutil
 import subprocess
 import sys
@@ -110,13 +111,13 @@ def reader(source: Path, destination: Path) -> None:
         raise SystemExit(f"rsync exit {result.exit_code}")
 
 
-def run_travelsync(source: Path, work: Path) -> float:
-    folder = work / "travelsync"
+def run_travelsync(source: Path, work: Path, checkout: Path = BENCHMARKS.parent, name: str = "travelsync") -> float:
+    folder = work / name
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "config.yaml"
     config.write_text(f"repository: {folder / 'repo'}\nsources: [{{name: home, path: {source}}}]\n"
                       "rsync: {retries: 0}\n")
-    env = {**os.environ, "PYTHONPATH": str(BENCHMARKS.parent), "TRAVELSYNC_CONFIG": str(config),
+    env = {**os.environ, "PYTHONPATH": str(checkout), "TRAVELSYNC_CONFIG": str(config),
            "XDG_STATE_HOME": str(folder / "state"), "TRAVELSYNC_NOW": "2026-11-22T02:30:00Z"}
     os.sync()
     started = time.monotonic()
@@ -132,17 +133,21 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--only", help="comma-separated variant names")
+    parser.add_argument("--before", type=Path, help="another checkout: its `backup --full` as the variant "
+                                                     "travelsync-before")
     parser.add_argument("--reader", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))  # through the `finally` that tidies
     if args.reader:
         reader(*args.reader)
         return 0
+    (args.work or BENCHMARKS / "results").mkdir(parents=True, exist_ok=True)
     base = Path(tempfile.mkdtemp(prefix="parts-", dir=args.work or BENCHMARKS / "results"))
     os.chmod(base, 0o700)
     source = base / "tree"
     print(f"generating {args.files} files …", file=sys.stderr, flush=True)
     generate_tree(source, args.files, args.size)
-    names = list(variants(source, base / "r")) + ["reader", "travelsync"]
+    names = list(variants(source, base / "r")) + ["reader", "travelsync"] + (["travelsync-before"] if args.before else [])
     if args.only:
         names = [n for n in names if n in args.only.split(",")]
     seconds = {n: [] for n in names}
@@ -160,6 +165,8 @@ def main(argv=None) -> int:
                     took = run_reader(source, work)
                 elif name == "travelsync":
                     took = run_travelsync(source, work)
+                elif name == "travelsync-before":
+                    took = run_travelsync(source, work, args.before, name)
                 else:
                     took = run_rsync_to_null(variants(source, work)[name])
                 after = resource.getrusage(resource.RUSAGE_CHILDREN)
