@@ -41,19 +41,21 @@ class Delta:
                     pass
 
 
-def chain(repository, basis: str, snapshot_id: str) -> list[str]:
-    """The snapshots after `basis` up to `snapshot_id`, oldest first, by each one's parent.
-    NoDelta when `basis` is not an ancestor within MAX_CHAIN steps."""
+def chain(repository, basis: str, snapshot_id: str) -> list:
+    """The SnapshotInfos after `basis` up to `snapshot_id`, oldest first, by each one's
+    parent. NoDelta when `basis` is not an ancestor within MAX_CHAIN steps, or a snapshot on
+    the way is gone (pruned) or damaged."""
+    from travelsync.errors import TravelsyncError
+
     found, current = [], snapshot_id
     while current != basis:
         if len(found) >= MAX_CHAIN:
             raise NoDelta(f"{basis} is more than {MAX_CHAIN} snapshots before {snapshot_id}")
         try:
             info = repository.get(current)
-        except Exception:
-            info = None
-        if info is None:
-            raise NoDelta(f"snapshot {current} (between {basis} and {snapshot_id}) is not in the repository")
+        except TravelsyncError as error:  # UsageError: gone; TravelsyncError: damaged
+            raise NoDelta(f"snapshot {current} (between {basis} and {snapshot_id}) cannot be read "
+                          f"({error.message})") from None
         found.append(info)
         if info.parent is None:
             raise NoDelta(f"{basis} is not an ancestor of {snapshot_id} ({current} has no parent)")
