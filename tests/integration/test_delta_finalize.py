@@ -311,25 +311,3 @@ def test_change_lists_recorded_in_a_repository_over_ssh_replay_the_same(tmp_path
 
     _, records = change_list.read_all((tmp_path / "remote-repository" / "snapshots" / latest / "changes.zst").read_bytes())
     assert (change_list.DELETED, b"home/Other") in records and (change_list.DELETED, b"home/src/app/m7.py") in records
-
-
-def test_a_restore_onto_the_trips_laptop_sends_only_the_changes_too(chain, cli):
-    base, home, configs, full = chain
-    prepare_both(cli, base, {"delta": configs["delta"]}, home)
-    (home.path / "src" / "app" / "m1.py").write_text("home\n")
-    home.settle(1)
-    latest = backup_at(configs["delta"], "incremental", 1)
-    env = trip_env(base, "delta", 2)
-    laptop = base / "delta" / home.path.relative_to("/")
-    done = cli("--config", configs["delta"], "--json", "restore", "--path", "home/src/app", env=env)
-    assert done.exit_code == ExitStatus.WARNINGS, done.stderr  # a plain restore keeps what it displaced
-    inside = str(home.path.relative_to("/"))
-    assert done.json["displaced"] == [f"{inside}/src/app/m1.py"]
-    assert done.json["method"] == "delta" and done.json["snapshot"] == latest
-    assert f"sending only the changes from {full} to {latest}" in done.stderr
-    assert (laptop / "src" / "app" / "m1.py").read_text() == "home\n"
-    assert (laptop / "src" / "app" / "m3.py").read_text() == "edited on the laptop\n"  # home did not change it
-    again = cli("--config", configs["delta"], "--json", "restore", "--path", "home/src/app", "--full", env=env)
-    assert again.exit_code == ExitStatus.WARNINGS, again.stderr
-    assert again.json["method"] == "whole" and "the whole tree was compared (--full)" in again.stderr
-    assert (laptop / "src" / "app" / "m3.py").read_text() == (home.path / "src" / "app" / "m3.py").read_text()

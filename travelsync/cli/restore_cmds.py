@@ -31,10 +31,8 @@ def progress_bar(app, label: str):
               help="Put the paths back where they were on this machine; a file that differs is kept beside "
                    "itself as <name>.travelsync-<timestamp>.")
 @click.option("--dry-run", is_flag=True, help="List what would change; write nothing.")
-@click.option("--full", is_flag=True, help="During a trip: compare the whole tree, not only what changed since "
-                                           "the snapshot the laptop holds (see docs/trip.md).")
 @click.pass_obj
-def restore(app, choice, paths, to, root, in_place, dry_run, full):
+def restore(app, choice, paths, to, root, in_place, dry_run):
     """Copy paths from a snapshot onto the laptop, into a folder, or back in place.
 
     Each path P is <source name>/<path inside that source>: `home/Mail` of the source `home`
@@ -52,11 +50,6 @@ def restore(app, choice, paths, to, root, in_place, dry_run, full):
     place under the root, and listed (with --in-place: beside itself).  Nothing is
     silently lost.
 
-    During a trip (prepared or finalized), a restore onto the laptop of the trip's paths
-    sends only what changed since the snapshot the trip state says the laptop holds, as
-    finalize does; laptop edits of files home did not change stay.  --full compares the
-    whole tree.
-
     \b
     Exit status: 0 restored; 2 bad path, unknown snapshot or bad configuration;
     3 restored with warnings; 75 laptop or repository unreachable (run it again);
@@ -71,8 +64,6 @@ def restore(app, choice, paths, to, root, in_place, dry_run, full):
     repository = open_repository(config, app.environ)
     plan = plan_restore(config, repository, choice, list(paths) or list(config.laptop.paths), to=to, root=root,
                         in_place=in_place, stamp=clock.utc_stamp(app.now()), dry_run=dry_run)
-    if not (to or root or in_place):
-        plan = _during_a_trip(app, repository, plan, full)
     chosen = f" ({plan.chosen})" if plan.chosen else ""
     app.info(f"{'checking' if dry_run else 'restoring'} {', '.join(plan.paths)} from {plan.snapshot_id}{chosen} "
              f"to {plan.target}")
@@ -82,22 +73,5 @@ def restore(app, choice, paths, to, root, in_place, dry_run, full):
     finally:
         if bar:
             bar.finish()
-        if plan.delta is not None:
-            plan.delta.remove()
     app.emit(report.to_json(), lambda data: human(report))
     return ExitStatus.WARNINGS if report.warnings else ExitStatus.SUCCESS
-
-
-def _during_a_trip(app, repository, plan, full: bool):
-    """On the trip's laptop, only the changes since the snapshot it holds (restore/delta.py)."""
-    from travelsync.restore.delta import narrowed
-    from travelsync.trip import state as trip_state
-
-    document = trip_state.load(app.state_dir)
-    if document.get("state") not in (trip_state.PREPARED, trip_state.FINALIZED):
-        return plan
-    plan, note = narrowed(repository, document, plan, plan.paths, full=full)
-    app.info(f"note: {note}" if note else f"sending only the changes from {plan.delta.basis} to "
-                                          f"{plan.snapshot_id} ({plan.delta.entries} paths); --full compares the "
-                                          "whole tree")
-    return plan
