@@ -84,8 +84,11 @@ def test_repository_disk_full(tmp_path, drill, cli, small_tmpfs, monkeypatch):
 
 # ---------------------------------------------------------------- drill 3: the ssh connection is cut
 def is_transport(pid, name, cmdline) -> bool:
-    """rsync's own ssh (the one that runs `rsync --server` on the repository's side)."""
-    return name == "ssh" and b"rsync" in cmdline and b"--server" in cmdline
+    """rsync's own ssh (the one that runs `rsync --server` on the repository's side): rsync puts
+    the remote command after the host as separate arguments. Not the ssh of a store command
+    whose one script argument mentions `rsync --server` (leftovers.py's, which ends a dead
+    run's receivers): killing that one is no cut of rsync's transport."""
+    return name == "ssh" and b"\0rsync\0--server\0" in cmdline
 
 
 def master_of(sshd):

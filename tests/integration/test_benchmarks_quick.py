@@ -133,8 +133,8 @@ def test_preflight_ran_in_a_private_namespace(quick_run):
     need_programs("ip")
     _, results, _ = quick_run
     preflight = results["preflight"]
-    assert set(preflight["seconds"]) == {"total", "ipv6", "tunnel", "nat64"}
-    assert set(preflight["statuses"]) == {"ipv6", "tunnel", "nat64"}
+    assert set(preflight["seconds"]) == {"total", "portal", "ipv6", "tunnel", "nat64", "mail"}
+    assert set(preflight["statuses"]) == {"portal", "ipv6", "tunnel", "nat64", "mail"}
     # The checks run at once: the whole run is well under the sum of the checks run alone.
     assert preflight["seconds"]["total"] < preflight["sum_of_checks"]
     leftover = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout

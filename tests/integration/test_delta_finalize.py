@@ -209,7 +209,7 @@ def test_the_delta_leaves_laptop_edits_of_files_home_did_not_change(chain, cli):
                                                   f"{inside}/src/app/m9.py"]
 
 
-@pytest.mark.parametrize("damage", ["missing", "corrupt", "cut off"])
+@pytest.mark.parametrize("damage", ["missing", "corrupt", "cut off", "snapshot gone"])
 def test_a_missing_or_damaged_change_list_falls_back_to_the_whole_tree(chain, cli, damage):
     base, home, configs, full = chain
     prepare_both(cli, base, configs, home)
@@ -217,6 +217,8 @@ def test_a_missing_or_damaged_change_list_falls_back_to_the_whole_tree(chain, cl
     changes = base / "repository" / "snapshots" / taken[2] / "changes.zst"
     if damage == "missing":
         changes.unlink()
+    elif damage == "snapshot gone":  # as prune leaves it
+        shutil.rmtree(changes.parent)
     elif damage == "corrupt":
         data = bytearray(changes.read_bytes())
         data[len(data) // 2] ^= 0xFF

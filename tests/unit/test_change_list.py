@@ -109,7 +109,9 @@ def test_the_laptop_holds_the_last_finished_restore_of_the_trip():
     finalized = {**prepared, "state": "finalized", "finalize": {"snapshot": "20261124T023000Z-incr",
                                                                 "paths": ["home/Mail"], "target": "/laptop"}}
     assert delta.basis_of(finalized, ["home/Mail"], "/laptop")[0] == "20261124T023000Z-incr"
+    assert delta.basis_of(prepared, ["home/Mail/cur"], "/laptop")[0] == "20261122T023000Z-full"  # inside it
     assert delta.basis_of(prepared, ["home/Mail", "home/src"], "/laptop")[0] is None
+    assert delta.basis_of(prepared, ["home/Mailbox"], "/laptop")[0] is None
     assert delta.basis_of(prepared, ["home/Mail"], "/elsewhere")[0] is None
     assert delta.basis_of({"state": "idle"}, ["home/Mail"], "/laptop")[0] is None
 

@@ -17,6 +17,9 @@ from travelsync.process import Completed, ProgramMissing
 DATA = Path(__file__).parent / "data" / "ip"
 
 
+THREE = "ipv6,tunnel,nat64"  # the checks these tests fake (portal and mail have tests of their own)
+
+
 def config(timeout):
     return SimpleNamespace(preflight=SimpleNamespace(timeout=timeout))
 
@@ -33,7 +36,7 @@ def fake(name, seconds=0.0, status=OK, raises=None):
 def test_checks_run_concurrently_total_is_the_slowest():
     checks = {"ipv6": fake("ipv6", 0.6), "tunnel": fake("tunnel", 0.6), "nat64": fake("nat64", 0.6)}
     started = time.monotonic()
-    results = runner.run_checks(config(5), checks=checks)
+    results = runner.run_checks(config(5), only=THREE, checks=checks)
     elapsed = time.monotonic() - started
     assert [r.status for r in results] == [OK, OK, OK]
     assert 0.6 <= elapsed < 1.0, elapsed
@@ -42,7 +45,7 @@ def test_checks_run_concurrently_total_is_the_slowest():
 def test_a_check_that_overruns_fails_alone_within_the_timeout():
     checks = {"ipv6": fake("ipv6", 30), "tunnel": fake("tunnel", 0.1, WARN), "nat64": fake("nat64", 0)}
     started = time.monotonic()
-    results = runner.run_checks(config(0.5), checks=checks)
+    results = runner.run_checks(config(0.5), only=THREE, checks=checks)
     elapsed = time.monotonic() - started
     assert elapsed < 0.9, elapsed
     assert results[0].status == FAIL and results[0].summary == "did not finish within 0.5 s (preflight.timeout)"
@@ -52,7 +55,7 @@ def test_a_check_that_overruns_fails_alone_within_the_timeout():
 def test_errors_become_failed_results_and_do_not_hide_others():
     checks = {"ipv6": fake("ipv6", raises=TravelsyncError("ip: broken", hint="reinstall iproute2")),
               "tunnel": fake("tunnel", raises=KeyError("boom")), "nat64": fake("nat64")}
-    results = runner.run_checks(config(2), checks=checks)
+    results = runner.run_checks(config(2), only=THREE, checks=checks)
     assert (results[0].status, results[0].summary, results[0].details) == (FAIL, "ip: broken", ("reinstall iproute2",))
     assert results[1].status == FAIL and results[1].summary == "internal error: KeyError: 'boom'"
     assert results[2].status == OK
@@ -69,8 +72,9 @@ def test_only_keeps_the_order_asked_for_and_rejects_unknown_names():
 def test_a_missing_check_module_is_skipped_as_not_available(monkeypatch):
     monkeypatch.setattr(runner, "load_check", lambda name: None if name == "nat64" else fake(name))
     results = runner.run_checks(config(2))
-    assert [(r.name, r.status) for r in results] == [("ipv6", OK), ("tunnel", OK), ("nat64", SKIP)]
-    assert results[2].summary == "not available in this version"
+    assert [(r.name, r.status) for r in results] == [("portal", OK), ("ipv6", OK), ("tunnel", OK), ("nat64", SKIP),
+                                                     ("mail", OK)]
+    assert results[3].summary == "not available in this version"
 
 
 def test_check_modules_are_found_by_name():
@@ -99,9 +103,10 @@ def config_file(tmp_path):
     return path
 
 
-@pytest.mark.parametrize("statuses, code", [((OK, SKIP, OK), 0), ((OK, WARN, SKIP), 3), ((WARN, FAIL, OK), 1)])
+@pytest.mark.parametrize("statuses, code", [((OK, OK, SKIP, OK, SKIP), 0), ((OK, OK, WARN, SKIP, OK), 3),
+                                           ((OK, WARN, FAIL, OK, OK), 1)])
 def test_cli_exit_codes_and_json_shape(cli, config_file, monkeypatch, statuses, code):
-    fakes = dict(zip(("ipv6", "tunnel", "nat64"), statuses))
+    fakes = dict(zip(("portal", "ipv6", "tunnel", "nat64", "mail"), statuses))
     monkeypatch.setattr(runner, "load_check", lambda name: fake(name, status=fakes[name]))
     result = cli("--config", config_file, "--json", "preflight")
     assert result.exit_code == code, result.stderr
@@ -196,3 +201,33 @@ def test_tunnel_check_without_native_ipv6_and_no_start_command():
     result = tunnel.run(preflight_config(), CheckContext(runner=recording_runner("problem_addresses"), timeout=5))
     assert result.status == FAIL and result.summary.endswith("tunnel interface tun does not exist")
     assert "set preflight.tunnel.start to let --fix start the tunnel" in result.details
+
+
+def test_a_portal_is_named_in_the_failures_it_explains_and_the_checks_still_run_together():
+    """Issue 22: a portal makes the tunnel and mail checks fail for no visible reason. The portal
+    check is listed first and runs alongside the others (preflight takes the slowest check's time,
+    design §8); their warnings and failures then name the portal."""
+    def slow(name, status, data=None):
+        def run(config, context):
+            time.sleep(0.4)
+            return CheckResult(name, status, name, data=data or {})
+        return SimpleNamespace(NAME=name, run=run)
+
+    checks = {"portal": slow("portal", WARN, {"portal_url": "http://portal.example/login"}),
+              "tunnel": slow("tunnel", FAIL), "mail": slow("mail", WARN), "ipv6": slow("ipv6", OK)}
+    started = time.monotonic()
+    results = runner.run_checks(config(2), only="ipv6,tunnel,mail,portal", checks=checks)
+    assert time.monotonic() - started < 0.75
+    assert [r.name for r in results] == ["ipv6", "tunnel", "mail", "portal"]  # the order asked for is kept
+    assert runner.parse_only(None)[0] == "portal"  # by default the portal comes first
+    by_name = {r.name: r for r in results}
+    for name in ("tunnel", "mail"):
+        assert by_name[name].details[-1].startswith("a captive portal was found (http://portal.example/login)")
+        assert by_name[name].data["captive_portal"] == "http://portal.example/login"
+    assert by_name["ipv6"].details == () and "captive_portal" not in by_name["ipv6"].data  # ok: nothing to explain
+
+
+def test_without_a_portal_the_others_are_left_as_they_are():
+    checks = {"portal": fake("portal"), "tunnel": fake("tunnel", status=WARN)}
+    portal, tunnel = runner.run_checks(config(2), only="portal,tunnel", checks=checks)
+    assert tunnel.details == () and tunnel.data == {}

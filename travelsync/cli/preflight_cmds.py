@@ -7,7 +7,8 @@ from travelsync.exitcodes import ExitStatus, worst
 
 
 @click.command("preflight")
-@click.option("--only", metavar="CHECKS", help="Comma-separated checks to run: ipv6, tunnel, nat64 (default: all).")
+@click.option("--only", metavar="CHECKS", help="Comma-separated checks to run: portal, ipv6, tunnel, nat64, mail "
+              "(default: all).")
 @click.option("--fix", "apply_fix", is_flag=True, help="Offer each check's fix, print every command, run it "
               "when confirmed; then check again.")
 @click.option("--yes", "-y", is_flag=True, help="With --fix or --undo-fix: do not ask, run every command.")
@@ -15,10 +16,15 @@ from travelsync.exitcodes import ExitStatus, worst
 @click.option("--undo-fix", is_flag=True, help="Put back the routes and sysctl that the last --fix changed.")
 @click.pass_obj
 def preflight(app, only, apply_fix, yes, dry_run, undo_fix):
-    """Check IPv6 addresses and default routes, the tunnel and NAT64 before leaving.
+    """Check for a captive portal, IPv6, the tunnel, NAT64 and the mail servers before leaving.
 
     \b
     Checks (run at the same time, each within preflight.timeout seconds):
+      portal  a captive portal: the RFC 8908 API the network announces (RFC 8910,
+              as systemd-networkd or NetworkManager expose it) or that is
+              configured, and an HTTP probe (preflight.portal.probe_url);
+              redirects are reported, never followed; a portal found is named
+              in the other checks' warnings and failures
       ipv6    a usable global address (not ULA, tentative, dadfailed, deprecated);
               default routes: none, several from router advertisements, close to
               expiry (preflight.ipv6.expiry_warning), expired; gateways that do not
@@ -27,6 +33,11 @@ def preflight(app, only, apply_fix, yes, dry_run, undo_fix):
               address and a default route; a client running without its interface
               is stuck
       nat64   RFC 7050 NAT64 prefix discovery (see `travelsync nat64 --help`)
+      mail    each mail server (preflight.mail.servers, else those in the mail
+              clients' files) over IPv6 and IPv4 (through NAT64 on an IPv6-only
+              network): connect, TLS (STARTTLS on 143, 110, 587, 25) with the
+              certificate and host name checked; with a tunnel configured,
+              whether the IPv6 path goes through it
 
     \b
     The route fix (--fix, as root) pins one router that answers: it sets

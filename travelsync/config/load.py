@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from travelsync.config.model import (Config, Hooks, Ipv6Check, Laptop, LeftOut, MailerEntry, Nat64Check, Notify, Preflight,
+from travelsync.config.model import (Config, Hooks, Ipv6Check, Laptop, LeftOut, MailerEntry, MailCheck, Nat64Check, Notify, PortalCheck, Preflight,
                                      Retention, RsyncSettings, Schedule, Source, SshConfig, TunnelCheck)
 from travelsync.config.schema import INVALID, validate
 from travelsync.config.self_exclude import anchored_rule
@@ -83,7 +83,8 @@ def build(v: dict, environ) -> Config:
         mailer=tuple(MailerEntry(m["kind"], m["file"], tuple(m["accounts"])) for m in v["mailer"]),
         preflight=Preflight(Ipv6Check(**pre["ipv6"]), TunnelCheck(**pre["tunnel"]),
                             Nat64Check(**{**pre["nat64"], "trusted_domains": tuple(pre["nat64"]["trusted_domains"])}),
-                            pre["timeout"]),
+                            pre["timeout"], PortalCheck(**pre["portal"]),
+                            MailCheck(**{**pre["mail"], "servers": tuple(pre["mail"]["servers"])})),
         rsync=RsyncSettings(v["rsync"]["program"], v["rsync"]["retries"], v["rsync"]["retry_delay"],
                             tuple(v["rsync"]["extra_args"])),
         notify=Notify(**v["notify"]),

@@ -141,11 +141,29 @@ class Nat64Check:
 
 
 @dataclass(frozen=True)
+class PortalCheck:
+    probe_url: str | None = "http://detectportal.firefox.com/success.txt"  # None: no HTTP probe
+    expect_body: str | None = "success"  # None: the probe must answer 204
+    api_url: str | None = None  # an RFC 8908 API asked besides the announced ones
+    announced: bool = True  # read the RFC 8910 URIs systemd-networkd / NetworkManager expose
+    timeout: float = 5.0
+
+
+@dataclass(frozen=True)
+class MailCheck:
+    servers: tuple[str, ...] = ()  # host:port; empty: the hosts in the mailer entries' files
+    ca_file: str | None = None  # None: the system's CAs
+    timeout: float = 5.0
+
+
+@dataclass(frozen=True)
 class Preflight:
     ipv6: Ipv6Check = Ipv6Check()
     tunnel: TunnelCheck = TunnelCheck()
     nat64: Nat64Check = Nat64Check()
     timeout: float = 15.0
+    portal: PortalCheck = PortalCheck()
+    mail: MailCheck = MailCheck()
 
 
 @dataclass(frozen=True)

@@ -410,6 +410,25 @@ SCHEMA = Mapping(
             Field("trusted_domains", ListOf(Str()), "Domains trusted for NAT64 FQDN validation.", ()),
             Field("timeout", Number(0.1), "Seconds per DNS query.", 3.0),
         ), "NAT64 prefix discovery."),
+        Field("portal", Mapping(
+            Field("probe_url", Nullable(Str("an http(s) URL", pattern=r"https?://\S+")), "URL that answers 204 (or "
+                  "expect_body) on an open network; never followed when redirected; null: no HTTP probe.",
+                  "http://detectportal.firefox.com/success.txt"),
+            Field("expect_body", Nullable(Str()), "Body the probe URL answers with 200; null: it must answer 204.",
+                  "success"),
+            Field("api_url", Nullable(Str("an http(s) URL", pattern=r"https?://\S+")), "An RFC 8908 captive-portal "
+                  "API to ask besides those the network announces.", None),
+            Field("announced", Bool(), "Ask the RFC 8910 API URIs systemd-networkd and NetworkManager expose.", True),
+            Field("timeout", Number(0.1), "Seconds for each HTTP request.", 5.0),
+        ), "Captive-portal detection, run before the other checks."),
+        Field("mail", Mapping(
+            Field("servers", ListOf(HostPort()), "Mail servers (host:port) to reach over TLS on each address "
+                  "family; default: the servers in the mailer entries' files. Ports 143, 110, 587 and 25 use "
+                  "STARTTLS, the others TLS from the start.", (), example=["imap.example.org:993"]),
+            Field("ca_file", Nullable(AbsPath()), "CA certificates (PEM) the servers' certificates are checked "
+                  "against; default: the system's.", None),
+            Field("timeout", Number(0.1), "Seconds for each connection and TLS handshake.", 5.0),
+        ), "Mail servers reached securely over IPv6 and IPv4."),
         Field("timeout", Number(0.1), "Seconds any one check may take.", 15.0),
     ), "Network checks before departure."),
     Field("rsync", Mapping(

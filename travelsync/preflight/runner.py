@@ -83,4 +83,6 @@ def run_checks(config, *, only=None, environ=None, runner=run, checks: dict | No
             results[name] = slots[name][0]
         else:
             results[name] = CheckResult(name, FAIL, f"did not finish within {timeout:g} s (preflight.timeout)")
-    return [results[name] for name in names]
+    from travelsync.preflight.checks.portal import annotate
+
+    return annotate([results[name] for name in names])  # a captive portal named in the failures it explains

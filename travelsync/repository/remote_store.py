@@ -106,6 +106,9 @@ class RemoteStore:
         if done.returncode == SSH_UNREACHABLE:
             raise TemporaryError(f"repository {self.location}: ssh failed: {done.error_line()}",
                                  hint="check the host, the `ssh:` settings and its known_hosts entry")
+        if done.returncode < 0:  # our ssh was killed here: as a cut link, the far end's state unknown
+            raise TemporaryError(f"repository {self.location}: ssh ended by signal {-done.returncode}",
+                                 hint="run the command again")
         if check and done.returncode != 0:
             raise TravelsyncError(f"repository {self.location}: {done.error_line()}")
         return done

@@ -41,19 +41,21 @@ class Delta:
                     pass
 
 
-def chain(repository, basis: str, snapshot_id: str) -> list[str]:
-    """The snapshots after `basis` up to `snapshot_id`, oldest first, by each one's parent.
-    NoDelta when `basis` is not an ancestor within MAX_CHAIN steps."""
+def chain(repository, basis: str, snapshot_id: str) -> list:
+    """The SnapshotInfos after `basis` up to `snapshot_id`, oldest first, by each one's
+    parent. NoDelta when `basis` is not an ancestor within MAX_CHAIN steps, or a snapshot on
+    the way is gone (pruned) or damaged."""
+    from travelsync.errors import TravelsyncError
+
     found, current = [], snapshot_id
     while current != basis:
         if len(found) >= MAX_CHAIN:
             raise NoDelta(f"{basis} is more than {MAX_CHAIN} snapshots before {snapshot_id}")
         try:
             info = repository.get(current)
-        except Exception:
-            info = None
-        if info is None:
-            raise NoDelta(f"snapshot {current} (between {basis} and {snapshot_id}) is not in the repository")
+        except TravelsyncError as error:  # UsageError: gone; TravelsyncError: damaged
+            raise NoDelta(f"snapshot {current} (between {basis} and {snapshot_id}) cannot be read "
+                          f"({error.message})") from None
         found.append(info)
         if info.parent is None:
             raise NoDelta(f"{basis} is not an ancestor of {snapshot_id} ({current} has no parent)")
@@ -116,7 +118,7 @@ def union(readers):
         yield path, tag
 
 
-def plan(repository, basis: str, snapshot_id: str, groups) -> Delta:
+def delta_plan(repository, basis: str, snapshot_id: str, groups) -> Delta:
     """The union of the change lists from `basis` to `snapshot_id`, split into one
     --files-from list per group (paths relative to the group's source folder, only those in
     its selected paths). NoDelta when it cannot be known."""
@@ -259,17 +261,37 @@ def argv_for(common: list[str], *, files_from: str, data_spec: str, destination_
     return argv
 
 
+def narrowed(repository, document: dict, plan, paths, *, full: bool = False):
+    """(plan, note): the plan restricted to the changes since the snapshot the trip state
+    says the laptop holds, or the plan as it is (the whole tree) and a note saying why."""
+    from dataclasses import replace
+
+    if full:
+        return plan, "the whole tree was compared (--full)"
+    basis, why = basis_of(document, paths, str(plan.target))
+    try:
+        if basis is None:
+            raise NoDelta(why)
+        found = delta_plan(repository, basis, plan.snapshot_id, plan.groups)
+    except NoDelta as reason:
+        return plan, f"the whole tree was compared: {reason}"
+    return replace(plan, delta=found), None
+
+
 def basis_of(document: dict, paths, target: str) -> tuple[str | None, str]:
-    """The snapshot the trip state says the laptop holds for `paths` at `target`, or None
-    and why not: the last finished restore of this trip (finalize's, else prepare's)."""
+    """The snapshot the trip state says the laptop holds for `paths` (each inside a path the
+    trip restored) at `target`, or None and why not: the last finished restore of this trip
+    (finalize's, else prepare's)."""
     state = document.get("state")
     record = document.get("finalize") if state == "finalized" else document.get("prepare") if state == "prepared" \
         else None
     if not record or not record.get("snapshot"):
         return None, "the trip state does not say which snapshot the laptop holds"
-    if sorted(record.get("paths") or []) != sorted(paths):
-        return None, f"the laptop got other paths from {record['snapshot']} than these"
+    held = [str(p).strip("/") for p in record.get("paths") or []]
+    for path in paths:
+        text = str(path).strip("/")
+        if not any(text == h or text.startswith(h + "/") for h in held):
+            return None, f"{text} is not among the paths the laptop got from {record['snapshot']}"
     if record.get("target") not in (None, target):
         return None, f"{record['snapshot']} went to {record.get('target')}, not {target}"
     return record["snapshot"], ""
-

@@ -86,23 +86,15 @@ def finalize(context, *, dry_run: bool = False, backup_first: bool = False, take
 def with_delta(context, document, plan, paths, notes: list, *, full: bool = False):
     """The plan restricted to the changes since the snapshot the laptop holds (restore/delta.py),
     or the plan as it is (the whole tree) with a note saying why."""
-    from dataclasses import replace
+    from travelsync.restore.delta import narrowed
 
-    from travelsync.restore import delta
-
-    if full:
-        notes.append("the whole tree was compared (--full)")
-        return plan
-    basis, why = delta.basis_of(document, paths, str(plan.target))
-    try:
-        if basis is None:
-            raise delta.NoDelta(why)
-        found = delta.plan(context.repository, basis, plan.snapshot_id, plan.groups)
-    except delta.NoDelta as reason:
-        notes.append(f"the whole tree was compared: {reason}")
-        return plan
-    context.info(f"sending only the changes from {basis} to {plan.snapshot_id} ({found.entries} paths)")
-    return replace(plan, delta=found)
+    plan, note = narrowed(context.repository, document, plan, paths, full=full)
+    if note:
+        notes.append(note)
+    else:
+        context.info(f"sending only the changes from {plan.delta.basis} to {plan.snapshot_id} "
+                     f"({plan.delta.entries} paths)")
+    return plan
 
 
 def check_laptop_mail(context, warnings: list) -> list[dict]:

@@ -16,7 +16,7 @@ from typing import Mapping
 
 from travelsync.process import run
 
-CHECK_NAMES = ("ipv6", "tunnel", "nat64")
+CHECK_NAMES = ("portal", "ipv6", "tunnel", "nat64", "mail")  # the portal first: it explains the others' failures
 
 
 @dataclass(frozen=True)
