@@ -23,7 +23,6 @@ class Timing:
     stdout: str
     stderr: str
     returncode: int
-    largest_kib: int = 0  # the largest RSS of any process of the command (wait4: rsync included)
 
 
 class CommandFailed(RuntimeError):
@@ -62,7 +61,7 @@ def timed(argv, *, env=None, cwd=None, watch_memory=False, ok=(0,), flush=True) 
                for name, stream in (("stdout", process.stdout), ("stderr", process.stderr))]
     for reader in readers:
         reader.start()
-    _, status, usage = os.wait4(process.pid, 0)  # its rusage: the largest process of its tree
+    _, status = os.waitpid(process.pid, 0)
     seconds = time.monotonic() - started
     process.returncode = os.waitstatus_to_exitcode(status)
     for reader in readers:
@@ -72,7 +71,7 @@ def timed(argv, *, env=None, cwd=None, watch_memory=False, ok=(0,), flush=True) 
     if watcher is not None:
         watcher.join()
     result = Timing(seconds, peak[0], stdout.decode(errors="replace"), stderr.decode(errors="replace"),
-                    process.returncode, usage.ru_maxrss)
+                    process.returncode)
     if process.returncode not in ok:
         raise CommandFailed(f"{' '.join(map(str, argv[:6]))} … exited {process.returncode}: "
                             f"{result.stderr.strip()[-600:] or result.stdout.strip()[-600:]}")
