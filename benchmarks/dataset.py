@@ -22,17 +22,30 @@ def _data(block: bytes, rng: random.Random, size: int) -> bytes:
     return (block * (size // len(block) + 1))[offset:offset + size]
 
 
-def generate_tree(root: Path, files: int, total_bytes: int, seed: int = 7) -> int:
+MAILDIR = Path("Mail") / "Maildir" / "cur"  # one big mail folder (the 1m profile: 150,000 messages)
+
+
+def generate_tree(root: Path, files: int, total_bytes: int, seed: int = 7, maildir: int = 0) -> int:
     """`files` files of mixed sizes (log-normal: many small, a few large) adding up to about
-    `total_bytes`, spread over TOP_FOLDERS with PER_FOLDER files to a subfolder.
-    Returns the bytes written."""
+    `total_bytes`, spread over TOP_FOLDERS with PER_FOLDER files to a subfolder; the first
+    `maildir` of them are messages in one Maildir folder (MAILDIR, message-sized: the
+    smallest weights). Returns the bytes written."""
     rng = random.Random(seed)
     weights = [rng.lognormvariate(0, 1.6) for _ in range(files)]
     scale = total_bytes / sum(weights)
     block = random.Random(seed + 1).randbytes(1 << 20)
     written = 0
     made = set()
+    maildir = min(maildir, files)
+    if maildir:
+        (root / MAILDIR).mkdir(parents=True, exist_ok=True)
+        for index in range(maildir):  # a message: a few KiB, whatever the tree's mean
+            size = min(max(1, int(weights[index] * scale)), 20_000 + index % 60_000)
+            (root / MAILDIR / f"{1733000000 + index}.M{index}P{seed}.home:2,S").write_bytes(_data(block, rng, size))
+            written += size
     for index, weight in enumerate(weights):
+        if index < maildir:
+            continue
         top = TOP_FOLDERS[index % len(TOP_FOLDERS)]
         folder = root / top / f"d{index // (PER_FOLDER * len(TOP_FOLDERS)):04d}"
         if folder not in made:
@@ -61,7 +74,7 @@ def apply_change(root: Path, stash: Path, seed: int = 11, fraction: float = 0.01
     """Change `fraction` of the files: 60 % of that number modified (rewritten, new size), 25 %
     added, 15 % deleted. Originals go to `stash` first."""
     rng = random.Random(seed)
-    paths = sorted(p for p in root.rglob("*.dat"))
+    paths = sorted(p for p in root.rglob("*") if p.is_file() and (p.suffix == ".dat" or p.parent.name == "cur"))
     count = max(10, int(len(paths) * fraction))
     n_modified, n_added = int(count * 0.6), max(1, int(count * 0.25))
     n_deleted = count - n_modified - n_added

@@ -55,8 +55,18 @@ def timed(argv, *, env=None, cwd=None, watch_memory=False, ok=(0,), flush=True) 
     if watch_memory:
         watcher = threading.Thread(target=_poll_peak, args=(process.pid, done, peak), daemon=True)
         watcher.start()
-    stdout, stderr = process.communicate()
+    outputs = {}
+    readers = [threading.Thread(target=lambda name, stream: outputs.__setitem__(name, stream.read()),
+                                args=(name, stream), daemon=True)
+               for name, stream in (("stdout", process.stdout), ("stderr", process.stderr))]
+    for reader in readers:
+        reader.start()
+    _, status = os.waitpid(process.pid, 0)
     seconds = time.monotonic() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    for reader in readers:
+        reader.join()
+    stdout, stderr = outputs["stdout"], outputs["stderr"]
     done.set()
     if watcher is not None:
         watcher.join()

@@ -183,9 +183,13 @@ def test_kill_finalize(home_world, drill, cli, keep_bytes, isolated_dirs):
         drill.check(rerun.json["snapshot"] == latest, f"it restored the nightly {latest}", rerun.json["snapshot"])
         state = trip_state(state_dir)
         drill.check(state["state"] == "finalized" and not state["in_progress"], "the trip state is `finalized`", state)
+        check_nothing_vanished(drill, world.laptop, before, snapshot_digests(world.repo, full, latest))
+        own = world.laptop_home / "Mail" / "cur" / f"written-before-leaving-{index}"
+        drill.check(own.exists() and own.read_text() == "laptop only\n", "finalize's delta left the laptop's own file where it was "
+                    "(home did not change it: docs/trip.md)", own.exists())
+        own.unlink()
         drill.check(not laptop_matches(world.laptop_home, world.data(latest)), f"the laptop equals {latest}",
                     laptop_matches(world.laptop_home, world.data(latest)))
-        check_nothing_vanished(drill, world.laptop, before, snapshot_digests(world.repo, full, latest))
         check_repository(drill, cli, world.fast, world.repo, verify=False)
     end_trip(drill, world, cli, state_dir, at(2 * ROUNDS, 1))
     window.done()

@@ -128,7 +128,7 @@ def test_a_new_repository_is_private_folders_0700_files_0600(cli, tmp_path, mode
     for name in (".", "snapshots", "partial", f"snapshots/{snapshot}", f"snapshots/{snapshot}/data"):
         assert found.pop(name) == 0o700, name
     for name in ("travelsync.repo", "lock", "runs.json", f"snapshots/{snapshot}/snapshot.json",
-                 f"snapshots/{snapshot}/manifest.tsv.zst"):
+                 f"snapshots/{snapshot}/manifest.tsv.zst", f"snapshots/{snapshot}/changes.zst"):
         assert found.pop(name) == 0o600, name
     assert found.pop(f"snapshots/{snapshot}/data/home") == stat.S_IMODE(rig.source.stat().st_mode)  # the source's own
     assert found == {}, found

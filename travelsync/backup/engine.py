@@ -17,6 +17,7 @@ from travelsync.errors import TemporaryError, TravelsyncError
 from travelsync.exitcodes import ExitStatus
 from travelsync.repository import layout, open_repository
 from travelsync.repository.snapshot import SnapshotInfo
+from travelsync.backup.attributes import any_in_sources, must_carry
 from travelsync.backup.cache_tags import with_tagged_folders
 from travelsync.backup.outcome import Outcome, classify
 from travelsync.backup.plan import choose_kind
@@ -189,10 +190,14 @@ def _backup(run: BackupRun, kind: str, *, check_changes: bool = True, allow_cloc
     taken = {name for name, _ in repository.overview().documents}  # damaged folders' names too
     snapshot_id, resumed = _prepare_partial(repository, chosen, started, taken, run.notice)
     partial = repository.partial_path(snapshot_id)
+    run = _decide_attributes(run, snapshots, chosen, resumed)
     total, warnings, failed, status = Stats(), [], [], "complete"
-    with ManifestSpool(config, repository, partial, parent if chosen == "incremental" else None) as manifest:
+    from travelsync.backup.change_record import ChangeRecorder
+
+    with ManifestSpool(config, repository, partial, parent if chosen == "incremental" else None) as manifest, \
+            ChangeRecorder(config, repository, partial, parent, chosen, resumed) as changes:
         for source in _in_rsync_order(config.sources):
-            result = _transfer(run, source, partial, parent, manifest)
+            result = _transfer(run, source, partial, parent, manifest, changes)
             outcome = classify(result)
             total = total.add(result.stats)
             if outcome is Outcome.VANISHED:
@@ -208,7 +213,10 @@ def _backup(run: BackupRun, kind: str, *, check_changes: bool = True, allow_cloc
                                 + (", ".join(named[:10]) or result.error_summary()))
         stop.check()
         manifest.write()
-    attributes = _extended_attributes(repository, partial)
+        changes.write()
+    if not run.attributes and any_in_sources(config.sources):
+        return _again_with_attributes(run, kind, partial, check_changes, allow_clock_behind)
+    attributes = _extended_attributes(repository, partial) if run.attributes else False  # copied without: none
     finished = run.finished()
     info = SnapshotInfo(snapshot_id, chosen, parent.id if parent else None, started, finished, status,
                         total.files, total.total_size, tuple(warnings), tuple(s.name for s in config.sources),
@@ -219,6 +227,31 @@ def _backup(run: BackupRun, kind: str, *, check_changes: bool = True, allow_cloc
     return BackupReport(snapshot_id, chosen, total.files_transferred, total.literal_data, total.total_size,
                         (finished - started).total_seconds(), noted + warnings, exit_status, status,
                         resumed=resumed, failed_files=failed, **manifest.counts())
+
+
+def _decide_attributes(run: BackupRun, snapshots, chosen: str, resumed: bool) -> BackupRun:
+    """The run with `attributes` decided (backup/attributes.must_carry), unless already set."""
+    if run.attributes is not None:
+        return run
+    from dataclasses import replace
+
+    newest = run.repository.latest() if snapshots else None
+    return replace(run, attributes=must_carry(run.config.sources, newest, full=chosen == "full",
+                                              remote=run.repository.location.is_remote, resumed=resumed))
+
+
+def _again_with_attributes(run: BackupRun, kind: str, partial: str, check_changes: bool,
+                           allow_clock_behind: bool) -> BackupReport:
+    """The home holds an ACL or attribute after a copy made without -A/-X (one appeared during
+    the copy, or since the newest snapshot): the copy is made again with them, into a fresh
+    partial (never by setting attributes on files an incremental hard-linked from its parent)."""
+    from dataclasses import replace
+
+    run.stop.check()
+    run.notice("ACLs or extended attributes found in the home after the copy: copying it again with them")
+    run.repository.remove(partial)
+    return _backup(replace(run, attributes=True), kind, check_changes=check_changes,
+                   allow_clock_behind=allow_clock_behind)
 
 
 def _in_source(failed: str, source_path: str, target: str) -> str:
@@ -291,10 +324,11 @@ def _in_rsync_order(sources):
     return sorted(sources, key=lambda source: source.name.encode() + b"/")
 
 
-def _transfer(run: BackupRun, source, partial, parent, manifest=None):
+def _transfer(run: BackupRun, source, partial, parent, manifest=None, changes=None):
     """rsync one source into the partial snapshot, retrying transport failures (rsync/retry.py).
-    rsync's listing feeds `manifest` (a verify/spool.ManifestSpool) as it streams; the run's
-    stop terminates rsync and ends the run at once."""
+    rsync's listing feeds `manifest` (a verify/spool.ManifestSpool) and `changes` (a
+    backup/change_record.ChangeRecorder) as it streams; the run's stop terminates rsync and
+    ends the run at once."""
     from travelsync.rsync.args import backup_args
     from travelsync.rsync.retry import RetryPolicy, with_retries
     from travelsync.rsync.run import run_rsync
@@ -304,12 +338,13 @@ def _transfer(run: BackupRun, source, partial, parent, manifest=None):
     argv = backup_args(config.rsync, _ssh(config, repository), source, destination,
                        link_dest=_link_dest(repository, parent, source), listing=manifest is not None,
                        progress=callbacks.on_progress is not None,  # progress2 doubles rsync's output: only for a bar
-                       closed_paths=run.closed_paths)
+                       closed_paths=run.closed_paths, attributes=run.attributes is not False)
 
     def attempt(number: int):
         stop.check()
         builder = manifest.start(source, first_attempt=number == 0) if manifest is not None else None
-        result = run_rsync(argv, on_item=callbacks.on_item, on_progress=callbacks.on_progress, cancel=stop,
+        on_item = changes.watch(source, callbacks.on_item, number == 0) if changes is not None else callbacks.on_item
+        result = run_rsync(argv, on_item=on_item, on_progress=callbacks.on_progress, cancel=stop,
                            on_files=builder.add_lines if builder is not None else None)
         stop.check()
         outcome = classify(result)
@@ -321,8 +356,11 @@ def _transfer(run: BackupRun, source, partial, parent, manifest=None):
         if outcome is Outcome.FAILED:
             raise TravelsyncError(f"rsync failed on source {source.name} (exit {result.exit_code}): "
                                   f"{result.error_summary()}")
-        if outcome is not Outcome.TRANSPORT and builder is not None:
-            manifest.finish(builder)
+        if outcome is not Outcome.TRANSPORT:
+            if builder is not None:
+                manifest.finish(builder)
+            if changes is not None:
+                changes.finish(source, result)
         return result
 
     def on_retry(result, delay: float) -> None:

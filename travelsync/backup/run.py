@@ -74,7 +74,8 @@ class BackupRun:
     """A backup under way: the configuration (its cache-tagged folders already found), the
     repository, the run's start (clock.now: its id) and `began` (time.monotonic: its true
     duration), the callbacks, the stop condition, and whether rsync may skip its
-    symlink-race walk (`closed_paths`, rsync/trusted_paths.py)."""
+    symlink-race walk (`closed_paths`, rsync/trusted_paths.py), and whether its rsync carries
+    ACLs and attributes (`attributes`: -A/-X; None until backup/attributes.must_carry decides)."""
 
     config: object
     repository: object
@@ -83,6 +84,7 @@ class BackupRun:
     callbacks: Callbacks = field(default_factory=Callbacks)
     stop: Stop | None = None
     closed_paths: bool = False
+    attributes: bool | None = None
 
     def notice(self, message: str) -> None:
         self.callbacks.notice(message)

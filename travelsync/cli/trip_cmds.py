@@ -66,12 +66,15 @@ def prepare(app, dry_run, skip_preflight):
 @click.option("--backup-first", is_flag=True,
               help="When no snapshot was taken since prepare, take an incremental backup first.")
 @click.option("--skip-preflight", is_flag=True, help="Do not run the network checks.")
+@click.option("--full", is_flag=True,
+              help="Compare the whole tree, not only what the snapshots' change lists name (see docs/trip.md).")
 @click.pass_obj
-def finalize(app, dry_run, backup_first, skip_preflight):
+def finalize(app, dry_run, backup_first, skip_preflight, full):
     """Departure morning: restore the latest delta, check, report.
 
-    Brings the prepared paths up to the newest complete snapshot: rsync sends only what
-    changed since prepare.  Checks that the laptop's restored mail configuration keeps mail
+    Brings the prepared paths up to the newest complete snapshot: rsync is given only the
+    paths the snapshots' change lists name since the snapshot the laptop holds (--full:
+    the whole tree, which also puts back laptop-side edits of files home did not change).  Checks that the laptop's restored mail configuration keeps mail
     on the server, runs the preflight again, and reports files, bytes and seconds.  When no
     snapshot was taken since prepare it says so (exit 3); --backup-first takes one first.
     Run it again after an interruption: it resumes.  The `hooks:` after_finalize commands
@@ -79,7 +82,8 @@ def finalize(app, dry_run, backup_first, skip_preflight):
     """
     from travelsync.trip.finalize import finalize as run
 
-    return _run(app, run, "finalize ", dry_run=dry_run, backup_first=backup_first, skip_preflight=skip_preflight)
+    return _run(app, run, "finalize ", dry_run=dry_run, backup_first=backup_first, skip_preflight=skip_preflight,
+                full=full)
 
 
 @click.command("return", epilog=EXITS)

@@ -27,6 +27,7 @@ READERS = "readers"
 RUNS_FILE = "runs.json"
 SNAPSHOT_FILE = "snapshot.json"
 MANIFEST_FILE = "manifest.tsv.zst"
+CHANGES_FILE = "changes.zst"  # the change list against the parent (repository/change_list.py)
 DATA = "data"
 DELETING_SUFFIX = ".deleting"  # partial/<id>.deleting: renamed away by prune, removed outside the lock
 
@@ -71,7 +72,7 @@ def kind_of(snapshot_id_text: str) -> str | None:
 # opens them as locks, or hands them to rsync as a destination or a restore's source, and must
 # not be led elsewhere. `latest` is the one link; it is only ever read as a name (readlink).
 TOP_NAMES = (SNAPSHOTS, PARTIAL, READERS, LOCK_FILE, RUNS_FILE, REPO_FILE)
-INNER_NAMES = (DATA, SNAPSHOT_FILE, MANIFEST_FILE)
+INNER_NAMES = (DATA, SNAPSHOT_FILE, MANIFEST_FILE, CHANGES_FILE)
 
 
 def never_links(snapshot_entries, partial_entries, reader_entries=()) -> list[str]:

@@ -21,6 +21,7 @@ class RestoreReport:
     displaced: list[str] = field(default_factory=list)  # relative to displaced_folder
     changes: list[str] = field(default_factory=list)  # dry run: "itemize-code path", at most MAX_LISTED
     change_count: int = 0
+    method: str = "whole"  # "delta": only the change lists since the snapshot the laptop holds (restore/delta.py)
 
     def to_json(self) -> dict:
         data = {"snapshot": self.snapshot, "files_transferred": self.files_transferred,
@@ -28,7 +29,7 @@ class RestoreReport:
                 "warnings": list(self.warnings), "target": self.target, "paths": list(self.paths),
                 "total_size": self.total_size, "deleted": self.deleted, "dry_run": self.dry_run,
                 "displaced_folder": self.displaced_folder if self.displaced else None,
-                "displaced": list(self.displaced)}
+                "displaced": list(self.displaced), "method": self.method}
         if self.dry_run:
             data["changes"] = list(self.changes)
             data["change_count"] = self.change_count

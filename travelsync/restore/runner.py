@@ -30,6 +30,7 @@ class RestorePlan:
     chosen: str = ""  # how a time in --from was read ("the newest of 2026-11-30"); "" for a name
     flat: bool = False  # into a plain folder (--to): each path under its own last name
     displaced_suffix: str | None = None  # in place: displaced files kept beside themselves
+    delta: object = None  # restore/delta.py's Delta: only the changes since the snapshot the laptop holds
 
 
 def resolve_snapshot(repository, choice, zone=None):
@@ -195,10 +196,19 @@ def restore_commands(config, repository, plan: RestorePlan, *, closed_paths: boo
     extra_start = len(common) - len(config.rsync.extra_args)
     common, extra = common[:extra_start], common[extra_start:]
     commands = []
-    for group in plan.groups:
+    for index, group in enumerate(plan.groups):
         data = repository.data_location(plan.snapshot_id, group.source_name if group.data_folder is None
                                         else group.data_folder)
         destination = group.laptop_folder(plan.target)
+        if plan.delta is not None:
+            from travelsync.restore.delta import argv_for
+
+            if plan.delta.lists[index]:  # nothing changed in this group's paths: no rsync at all
+                commands.append(argv_for(common, files_from=plan.delta.lists[index], data_spec=data.rsync_spec(),
+                                         destination_spec=destination.rsync_spec(),
+                                         displaced_folder=plan.displaced_folder, source_path=group.source_path,
+                                         dry_run=plan.dry_run, extra=extra))
+            continue
         for insides in ([(inside,) for inside in group.insides] if split else [group.insides]):
             commands.append(arguments.restore_argv(
                 common, data_spec=data.rsync_spec(), insides=insides,
@@ -241,7 +251,8 @@ def run_restore(config, repository, plan: RestorePlan, *, on_progress=None, refe
     (23 names the files); exit 24 (vanished) becomes a warning.
     """
     report = RestoreReport(snapshot=plan.snapshot_id, target=str(plan.target), paths=list(plan.paths),
-                           dry_run=plan.dry_run, displaced_folder=plan.displaced_folder)
+                           dry_run=plan.dry_run, displaced_folder=plan.displaced_folder,
+                           method="whole" if plan.delta is None else "delta")
 
     with repository.reading(plan.snapshot_id):  # prune leaves the snapshot while it is read
         return _restore(config, repository, plan, report, on_progress, references, after_crash)
@@ -255,7 +266,13 @@ def _restore(config, repository, plan: RestorePlan, report: RestoreReport, on_pr
             report.changes.append(f"{code.strip()} {name}")
 
     started = time.monotonic()
-    count = parallel.workers(config, repository, plan)
+    count = 1 if plan.delta is not None else parallel.workers(config, repository, plan)
+    if plan.delta is not None and not plan.dry_run:
+        from travelsync.restore.delta import add_rsync_leftovers, make_displaced_folders
+
+        if after_crash:
+            add_rsync_leftovers(plan.delta, plan, config.ssh)
+        make_displaced_folders(plan.delta, plan, config.ssh)
     argvs = restore_commands(config, repository, plan, closed_paths=closed_paths(config, plan),
                              progress=on_progress is not None, split=count > 1, ssh=_far_end_ssh(config, plan))
     made = parallel.make_folders(parallel.shared_folders(plan)) if count > 1 else []

@@ -77,7 +77,7 @@ def source_spec(path) -> str:
 
 def backup_args(settings, ssh, source, destination: Location, *, link_dest: str | None = None,
                 dry_run: bool = False, progress: bool = True, listing: bool = False,
-                closed_paths: bool = False) -> list[str]:
+                closed_paths: bool = False, attributes: bool = True) -> list[str]:
     """rsync argv copying `source` (a config Source) into `destination` (a folder, local or remote).
 
     `link_dest`: the same source's folder in the previous snapshot (an absolute path on the
@@ -86,15 +86,17 @@ def backup_args(settings, ssh, source, destination: Location, *, link_dest: str 
     equal the source (it matters when a partial snapshot is resumed); `--partial` keeps a
     half-sent file for the next run; `--delete-excluded` drops files newly excluded.
     `listing`: list every file with its checksum (see common_args) for the manifest.
+    `attributes`: False leaves out -A/-X for a home that holds no ACL or attribute
+    (backup/attributes.must_carry).
     """
     argv = common_args(settings, ssh, destination.is_remote, progress=progress, listing=listing,
-                       closed_paths=closed_paths)
+                       closed_paths=closed_paths, attributes=attributes)
     argv += ["--delete", "--delete-excluded", "--partial"]
     if source.one_file_system:
         argv.append("--one-file-system")
     argv += exclude_args(source.excludes) + list(source.filters)
-    if link_dest:
-        argv.append(f"--link-dest={link_dest}")
+    if link_dest:  # times to the nanosecond: a folder changed within the second is seen (backup/change_record.py)
+        argv += [f"--link-dest={link_dest}", "--modify-window=-1"]
     if dry_run:
         argv.append("--dry-run")
     argv += ["--", source_spec(source.path), destination.rsync_spec(trailing_slash=True)]

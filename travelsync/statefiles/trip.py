@@ -37,6 +37,7 @@ class RestoreRecord(TypedDict):
     displaced: NotRequired[list[str]]
     changes: NotRequired[list[str]]
     change_count: NotRequired[Count]
+    method: NotRequired[str]  # whole | delta (restore/delta.py): shown only
 
 
 class Conflict(TypedDict):

@@ -23,9 +23,12 @@ def taken_since(snapshot, instant_text: str | None) -> bool:
     return snapshot.started >= datetime.fromisoformat(instant_text)
 
 
-def finalize(context, *, dry_run: bool = False, backup_first: bool = False, take_incremental=None) -> dict:
+def finalize(context, *, dry_run: bool = False, backup_first: bool = False, take_incremental=None,
+             full: bool = False) -> dict:
     """Run (or resume) finalize; return its report. `take_incremental(context)` runs a backup
-    when --backup-first is given and nothing was taken since prepare."""
+    when --backup-first is given and nothing was taken since prepare. Only the changes since
+    the snapshot the laptop holds are sent (restore/delta.py), unless `full` (--full) or they
+    cannot be known: then the whole tree, with a note saying why."""
     config = context.config
     document = trip_state.load(context.state_dir)
     trip_state.require(document, "finalize")
@@ -54,15 +57,20 @@ def finalize(context, *, dry_run: bool = False, backup_first: bool = False, take
         snapshot_id, stamp = latest.id, utc_stamp(context.now)
     references = list(document.get("protected_snapshots") or [])
     plan = plan_stage(context, snapshot_id=snapshot_id, paths=paths, stamp=stamp, dry_run=dry_run)
-    if dry_run:
-        restore = run_stage(context, plan)
-        return step_report("finalize", document["state"], restore, warnings=warnings + restore["warnings"],
-                           dry_run=True, notes=notes)
-    if not interrupted:
-        document["protected_snapshots"] = list(dict.fromkeys(references + [snapshot_id]))
-        trip_state.begin(context.state_dir, document, "finalize", context.now, snapshot=snapshot_id, stamp=stamp,
-                         paths=paths)
-    restore = restore_once(context, document, plan, references=references, interrupted=bool(interrupted))
+    plan = with_delta(context, document, plan, paths, notes, full=full)
+    try:
+        if dry_run:
+            restore = run_stage(context, plan)
+            return step_report("finalize", document["state"], restore, warnings=warnings + restore["warnings"],
+                               dry_run=True, notes=notes)
+        if not interrupted:
+            document["protected_snapshots"] = list(dict.fromkeys(references + [snapshot_id]))
+            trip_state.begin(context.state_dir, document, "finalize", context.now, snapshot=snapshot_id,
+                             stamp=stamp, paths=paths)
+        restore = restore_once(context, document, plan, references=references, interrupted=bool(interrupted))
+    finally:
+        if plan.delta is not None:
+            plan.delta.remove()
     mail_checks = check_laptop_mail(context, warnings)
     checks = _preflight(context, warnings, notes)
     warnings = restore["warnings"] + warnings + preflight_warnings(checks)
@@ -73,6 +81,20 @@ def finalize(context, *, dry_run: bool = False, backup_first: bool = False, take
     document = trip_state.finish(context.state_dir, document, "finalize", trip_state.FINALIZED, record, context.now)
     return step_report("finalize", document["state"], restore, warnings=warnings, notes=notes, mail=mail_checks,
                        preflight=checks, next=["after the trip: `travelsync return`"])
+
+
+def with_delta(context, document, plan, paths, notes: list, *, full: bool = False):
+    """The plan restricted to the changes since the snapshot the laptop holds (restore/delta.py),
+    or the plan as it is (the whole tree) with a note saying why."""
+    from travelsync.restore.delta import narrowed
+
+    plan, note = narrowed(context.repository, document, plan, paths, full=full)
+    if note:
+        notes.append(note)
+    else:
+        context.info(f"sending only the changes from {plan.delta.basis} to {plan.snapshot_id} "
+                     f"({plan.delta.entries} paths)")
+    return plan
 
 
 def check_laptop_mail(context, warnings: list) -> list[dict]:
