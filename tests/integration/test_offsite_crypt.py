@@ -2,6 +2,7 @@
 ciphertext view shows, that it is deterministic (rsync --link-dest still links unchanged
 files), that a copy comes back exactly, and that a view never outlives its block."""
 
+import errno
 import os
 import signal
 import subprocess
@@ -169,6 +170,48 @@ def test_hard_links_within_a_snapshot_survive_the_view_and_rsync_H(config, tmp_p
     assert os.stat(back / "a" / "one").st_ino == os.stat(back / "b" / "two").st_ino
 
 
+def test_a_one_byte_change_changes_one_ciphertext_block_of_the_file(config, tmp_path):
+    """What rsync's delta transfer relies on (and what the host learns: which 4 KiB changed)."""
+    data = bytearray(os.urandom(1 << 20))
+    write(tmp_path / "1" / "big", bytes(data))
+    data[10 * 4096 + 5] ^= 0xFF
+    write(tmp_path / "2" / "big", bytes(data))
+    ciphertexts = []
+    for number in ("1", "2"):
+        with crypt.reverse_view(tmp_path / number, config, PASSWORD) as view:
+            [name] = [n for n in os.listdir(view) if n != "gocryptfs.diriv"]
+            ciphertexts.append((view / name).read_bytes())
+    old, new = ciphertexts
+    header, block = 18, 4096 + 32  # gocryptfs: a file header, then each 4 KiB block with its nonce and tag
+    assert len(old) == len(new) == header + (1 << 20) + 256 * 32 and old[:header] == new[:header]
+    changed = [n for n in range(256) if old[header + n * block:header + (n + 1) * block]
+               != new[header + n * block:header + (n + 1) * block]]
+    assert changed == [10]
+
+
+def test_extended_attributes_do_not_pass_through_the_reverse_view(config, tmp_path):
+    snapshot = write(tmp_path / "snap" / "tagged", b"data\n").parent
+    os.setxattr(snapshot / "tagged", "user.colour", b"blue")
+    with crypt.reverse_view(snapshot, config, PASSWORD) as view:
+        assert {name: os.listxattr(view / name) for name in os.listdir(view)} == {
+            name: [] for name in os.listdir(view)}
+
+
+def test_a_block_changed_on_the_host_is_an_io_error_on_restore_not_wrong_data(config, tmp_path):
+    write(tmp_path / "snap" / "letter", b"Dear friend,\n" * 1000)
+    copy = tmp_path / "offsite"
+    with crypt.reverse_view(tmp_path / "snap", config, PASSWORD) as view:
+        rsync("-a", f"{view}/", copy)
+    [ciphertext] = [p for p in copy.iterdir() if p.name != "gocryptfs.diriv"]
+    tampered = bytearray(ciphertext.read_bytes())
+    tampered[18 + 100] ^= 0x01
+    ciphertext.write_bytes(bytes(tampered))
+    with crypt.forward_view(copy, config, PASSWORD) as plain:
+        with pytest.raises(OSError) as raised:
+            (plain / "letter").read_bytes()
+        assert raised.value.errno == errno.EIO
+
+
 # -- the round trip ----------------------------------------------------------------------------
 
 def awkward_tree(root: Path) -> Path:
@@ -204,6 +247,22 @@ def test_a_round_trip_through_the_views_changes_nothing(config, tmp_path):
         differences = rsync("-aHni", "--delete", f"{plain}/", f"{original}/")
         assert differences == ""  # modes, mtimes, owners, links, empty folders, odd names: all equal
         assert (plain / "large.bin").read_bytes() == (original / "large.bin").read_bytes()
+
+
+def test_the_restore_by_hand_in_the_docs_needs_gocryptfs_and_rsync_alone(config, tmp_path):
+    """docs/offsite-encryption.md's commands, as a person runs them (gocryptfs daemonizes)."""
+    original = awkward_tree(tmp_path / "snap")
+    cipher, plain = tmp_path / "cipher", tmp_path / "plain"
+    with crypt.reverse_view(original, config, PASSWORD) as view:
+        rsync("-aH", "--numeric-ids", f"{view}/", cipher)
+    plain.mkdir()
+    mounted = subprocess.run(["gocryptfs", "-ro", "-config", config, cipher, plain], input=PASSWORD + b"\n",
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    try:
+        assert mounted.returncode == 0
+        assert rsync("-aHni", "--numeric-ids", "--delete", f"{plain}/", f"{original}/") == ""
+    finally:
+        subprocess.run(["fusermount3", "-u", plain], check=True)
 
 
 # -- refusals ------------------------------------------------------------------------------------
@@ -294,3 +353,13 @@ def test_a_travelsync_stopped_by_sigterm_or_killed_leaves_no_view_mounted(config
         assert not view.exists()
     else:  # the mount point (an empty private folder) is left; nothing is mounted on it
         view.rmdir()
+
+
+def test_a_gocryptfs_that_died_under_the_view_is_still_unmounted_when_the_block_ends(config, tmp_path):
+    with pytest.raises(OSError):
+        with crypt.reverse_view(secret_tree(tmp_path / "snap"), config, PASSWORD) as view:
+            [pid] = our_gocryptfs(view)
+            os.kill(pid, signal.SIGKILL)
+            time.sleep(0.2)
+            os.listdir(view)  # ENOTCONN: the file system's server is gone, the mount is not
+    assert not crypt.is_mounted(view) and not view.exists() and not our_gocryptfs(view)
