@@ -322,6 +322,29 @@ def test_the_view_is_gone_after_the_block_and_after_an_exception_in_it(config, t
     assert not crypt.is_mounted(view) and not view.exists() and not our_gocryptfs(view)
 
 
+def test_a_ctrl_c_while_the_view_is_being_mounted_leaves_nothing_mounted_or_running(config, tmp_path):
+    """gocryptfs is still deriving its key (scrypt, ~0.3 s) when the interrupt comes: it must
+    not go on to mount a view nobody will ever unmount."""
+    temp = Path(os.environ.get("TMPDIR", "/tmp"))
+    before = set(temp.glob("travelsync-crypt-*"))
+
+    def interrupt(_signum, _frame):
+        raise KeyboardInterrupt()
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        with pytest.raises(KeyboardInterrupt):
+            with crypt.reverse_view(secret_tree(tmp_path / "snap"), config, PASSWORD):
+                pytest.fail("the interrupt came after the mount; this test proves nothing")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    [started] = set(temp.glob("travelsync-crypt-*")) - before or [None]
+    assert started is None, f"{started} left behind (mounted: {crypt.is_mounted(started)})"
+    assert not pids_where(lambda cmdline: cmdline.startswith(b"gocryptfs\0") and str(tmp_path).encode() in cmdline)
+
+
 HOLDER = textwrap.dedent("""
     import sys, time
     from pathlib import Path

@@ -27,6 +27,7 @@ from travelsync.process import ProgramMissing, die_with_parent
 INSTALL_HINT = "install the Debian packages gocryptfs and fuse3"
 MOUNT_SECONDS = 60.0  # scrypt and the mount itself; a slow machine takes about a second
 UNMOUNT_SECONDS = 10.0  # a busy view is retried this long, then detached lazily
+STOP_SECONDS = 2.0  # gocryptfs ends this soon after its unmount (or its SIGTERM), else the next signal
 PASSWORD_MAX = 2048  # gocryptfs reads at most this many bytes of password
 # gocryptfs's exit codes (its manual, EXIT CODES)
 EXIT_WRONG_PASSWORD = 12
@@ -194,26 +195,31 @@ def _wait_for_mount(process, mountpoint: Path, source: Path, config_path: Path, 
 
 
 def _unmount(process, mountpoint: Path, fusermount: str) -> None:
-    """Take the view down: unmount (retried while busy, then lazily), reap gocryptfs, remove
-    the empty mount point. Never raises: it runs while another error may be on its way."""
+    """Take the view down, however far it got: unmount (retried while busy), end gocryptfs (it
+    may still be mounting: stopped mid-mount, it would mount a view nobody unmounts), detach
+    what is left lazily, remove the empty mount point. Never raises: it runs while another
+    error may be on its way."""
     deadline = time.monotonic() + UNMOUNT_SECONDS
-    while is_mounted(mountpoint):
-        lazy = time.monotonic() > deadline
-        subprocess.run([fusermount, "-u", *(["-z"] if lazy else []), "--", str(mountpoint)],
-                       stdin=subprocess.DEVNULL, capture_output=True)
-        if lazy:
-            break
+    while is_mounted(mountpoint) and time.monotonic() < deadline:
+        _fusermount(fusermount, "-u", mountpoint)
         if is_mounted(mountpoint):
             time.sleep(0.1)
     if process is not None:
-        try:
-            process.wait(timeout=UNMOUNT_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        for stop in (None, process.terminate, process.kill):  # SIGTERM: gocryptfs unmounts itself
+            if stop is not None and process.poll() is None:
+                stop()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=STOP_SECONDS)
+                break
+    if is_mounted(mountpoint):  # still busy, or its gocryptfs is dead
+        _fusermount(fusermount, "-uz", mountpoint)
     if not is_mounted(mountpoint):
         with contextlib.suppress(OSError):
             mountpoint.rmdir()
+
+
+def _fusermount(fusermount: str, option: str, mountpoint: Path) -> None:
+    subprocess.run([fusermount, option, "--", str(mountpoint)], stdin=subprocess.DEVNULL, capture_output=True)
 
 
 def _check_names_decrypt(cipher_dir: Path, view: Path, config_path: Path) -> None:
