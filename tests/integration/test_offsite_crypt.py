@@ -298,6 +298,14 @@ def test_a_copy_made_with_another_config_is_named_as_such(config, tmp_path):
     assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob("travelsync-crypt-*/*"))
 
 
+def test_a_folder_that_is_no_ciphertext_tree_is_named_as_such(config, tmp_path):
+    plain = secret_tree(tmp_path / "snap")
+    with pytest.raises(UsageError, match="not a gocryptfs ciphertext tree") as raised:
+        with crypt.forward_view(plain / "Passwords", config, PASSWORD):
+            pytest.fail("a plaintext folder was mounted as ciphertext")
+    assert str(plain / "Passwords") in raised.value.message
+
+
 def test_without_gocryptfs_the_error_says_what_to_install(config, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "empty-path"))
     with pytest.raises(crypt.CryptUnavailable, match="install the Debian packages gocryptfs and fuse3"):

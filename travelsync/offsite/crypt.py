@@ -120,9 +120,13 @@ def forward_view(cipher_dir: Path, config_path: Path, password: bytes) -> Iterat
     view (gocryptfs forward mode, -ro), unmounted when the block ends.
 
     Raise ConfigMismatch when none of the names at its top decrypts (another config made it),
-    WrongPassword, CryptUnavailable, UsageError for a missing config or folder.
+    WrongPassword, CryptUnavailable, UsageError for a missing config or folder, or a folder
+    that is no ciphertext tree (gocryptfs would mount it and answer every read with EIO).
     """
     cipher_dir = Path(cipher_dir)
+    if cipher_dir.is_dir() and not (cipher_dir / "gocryptfs.diriv").is_file():
+        raise UsageError(f"{cipher_dir}: not a gocryptfs ciphertext tree (no gocryptfs.diriv at its top): "
+                         "give the folder that holds one snapshot's encrypted copy")
     with _mounted(["-ro"], cipher_dir, Path(config_path), password) as view:
         _check_names_decrypt(cipher_dir, view, Path(config_path))
         yield view
