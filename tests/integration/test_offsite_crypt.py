@@ -3,6 +3,7 @@ ciphertext view shows, that it is deterministic (rsync --link-dest still links u
 files), that a copy comes back exactly, and that a view never outlives its block."""
 
 import errno
+import json
 import os
 import signal
 import subprocess
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import need, need_programs, pids_where
+from tests.conftest import REPO_ROOT, need, need_programs, pids_where
 from travelsync.errors import UsageError
 from travelsync.exitcodes import ExitStatus
 from travelsync.offsite import crypt
@@ -394,3 +395,15 @@ def test_a_gocryptfs_that_died_under_the_view_is_still_unmounted_when_the_block_
             time.sleep(0.2)
             os.listdir(view)  # ENOTCONN: the file system's server is gone, the mount is not
     assert not crypt.is_mounted(view) and not view.exists() and not our_gocryptfs(view)
+
+
+def test_the_encryption_benchmark_measures_every_step(fuse, tmp_path):
+    """benchmarks/crypt_view.py at its smallest: every step timed for both, the ratio printed."""
+    out = tmp_path / "results.json"
+    done = subprocess.run([sys.executable, str(REPO_ROOT / "benchmarks" / "crypt_view.py"), "--files", "60",
+                           "--size", "1M", "--rounds", "1", "--json", out], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    seconds = json.loads(out.read_text())["seconds"]
+    for kind in ("plain", "encrypted"):
+        assert all(seconds[kind][step] > 0 for step in ("first copy", "unchanged", "1% changed"))
+    assert len([line for line in done.stdout.splitlines() if line.startswith("| ") and " × |" in line]) == 3
