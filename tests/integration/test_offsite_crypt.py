@@ -307,6 +307,20 @@ def test_a_folder_that_is_no_ciphertext_tree_is_named_as_such(config, tmp_path):
     assert str(plain / "Passwords") in raised.value.message
 
 
+def test_the_key_fingerprint_tells_configs_apart_and_survives_a_password_change(config, tmp_path):
+    other = tmp_path / "other" / "gocryptfs.conf"
+    crypt.init_config(other, PASSWORD)  # the same password, another master key
+    mine = crypt.key_fingerprint(config, PASSWORD)
+    assert mine == crypt.key_fingerprint(config, PASSWORD) != crypt.key_fingerprint(other, PASSWORD)
+    config.chmod(0o600)
+    changed = subprocess.run(["gocryptfs", "-passwd", "-q", "-config", config, tmp_path],
+                             input=PASSWORD + b"\n" + WRONG + b"\n", capture_output=True)
+    assert changed.returncode == 0, changed.stderr
+    assert crypt.key_fingerprint(config, WRONG) == mine
+    with pytest.raises(crypt.WrongPassword):
+        crypt.key_fingerprint(config, PASSWORD)
+
+
 def test_without_gocryptfs_the_error_says_what_to_install(config, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "empty-path"))
     with pytest.raises(crypt.CryptUnavailable, match="install the Debian packages gocryptfs and fuse3"):

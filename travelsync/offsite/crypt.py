@@ -29,6 +29,7 @@ MOUNT_SECONDS = 60.0  # scrypt and the mount itself; a slow machine takes about 
 UNMOUNT_SECONDS = 10.0  # a busy view is retried this long, then detached lazily
 STOP_SECONDS = 2.0  # gocryptfs ends this soon after its unmount (or its SIGTERM), else the next signal
 PASSWORD_MAX = 2048  # gocryptfs reads at most this many bytes of password
+KEY_CHECK_NAME = "travelsync-key-check"  # key_fingerprint encrypts this name
 # gocryptfs's exit codes (its manual, EXIT CODES)
 EXIT_WRONG_PASSWORD = 12
 EXIT_CONFIG_UNREADABLE = 23
@@ -130,6 +131,19 @@ def forward_view(cipher_dir: Path, config_path: Path, password: bytes) -> Iterat
     with _mounted(["-ro"], cipher_dir, Path(config_path), password) as view:
         _check_names_decrypt(cipher_dir, view, Path(config_path))
         yield view
+
+
+def key_fingerprint(config_path: Path, password: bytes) -> str:
+    """A text that only this config's master key gives, to keep beside a copy and compare
+    before adding to it: another config (another key) gives another text; a password changed
+    with `gocryptfs -passwd` keeps it. It is the encrypted name of a fixed file name at the top
+    of a reverse view (whose folder IV is the same for every key), so it tells no more than
+    any encrypted name in the copy does. Costs one mount (~0.3 s)."""
+    with tempfile.TemporaryDirectory(prefix="travelsync-crypt-key-") as scratch:
+        (Path(scratch) / KEY_CHECK_NAME).touch()
+        with reverse_view(Path(scratch), Path(config_path), password) as view:
+            [name] = [entry for entry in os.listdir(view) if not _NOT_NAMES.match(entry)]
+    return name
 
 
 def mount_points(mountinfo: str) -> set[str]:
