@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -37,6 +38,16 @@ def config(fuse, tmp_path):
     path = tmp_path / "keys" / "gocryptfs.conf"
     crypt.init_config(path, PASSWORD)
     return path
+
+
+@pytest.fixture
+def temp(tmp_path, monkeypatch) -> Path:
+    """A temporary folder of this test's own for the views' mount points: what is left there is
+    this test's doing, not another developer's run at the same time."""
+    folder = tmp_path / "temp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
 
 
 def rsync(*args) -> str:
@@ -268,10 +279,9 @@ def test_the_restore_by_hand_in_the_docs_needs_gocryptfs_and_rsync_alone(config,
 
 # -- refusals ------------------------------------------------------------------------------------
 
-def test_a_wrong_password_mounts_nothing_and_writes_nothing(config, tmp_path):
+def test_a_wrong_password_mounts_nothing_and_writes_nothing(config, tmp_path, temp):
     snapshot = secret_tree(tmp_path / "snap")
     config_before, tree_before = config.read_bytes(), tree_files(snapshot)
-    temp_before = set(Path(os.environ.get("TMPDIR", "/tmp")).glob("travelsync-crypt-*"))
     with pytest.raises(crypt.WrongPassword) as raised:
         with crypt.reverse_view(snapshot, config, WRONG):
             pytest.fail("mounted with a wrong password")
@@ -283,10 +293,10 @@ def test_a_wrong_password_mounts_nothing_and_writes_nothing(config, tmp_path):
         with crypt.forward_view(copy, config, WRONG):
             pass
     assert config.read_bytes() == config_before and tree_files(snapshot) == tree_before
-    assert set(Path(os.environ.get("TMPDIR", "/tmp")).glob("travelsync-crypt-*")) == temp_before
+    assert list(temp.iterdir()) == []  # no mount point left, nothing mounted
 
 
-def test_a_copy_made_with_another_config_is_named_as_such(config, tmp_path):
+def test_a_copy_made_with_another_config_is_named_as_such(config, tmp_path, temp):
     other = tmp_path / "other" / "gocryptfs.conf"
     crypt.init_config(other, b"the other one")
     copy = tmp_path / "offsite"
@@ -296,7 +306,7 @@ def test_a_copy_made_with_another_config_is_named_as_such(config, tmp_path):
         with crypt.forward_view(copy, config, PASSWORD):
             pytest.fail("a foreign copy was opened")
     assert raised.value.exit_status == ExitStatus.USAGE
-    assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob("travelsync-crypt-*/*"))
+    assert list(temp.iterdir()) == []
 
 
 def test_a_folder_that_is_no_ciphertext_tree_is_named_as_such(config, tmp_path):
@@ -345,11 +355,9 @@ def test_the_view_is_gone_after_the_block_and_after_an_exception_in_it(config, t
     assert not crypt.is_mounted(view) and not view.exists() and not our_gocryptfs(view)
 
 
-def test_a_ctrl_c_while_the_view_is_being_mounted_leaves_nothing_mounted_or_running(config, tmp_path):
+def test_a_ctrl_c_while_the_view_is_being_mounted_leaves_nothing_mounted_or_running(config, tmp_path, temp):
     """gocryptfs is still deriving its key (scrypt, ~0.3 s) when the interrupt comes: it must
     not go on to mount a view nobody will ever unmount."""
-    temp = Path(os.environ.get("TMPDIR", "/tmp"))
-    before = set(temp.glob("travelsync-crypt-*"))
 
     def interrupt(_signum, _frame):
         raise KeyboardInterrupt()
@@ -363,8 +371,8 @@ def test_a_ctrl_c_while_the_view_is_being_mounted_leaves_nothing_mounted_or_runn
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-    [started] = set(temp.glob("travelsync-crypt-*")) - before or [None]
-    assert started is None, f"{started} left behind (mounted: {crypt.is_mounted(started)})"
+    left = list(temp.iterdir())
+    assert left == [], f"{left} left behind (mounted: {[crypt.is_mounted(p) for p in left]})"
     assert not pids_where(lambda cmdline: cmdline.startswith(b"gocryptfs\0") and str(tmp_path).encode() in cmdline)
 
 
