@@ -34,7 +34,10 @@ def fuse():
 
 
 @pytest.fixture
-def config(fuse, tmp_path):
+def config(fuse, tmp_path, monkeypatch):
+    """A config whose key derivation is cheap (scrypt N = 2^10, not 2^16): dozens of mounts on a
+    loaded machine; what the tests prove does not depend on the cost."""
+    monkeypatch.setattr(crypt, "SCRYPT_COST", 10)
     path = tmp_path / "keys" / "gocryptfs.conf"
     crypt.init_config(path, PASSWORD)
     return path
@@ -118,6 +121,8 @@ def test_init_config_writes_the_config_alone_and_never_replaces_one(fuse, tmp_pa
     crypt.init_config(path, PASSWORD)
     assert sorted(p.name for p in path.parent.iterdir()) == ["gocryptfs.conf"]  # no scratch left
     assert b'"AESSIV"' in path.read_bytes() and PASSWORD not in path.read_bytes()
+    assert json.loads(path.read_bytes())["ScryptObject"]["N"] == 1 << 16  # gocryptfs's default cost
+    assert path.stat().st_mode & 0o077 == 0
     before = path.read_bytes()
     with pytest.raises(UsageError, match="refusing to replace"):
         crypt.init_config(path, b"another password")
@@ -342,6 +347,7 @@ def test_without_gocryptfs_the_error_says_what_to_install(config, tmp_path, monk
 
 def test_the_view_is_gone_after_the_block_and_after_an_exception_in_it(config, tmp_path, monkeypatch):
     monkeypatch.setattr(crypt, "UNMOUNT_SECONDS", 1.0)  # the busy view below: detached after 1 s
+    monkeypatch.setattr(crypt, "STOP_SECONDS", 0.5)
     snapshot = secret_tree(tmp_path / "snap")
     with crypt.reverse_view(snapshot, config, PASSWORD) as view:
         assert crypt.is_mounted(view) and our_gocryptfs(view)
@@ -355,9 +361,11 @@ def test_the_view_is_gone_after_the_block_and_after_an_exception_in_it(config, t
     assert not crypt.is_mounted(view) and not view.exists() and not our_gocryptfs(view)
 
 
-def test_a_ctrl_c_while_the_view_is_being_mounted_leaves_nothing_mounted_or_running(config, tmp_path, temp):
-    """gocryptfs is still deriving its key (scrypt, ~0.3 s) when the interrupt comes: it must
-    not go on to mount a view nobody will ever unmount."""
+def test_a_ctrl_c_while_the_view_is_being_mounted_leaves_nothing_mounted_or_running(fuse, tmp_path, temp):
+    """gocryptfs is still deriving its key (scrypt at its real cost, ~0.3 s) when the interrupt
+    comes: it must not go on to mount a view nobody will ever unmount."""
+    config = tmp_path / "keys" / "gocryptfs.conf"
+    crypt.init_config(config, PASSWORD)
 
     def interrupt(_signum, _frame):
         raise KeyboardInterrupt()
@@ -407,6 +415,17 @@ def test_a_travelsync_stopped_by_sigterm_or_killed_leaves_no_view_mounted(config
         assert not view.exists()
     else:  # the mount point (an empty private folder) is left; nothing is mounted on it
         view.rmdir()
+
+
+def test_a_temporary_folder_reached_through_a_symlink_still_mounts(config, tmp_path, monkeypatch):
+    """The kernel's mount table names the real path; TMPDIR may be a symlink to it."""
+    (tmp_path / "real-temp").mkdir()
+    (tmp_path / "linked-temp").symlink_to(tmp_path / "real-temp")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "linked-temp"))
+    monkeypatch.setattr(crypt, "MOUNT_SECONDS", 10.0)
+    with crypt.reverse_view(secret_tree(tmp_path / "snap"), config, PASSWORD) as view:
+        assert crypt.is_mounted(view) and len(os.listdir(view)) == 3  # two folders and gocryptfs.diriv
+    assert list((tmp_path / "real-temp").iterdir()) == []
 
 
 def test_a_gocryptfs_that_died_under_the_view_is_still_unmounted_when_the_block_ends(config, tmp_path):

@@ -21,14 +21,14 @@ from typing import Iterator, Mapping
 
 from travelsync.atomic import fsync_dir
 from travelsync.errors import TravelsyncError, UsageError
-from travelsync.exitcodes import ExitStatus
-from travelsync.process import ProgramMissing, die_with_parent
+from travelsync.process import Completed, ProgramMissing, die_with_parent, run
 
 INSTALL_HINT = "install the Debian packages gocryptfs and fuse3"
 MOUNT_SECONDS = 60.0  # scrypt and the mount itself; a slow machine takes about a second
 UNMOUNT_SECONDS = 10.0  # a busy view is retried this long, then detached lazily
 STOP_SECONDS = 2.0  # gocryptfs ends this soon after its unmount (or its SIGTERM), else the next signal
 PASSWORD_MAX = 2048  # gocryptfs reads at most this many bytes of password
+SCRYPT_COST = 16  # log2 of scrypt's N for a new config: gocryptfs's default (64 MiB, ~0.3 s a mount)
 KEY_CHECK_NAME = "travelsync-key-check"  # key_fingerprint encrypts this name
 # gocryptfs's exit codes (its manual, EXIT CODES)
 EXIT_WRONG_PASSWORD = 12
@@ -90,10 +90,9 @@ def init_config(config_path: Path, password: bytes) -> None:
         written = Path(scratch) / "gocryptfs.conf"
         empty = Path(scratch) / "empty"
         empty.mkdir()
-        done = subprocess.run(["gocryptfs", "-init", "-reverse", "-q", "-config", str(written), "--", str(empty)],
-                              input=password + b"\n", capture_output=True)
-        if done.returncode != 0:
-            raise TravelsyncError(f"{config_path}: gocryptfs -init failed: {_last_line(done.stderr, done.returncode)}")
+        done = run(["gocryptfs", "-init", "-reverse", "-q", "-scryptn", str(SCRYPT_COST), "-config", written, "--", empty], input=password + b"\n")
+        if not done.ok:
+            raise TravelsyncError(f"{config_path}: gocryptfs -init failed: {done.error_line()}")
         _fsync(written)
         try:
             os.link(written, config_path)  # never replaces: a config that appeared meanwhile stays
@@ -172,8 +171,9 @@ def _mounted(mode: list, source: Path, config_path: Path, password: bytes) -> It
         raise UsageError(f"{config_path}: no gocryptfs config there")
     if not source.is_dir():
         raise UsageError(f"{source}: no such folder")
-    mountpoint = Path(tempfile.mkdtemp(prefix="travelsync-crypt-"))  # 0700: ours alone
     log = tempfile.TemporaryFile()
+    # 0700: ours alone; its real path, as the kernel's mount table names it (TMPDIR may be a link)
+    mountpoint = Path(os.path.realpath(tempfile.mkdtemp(prefix="travelsync-crypt-")))
     process = None
     try:
         # -fg: this process owns the daemon (its exit code, its end); its own session: a Ctrl-C
@@ -201,7 +201,7 @@ def _wait_for_mount(process, mountpoint: Path, source: Path, config_path: Path, 
         code = process.poll()
         if code is not None:
             log.seek(0)
-            said = _last_line(log.read(), code)
+            said = Completed((), code, b"", log.read()).error_line()
             if code == EXIT_WRONG_PASSWORD:
                 raise WrongPassword(f"{config_path}: wrong password for this gocryptfs config")
             if code == EXIT_CONFIG_UNREADABLE:
@@ -237,7 +237,8 @@ def _unmount(process, mountpoint: Path, fusermount: str) -> None:
 
 
 def _fusermount(fusermount: str, option: str, mountpoint: Path) -> None:
-    subprocess.run([fusermount, option, "--", str(mountpoint)], stdin=subprocess.DEVNULL, capture_output=True)
+    with contextlib.suppress(TravelsyncError):  # a missing fusermount: the view stays, not the error
+        run([fusermount, option, "--", mountpoint], timeout=UNMOUNT_SECONDS)
 
 
 def _check_names_decrypt(cipher_dir: Path, view: Path, config_path: Path) -> None:
@@ -272,11 +273,6 @@ def _programs() -> str:
 def _check_password(password: bytes) -> None:
     if not password or b"\n" in password or len(password) > PASSWORD_MAX:
         raise UsageError(f"a gocryptfs password is one line of 1 to {PASSWORD_MAX} bytes")
-
-
-def _last_line(stderr: bytes, code: int) -> str:
-    lines = [line for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
-    return lines[-1].strip() if lines else f"exit status {code}"
 
 
 def _fsync(path: Path) -> None:
