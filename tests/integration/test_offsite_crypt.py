@@ -314,6 +314,15 @@ def test_a_copy_made_with_another_config_is_named_as_such(config, tmp_path, temp
     assert list(temp.iterdir()) == []
 
 
+def test_a_config_gocryptfs_cannot_parse_is_a_usage_error_naming_it(fuse, tmp_path, temp):
+    broken = write(tmp_path / "keys" / "gocryptfs.conf", b'{"Creator": "cut short')
+    with pytest.raises(UsageError, match="gocryptfs cannot read this config") as raised:
+        with crypt.reverse_view(secret_tree(tmp_path / "snap"), broken, PASSWORD):
+            pytest.fail("mounted with a broken config")
+    assert str(broken) in raised.value.message and raised.value.exit_status == ExitStatus.USAGE
+    assert list(temp.iterdir()) == []
+
+
 def test_a_folder_that_is_no_ciphertext_tree_is_named_as_such(config, tmp_path):
     plain = secret_tree(tmp_path / "snap")
     with pytest.raises(UsageError, match="not a gocryptfs ciphertext tree") as raised:

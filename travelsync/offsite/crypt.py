@@ -32,7 +32,7 @@ SCRYPT_COST = 16  # log2 of scrypt's N for a new config: gocryptfs's default (64
 KEY_CHECK_NAME = "travelsync-key-check"  # key_fingerprint encrypts this name
 # gocryptfs's exit codes (its manual, EXIT CODES)
 EXIT_WRONG_PASSWORD = 12
-EXIT_CONFIG_UNREADABLE = 23
+EXIT_CONFIG_UNREADABLE = (11, 23)  # 11: gocryptfs 2.3 on a config it cannot parse; 23: per its manual
 # Ciphertext entries that are not encrypted names: the per-folder IV, a config, and the file
 # that holds a long name's ciphertext beside its hashed stand-in.
 _NOT_NAMES = re.compile(r"^(gocryptfs\.diriv|gocryptfs\.conf|gocryptfs\.longname\..*\.name)$")
@@ -204,9 +204,9 @@ def _wait_for_mount(process, mountpoint: Path, source: Path, config_path: Path, 
             said = Completed((), code, b"", log.read()).error_line()
             if code == EXIT_WRONG_PASSWORD:
                 raise WrongPassword(f"{config_path}: wrong password for this gocryptfs config")
-            if code == EXIT_CONFIG_UNREADABLE:
+            if code in EXIT_CONFIG_UNREADABLE:
                 raise UsageError(f"{config_path}: gocryptfs cannot read this config: {said}")
-            raise TravelsyncError(f"gocryptfs could not mount {source}: {said}")
+            raise TravelsyncError(f"gocryptfs could not mount {source} with the config {config_path}: {said}")
         if time.monotonic() > deadline:
             raise TravelsyncError(f"gocryptfs did not mount {source} within {MOUNT_SECONDS:g} s")
         time.sleep(0.02)
