@@ -318,6 +318,17 @@ def test_a_copy_made_with_another_config_is_named_as_such(config, tmp_path, temp
     assert list(temp.iterdir()) == []
 
 
+def test_a_stray_name_in_a_copy_does_not_stop_a_restore_of_the_rest(config, tmp_path):
+    """Only a tree where nothing decrypts is another config's; one odd name (a damaged copy,
+    a file the host added) hides that name alone, and verify against the manifest names it."""
+    copy = tmp_path / "offsite"
+    with crypt.reverse_view(secret_tree(tmp_path / "snap"), config, PASSWORD) as view:
+        rsync("-a", f"{view}/", copy)
+    write(copy / "QUJDREVGR0hJSktMTU5PUA", b"not made by gocryptfs\n")
+    with crypt.forward_view(copy, config, PASSWORD) as plain:
+        assert sorted(os.listdir(plain)) == ["Passwords", "holiday-photos"]
+
+
 def test_a_config_gocryptfs_cannot_parse_is_a_usage_error_naming_it(fuse, tmp_path, temp):
     broken = write(tmp_path / "keys" / "gocryptfs.conf", b'{"Creator": "cut short')
     with pytest.raises(UsageError, match="gocryptfs cannot read this config") as raised:
