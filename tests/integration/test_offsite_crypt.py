@@ -408,6 +408,22 @@ def test_a_ctrl_c_while_the_view_is_being_mounted_leaves_nothing_mounted_or_runn
     assert not pids_where(lambda cmdline: cmdline.startswith(b"gocryptfs\0") and str(tmp_path).encode() in cmdline)
 
 
+def test_mount_points_left_by_a_killed_run_are_swept_by_the_next_view(config, tmp_path, temp):
+    """A travelsync killed outright (SIGKILL) leaves an empty mount point; the next view removes
+    those older than an hour, never a fresh one (another run's, about to be mounted) nor one
+    that holds anything."""
+    stale, fresh, kept = temp / "travelsync-crypt-stale", temp / "travelsync-crypt-fresh", temp / "travelsync-crypt-kept"
+    for folder in (stale, fresh, kept):
+        folder.mkdir()
+    write(kept / "something", b"not ours to remove\n")
+    two_hours_ago = time.time() - 7200
+    for folder in (stale, kept):
+        os.utime(folder, (two_hours_ago, two_hours_ago))
+    with crypt.reverse_view(secret_tree(tmp_path / "snap"), config, PASSWORD):
+        pass
+    assert sorted(p.name for p in temp.iterdir()) == ["travelsync-crypt-fresh", "travelsync-crypt-kept"]
+
+
 HOLDER = textwrap.dedent("""
     import sys, time
     from pathlib import Path

@@ -13,6 +13,7 @@ import contextlib
 import os
 import re
 import shutil
+import stat
 import subprocess
 import tempfile
 import time
@@ -29,6 +30,8 @@ UNMOUNT_SECONDS = 10.0  # a busy view is retried this long, then detached lazily
 STOP_SECONDS = 2.0  # gocryptfs ends this soon after its unmount (or its SIGTERM), else the next signal
 PASSWORD_MAX = 2048  # gocryptfs reads at most this many bytes of password
 SCRYPT_COST = 16  # log2 of scrypt's N for a new config: gocryptfs's default (64 MiB, ~0.3 s a mount)
+STALE_SECONDS = 3600.0  # an empty, unmounted mount point this old is a killed run's (a mount takes < 60 s)
+MOUNT_PREFIX = "travelsync-crypt-"
 KEY_CHECK_NAME = "travelsync-key-check"  # key_fingerprint encrypts this name
 # gocryptfs's exit codes (its manual, EXIT CODES)
 EXIT_WRONG_PASSWORD = 12
@@ -156,9 +159,12 @@ def mount_points(mountinfo: str) -> set[str]:
 
 
 def is_mounted(path: Path) -> bool:
-    """Whether `path` is a mount point now (read from the kernel's table; the mount is not touched)."""
+    """Whether `path` is a mount point now (read from the kernel's table, which names real
+    paths: its folder's links are resolved; the mount itself is not touched)."""
+    path = os.path.abspath(path)
+    real = os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
     text = Path("/proc/self/mountinfo").read_bytes().decode("utf-8", "surrogateescape")
-    return os.fsdecode(os.path.abspath(path)) in mount_points(text)
+    return os.fsdecode(real) in mount_points(text)
 
 
 # -- the mount's life ---------------------------------------------------------------------------
@@ -171,9 +177,10 @@ def _mounted(mode: list, source: Path, config_path: Path, password: bytes) -> It
         raise UsageError(f"{config_path}: no gocryptfs config there")
     if not source.is_dir():
         raise UsageError(f"{source}: no such folder")
+    _sweep_stale_mount_points()
     log = tempfile.TemporaryFile()
     # 0700: ours alone; its real path, as the kernel's mount table names it (TMPDIR may be a link)
-    mountpoint = Path(os.path.realpath(tempfile.mkdtemp(prefix="travelsync-crypt-")))
+    mountpoint = Path(os.path.realpath(tempfile.mkdtemp(prefix=MOUNT_PREFIX)))
     process = None
     try:
         # -fg: this process owns the daemon (its exit code, its end); its own session: a Ctrl-C
@@ -234,6 +241,19 @@ def _unmount(process, mountpoint: Path, fusermount: str) -> None:
     if not is_mounted(mountpoint):
         with contextlib.suppress(OSError):
             mountpoint.rmdir()
+
+
+def _sweep_stale_mount_points() -> None:
+    """Remove the empty mount points that runs killed outright (SIGKILL: gocryptfs unmounted
+    itself, nobody removed the folder) left in the temporary folder: ours, unmounted, empty,
+    older than STALE_SECONDS (a fresh one may be another run's, about to be mounted)."""
+    now = time.time()
+    for folder in Path(tempfile.gettempdir()).glob(MOUNT_PREFIX + "*"):
+        with contextlib.suppress(OSError):
+            info = folder.lstat()
+            if (stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and now - info.st_mtime > STALE_SECONDS
+                    and not is_mounted(folder)):
+                folder.rmdir()  # only if empty
 
 
 def _fusermount(fusermount: str, option: str, mountpoint: Path) -> None:
