@@ -248,13 +248,16 @@ def awkward_tree(root: Path) -> Path:
     write(root / "private" / "key", b"0600\n", old).chmod(0o600)
     write(root / "bin" / "tool", b"#!/bin/sh\n", old).chmod(0o755)
     write(root / "large.bin", os.urandom(3 << 20) + b"\0" * (5 << 20), old)
+    for folder in (root, root / "gocryptfs-names"):  # a user's files named like gocryptfs's own
+        for name in (".gocryptfs.reverse.conf", "gocryptfs.conf", "gocryptfs.diriv", "gocryptfs.longname.x.name"):
+            write(folder / name, f"a user's file called {name}\n".encode(), old)
     (root / "empty" / "deeper").mkdir(parents=True)
     (root / "links").mkdir()
     (root / "links" / "relative").symlink_to("../plain.txt")
     (root / "links" / "absolute").symlink_to("/etc/hostname")
     (root / "links" / "dangling").symlink_to("no such file")
     (root / "private").chmod(0o700)
-    for folder in ("empty/deeper", "empty", "links", "private", "bin", "."):
+    for folder in ("empty/deeper", "empty", "links", "private", "bin", "gocryptfs-names", "."):
         os.utime(root / folder, (old + 7, old + 7))
     return root
 
