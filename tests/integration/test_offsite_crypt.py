@@ -127,6 +127,11 @@ def test_init_config_writes_the_config_alone_and_never_replaces_one(fuse, tmp_pa
     with pytest.raises(UsageError, match="refusing to replace"):
         crypt.init_config(path, b"another password")
     assert path.read_bytes() == before
+    longest = tmp_path / "longest" / "gocryptfs.conf"
+    crypt.init_config(longest, b"x" * crypt.PASSWORD_MAX)  # gocryptfs's own limit, measured: 2048 bytes
+    with pytest.raises(UsageError, match="one line of 1 to 2048 bytes"):
+        crypt.init_config(tmp_path / "too-long" / "gocryptfs.conf", b"x" * (crypt.PASSWORD_MAX + 1))
+    assert not (tmp_path / "too-long").exists()
 
 
 # -- what the view shows ------------------------------------------------------------------------
