@@ -418,8 +418,8 @@ def test_a_ctrl_c_while_the_view_is_being_mounted_leaves_nothing_mounted_or_runn
 
 def test_mount_points_left_by_a_killed_run_are_swept_by_the_next_view(config, tmp_path, temp):
     """A travelsync killed outright (SIGKILL) leaves an empty mount point; the next view removes
-    those older than an hour, never a fresh one (another run's, about to be mounted) nor one
-    that holds anything."""
+    those older than STALE_SECONDS, never a fresh one (another run's, about to be mounted) nor
+    one that holds anything."""
     stale, fresh, kept = temp / "travelsync-crypt-stale", temp / "travelsync-crypt-fresh", temp / "travelsync-crypt-kept"
     for folder in (stale, fresh, kept):
         folder.mkdir()

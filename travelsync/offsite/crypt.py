@@ -28,9 +28,12 @@ INSTALL_HINT = "install the Debian packages gocryptfs and fuse3"
 MOUNT_SECONDS = 60.0  # scrypt and the mount itself; a slow machine takes about a second
 UNMOUNT_SECONDS = 10.0  # a busy view is retried this long, then detached lazily
 STOP_SECONDS = 2.0  # gocryptfs ends this soon after its unmount (or its SIGTERM), else the next signal
+# An empty, unmounted mount point older than this is a killed run's: a live one is mounted
+# within MOUNT_SECONDS of being made, or given up and removed (one swept while being taken
+# down costs nothing: its own rmdir then finds it gone).
+STALE_SECONDS = 2 * MOUNT_SECONDS
 PASSWORD_MAX = 2048  # gocryptfs reads at most this many bytes of password
 SCRYPT_COST = 16  # log2 of scrypt's N for a new config: gocryptfs's default (64 MiB, ~0.3 s a mount)
-STALE_SECONDS = 3600.0  # an empty, unmounted mount point this old is a killed run's (a mount takes < 60 s)
 MOUNT_PREFIX = "travelsync-crypt-"
 KEY_CHECK_NAME = "travelsync-key-check"  # key_fingerprint encrypts this name
 # gocryptfs's exit codes (its manual, EXIT CODES)
@@ -249,10 +252,11 @@ def _sweep_stale_mount_points() -> None:
     older than STALE_SECONDS (a fresh one may be another run's, about to be mounted)."""
     now = time.time()
     for folder in Path(tempfile.gettempdir()).glob(MOUNT_PREFIX + "*"):
+        if is_mounted(folder):  # first: a stat of a mount goes to its server, which may hang
+            continue
         with contextlib.suppress(OSError):
             info = folder.lstat()
-            if (stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and now - info.st_mtime > STALE_SECONDS
-                    and not is_mounted(folder)):
+            if stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and now - info.st_mtime > STALE_SECONDS:
                 folder.rmdir()  # only if empty
 
 
