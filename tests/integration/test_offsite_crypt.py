@@ -99,12 +99,14 @@ def our_gocryptfs(mountpoint) -> list[int]:
 def test_password_from_command_strips_one_newline_and_names_the_command_on_failure():
     environ = {"PATH": os.environ["PATH"], "SECRET_FILE_LINE": "s3cret pass"}
     assert crypt.password_from_command('echo "$SECRET_FILE_LINE"', environ) == b"s3cret pass"
-    for command, says in (("echo s3cret; exit 3", "failed (exit status 3)"), ("true", "printed no password"),
-                          ("printf 'a\\nb\\n'", "more than one line"), ("no-such-program-xyz", "exit status 127")):
+    for command, says in (('echo "$SECRET_FILE_LINE"; exit 3', "failed (exit status 3)"),
+                          ("true", "printed no password"), ('printf "%s\\n" "$SECRET_FILE_LINE" b', "more than one line"),
+                          ("no-such-program-xyz", "exit status 127")):
         with pytest.raises(UsageError) as raised:
             crypt.password_from_command(command, environ)
         assert raised.value.exit_status == ExitStatus.USAGE
         assert f"password_command {command!r}" in raised.value.message and says in raised.value.message
+        assert "s3cret" not in raised.value.message  # the command is named, what it printed never
 
 
 def test_the_password_is_on_no_command_line_and_in_no_environment(config, tmp_path):
