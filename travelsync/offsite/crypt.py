@@ -233,17 +233,26 @@ def _unmount(process, mountpoint: Path, fusermount: str) -> None:
         if is_mounted(mountpoint):
             time.sleep(0.1)
     if process is not None:
-        for stop in (None, process.terminate, process.kill):  # SIGTERM: gocryptfs unmounts itself
-            if stop is not None and process.poll() is None:
-                stop()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=STOP_SECONDS)
-                break
+        _end(process)
     if is_mounted(mountpoint):  # still busy, or its gocryptfs is dead
         _fusermount(fusermount, "-uz", mountpoint)
     if not is_mounted(mountpoint):
         with contextlib.suppress(OSError):
             mountpoint.rmdir()
+
+
+def _end(process) -> None:
+    """Reap gocryptfs: it ends by itself once unmounted; on SIGTERM it unmounts itself (lazily
+    if busy) and ends; SIGKILL ends it whatever it is doing."""
+    for stop in (None, process.terminate):
+        if stop is not None and process.poll() is None:
+            stop()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=STOP_SECONDS)
+            return
+    process.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=UNMOUNT_SECONDS)
 
 
 def _sweep_stale_mount_points() -> None:
