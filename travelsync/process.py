@@ -59,10 +59,10 @@ def run(argv: Sequence[str], *, input: bytes | None = None, timeout: float | Non
     return Completed(tuple(argv), done.returncode, done.stdout, done.stderr)
 
 
-def _parent_death_signal():
-    """A preexec function: in the child, ask for SIGTERM when travelsync dies (rsync then
-    keeps its partial file; gocryptfs unmounts its view). libc is loaded here, in the
-    parent, once."""
+def _parent_death_signal(number: int):
+    """A preexec function: in the child, ask for signal `number` when travelsync dies (rsync,
+    SIGTERM: it keeps its partial file; gocryptfs, SIGKILL: its view's guard unmounts). libc
+    is loaded here, in the parent, once per signal."""
     try:
         import ctypes
 
@@ -72,19 +72,19 @@ def _parent_death_signal():
 
     def in_child() -> None:
         try:
-            prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+            prctl(1, number)  # PR_SET_PDEATHSIG
         except Exception:
             pass
 
     return in_child
 
 
-_PREEXEC: list = []
+_PREEXEC: dict = {}
 
 
-def die_with_parent():
-    """The preexec function for a child that must not outlive travelsync (None where
-    prctl cannot be had)."""
-    if not _PREEXEC:
-        _PREEXEC.append(_parent_death_signal())
-    return _PREEXEC[0]
+def die_with_parent(number: int = signal.SIGTERM):
+    """The preexec function for a child that must not outlive travelsync: it gets signal
+    `number` when travelsync dies (None where prctl cannot be had)."""
+    if number not in _PREEXEC:
+        _PREEXEC[number] = _parent_death_signal(number)
+    return _PREEXEC[number]

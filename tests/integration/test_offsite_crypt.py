@@ -457,25 +457,34 @@ HOLDER = textwrap.dedent("""
 """)
 
 
+KILL_ROUNDS = max(1, int(os.environ.get("TRAVELSYNC_DRILL_ROUNDS", "3"))) * 3  # the full run: 20 x 3
+
+
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL])
-def test_a_travelsync_stopped_by_sigterm_or_killed_leaves_no_view_mounted(config, tmp_path, stop):
-    """SIGTERM unwinds the block (cli/lazy.py's handler); SIGKILL leaves gocryptfs its
-    parent-death signal, on which it unmounts itself."""
+def test_a_travelsync_stopped_by_sigterm_or_killed_leaves_no_view_behind(config, tmp_path, stop):
+    """SIGTERM unwinds the block (cli/lazy.py's handler); SIGKILL leaves it to the view's guard,
+    which unmounts and removes the mount point when travelsync's end closes its pipe.
+    (gocryptfs's own SIGTERM handling was relied on before: in about 1 round of 8 on a loaded
+    machine it ended without unmounting, or hung on its own mount.)"""
     snapshot = secret_tree(tmp_path / "snap")
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, snapshot, config, PASSWORD.decode()],
-                              stdout=subprocess.PIPE)  # (a test's password on argv; travelsync never does this)
-    view = Path(holder.stdout.readline().decode().strip())
-    assert crypt.is_mounted(view)
-    holder.send_signal(stop)
-    holder.wait(timeout=30)
-    deadline = time.monotonic() + 10
-    while (crypt.is_mounted(view) or our_gocryptfs(view)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not crypt.is_mounted(view) and not our_gocryptfs(view)
-    if stop == signal.SIGTERM:
-        assert not view.exists()
-    else:  # the mount point (an empty private folder) is left; nothing is mounted on it
-        view.rmdir()
+    views = []
+    try:
+        for _ in range(KILL_ROUNDS if stop == signal.SIGKILL else 2):
+            holder = subprocess.Popen([sys.executable, "-c", HOLDER, snapshot, config, PASSWORD.decode()],
+                                      stdout=subprocess.PIPE)  # (a test's password on argv; travelsync never)
+            view = Path(holder.stdout.readline().decode().strip())
+            views.append(view)
+            assert crypt.is_mounted(view)
+            holder.send_signal(stop)
+            holder.wait(timeout=30)
+            deadline = time.monotonic() + 10
+            while (crypt.is_mounted(view) or our_gocryptfs(view) or view.exists()) and time.monotonic() < deadline:
+                time.sleep(0.05)  # (is_mounted first: a stat of a stuck mount would hang)
+            assert not crypt.is_mounted(view) and not our_gocryptfs(view) and not view.exists()
+    finally:
+        for view in views:
+            if crypt.is_mounted(view):  # leave no broken mount on the machine
+                subprocess.run(["fusermount3", "-u", "-z", view])
 
 
 def test_a_temporary_folder_reached_through_a_symlink_still_mounts(config, tmp_path, monkeypatch):

@@ -13,6 +13,7 @@ import contextlib
 import os
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import tempfile
@@ -27,7 +28,7 @@ from travelsync.process import Completed, ProgramMissing, die_with_parent, run
 INSTALL_HINT = "install the Debian packages gocryptfs and fuse3"
 MOUNT_SECONDS = 60.0  # scrypt and the mount itself; a slow machine takes about a second
 UNMOUNT_SECONDS = 10.0  # a busy view is retried this long, then detached lazily
-STOP_SECONDS = 2.0  # gocryptfs ends this soon after its unmount (or its SIGTERM), else the next signal
+STOP_SECONDS = 2.0  # gocryptfs ends this soon after its unmount, else SIGKILL
 # An empty, unmounted mount point older than this is a killed run's: a live one is mounted
 # within MOUNT_SECONDS of being made, or given up and removed (one swept while being taken
 # down costs nothing: its own rmdir then finds it gone).
@@ -184,15 +185,17 @@ def _mounted(mode: list, source: Path, config_path: Path, password: bytes) -> It
     log = tempfile.TemporaryFile()
     # 0700: ours alone; its real path, as the kernel's mount table names it (TMPDIR may be a link)
     mountpoint = Path(os.path.realpath(tempfile.mkdtemp(prefix=MOUNT_PREFIX)))
-    process = None
+    guard = process = None
     try:
+        guard = _guard(fusermount, mountpoint)
         # -fg: this process owns the daemon (its exit code, its end); its own session: a Ctrl-C
-        # at the terminal reaches travelsync, which unmounts once rsync has stopped; the
-        # parent-death signal: a travelsync killed outright still takes the view down.
+        # at the terminal reaches travelsync, which unmounts once rsync has stopped; SIGKILL
+        # when travelsync dies (never SIGTERM: gocryptfs's own unmount on SIGTERM sometimes
+        # ends without unmounting, or hangs on its own mount), the guard then unmounts.
         process = subprocess.Popen(
             ["gocryptfs", "-fg", "-q", *mode, "-config", str(config_path), "--", str(source), str(mountpoint)],
             stdin=subprocess.PIPE, stdout=log, stderr=log, start_new_session=True,
-            preexec_fn=die_with_parent())
+            preexec_fn=die_with_parent(signal.SIGKILL))
         try:
             process.stdin.write(password + b"\n")
             process.stdin.close()
@@ -202,7 +205,22 @@ def _mounted(mode: list, source: Path, config_path: Path, password: bytes) -> It
         yield mountpoint
     finally:
         _unmount(process, mountpoint, fusermount)
+        if guard is not None:
+            guard.kill()
+            guard.wait()
         log.close()
+
+
+# The guard waits on a pipe only travelsync holds: when travelsync ends, however it ends
+# (SIGKILL too), the pipe closes and the guard detaches the view and removes its mount point.
+# It ignores the signals a terminal or a service manager sends the whole group.
+_GUARD = 'trap "" HUP INT TERM; read -r _ignored; "$1" -u -z -- "$2" 2>/dev/null; rmdir -- "$2" 2>/dev/null'
+
+
+def _guard(fusermount: str, mountpoint: Path) -> subprocess.Popen:
+    return subprocess.Popen(["/bin/sh", "-c", _GUARD, "travelsync-crypt-guard", fusermount, str(mountpoint)],
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
 
 
 def _wait_for_mount(process, mountpoint: Path, source: Path, config_path: Path, log) -> None:
@@ -223,36 +241,29 @@ def _wait_for_mount(process, mountpoint: Path, source: Path, config_path: Path, 
 
 
 def _unmount(process, mountpoint: Path, fusermount: str) -> None:
-    """Take the view down, however far it got: unmount (retried while busy), end gocryptfs (it
-    may still be mounting: stopped mid-mount, it would mount a view nobody unmounts), detach
-    what is left lazily, remove the empty mount point. Never raises: it runs while another
-    error may be on its way."""
+    """Take the view down, however far it got: unmount (retried while busy, then detached
+    lazily: gocryptfs serves the files still open and ends with the last), let gocryptfs end
+    (SIGKILL if it does not: it may still have been mounting), detach a mount it left, remove
+    the empty mount point. Never raises: it runs while another error may be on its way."""
     deadline = time.monotonic() + UNMOUNT_SECONDS
     while is_mounted(mountpoint) and time.monotonic() < deadline:
         _fusermount(fusermount, "-u", mountpoint)
         if is_mounted(mountpoint):
             time.sleep(0.1)
+    if is_mounted(mountpoint):
+        _fusermount(fusermount, "-uz", mountpoint)
     if process is not None:
-        _end(process)
-    if is_mounted(mountpoint):  # still busy, or its gocryptfs is dead
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=STOP_SECONDS)
+        if process.poll() is None:
+            process.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=UNMOUNT_SECONDS)
+    if is_mounted(mountpoint):  # killed with its mount still there
         _fusermount(fusermount, "-uz", mountpoint)
     if not is_mounted(mountpoint):
         with contextlib.suppress(OSError):
             mountpoint.rmdir()
-
-
-def _end(process) -> None:
-    """Reap gocryptfs: it ends by itself once unmounted; on SIGTERM it unmounts itself (lazily
-    if busy) and ends; SIGKILL ends it whatever it is doing."""
-    for stop in (None, process.terminate):
-        if stop is not None and process.poll() is None:
-            stop()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=STOP_SECONDS)
-            return
-    process.kill()
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=UNMOUNT_SECONDS)
 
 
 def _sweep_stale_mount_points() -> None:
