@@ -1,0 +1,159 @@
+"""Off-site copies with the real rsync: to a local path and over a real sshd on 127.0.0.1.
+
+A full and five incrementals are backed up (the clock replayed with TRAVELSYNC_NOW), then
+`offsite sync` copies them; the copy must verify against its manifests, take no more than
+1.1 x the home repository's space (du: hard links kept), and restore the tree exactly once
+the home repository is deleted."""
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import need_programs
+
+pytestmark = pytest.mark.timeout(240)
+
+DAYS = ["2026-11-22T02:30:00+00:00", "2026-11-23T02:30:00+00:00", "2026-11-24T02:30:00+00:00",
+        "2026-11-25T02:30:00+00:00", "2026-11-26T02:30:00+00:00", "2026-11-27T02:30:00+00:00"]
+
+
+class OffsiteRig:
+    """A source tree, a local home repository, and an off-site copy (local or over ssh)."""
+
+    def __init__(self, base: Path, mode: str, sshd=None, encryption: str = "none"):
+        self.base, self.mode, self.sshd = base, mode, sshd
+        self.source, self.repo, self.copy = base / "source", base / "repo", base / "copy"
+        self.config = base / "config.yaml"
+        self.source.mkdir()
+        self.password = base / "password"
+        self.password.write_text("correct horse battery staple\n")
+        self.encryption = encryption
+        self.write_config()
+
+    def write_config(self, **copy_extra):
+        copy = {"name": "friend", "repository": str(self.copy) if self.mode == "local"
+                else self.sshd.location(str(self.copy)), "encryption": self.encryption,
+                "keep": {"full": 4}, **copy_extra}
+        if self.encryption == "gocryptfs":
+            copy.setdefault("password_command", f"cat {self.password}")
+        document = {"repository": str(self.repo), "sources": [{"name": "home", "path": str(self.source)}],
+                    "rsync": {"retries": 0, "retry_delay": 0.01}, "offsite": [copy]}
+        if self.sshd is not None:
+            document["ssh"] = self.sshd.ssh_config
+        self.config.write_text(yaml.safe_dump(document))
+
+    def populate(self):
+        """A small tree: mail, code, a big-ish file and a hard link pair."""
+        (self.source / "Mail" / "cur").mkdir(parents=True)
+        for number in range(30):
+            (self.source / "Mail" / "cur" / f"{number}.eml").write_text(f"message {number} SECRET-CONTENT-{number}\n"
+                                                                      * 50)
+        (self.source / "src").mkdir()
+        (self.source / "src" / "plans-for-the-trip.txt").write_text("the treasure is under the oak\n")
+        (self.source / "big.bin").write_bytes(os.urandom(1 << 20))
+        os.link(self.source / "big.bin", self.source / "big-link.bin")
+
+    def change(self, day: int):
+        (self.source / "Mail" / "cur" / f"new-{day}.eml").write_text(f"new mail of day {day}\n" * 20)
+        plans = self.source / "src" / "plans-for-the-trip.txt"
+        plans.write_text(f"version {day}\n")
+        os.utime(plans, (1_700_000_000 + day, 1_700_000_000 + day))  # same size: rsync compares the time
+
+
+def cli_run(cli, rig, *args, now=None):
+    env = {"TRAVELSYNC_NOW": now} if now else None
+    return cli("--config", rig.config, *args, env=env)
+
+
+def week_of_backups(cli, rig):
+    rig.populate()
+    for day, now in enumerate(DAYS):
+        if day:
+            rig.change(day)
+        kind = "--full" if day == 0 else "--incremental"
+        result = cli_run(cli, rig, "--json", "backup", kind, now=now)
+        assert result.exit_code == 0, result.stderr
+
+
+def du_bytes(path: Path) -> int:
+    done = subprocess.run(["du", "-s", "--block-size=1", str(path)], capture_output=True, text=True, check=True)
+    return int(done.stdout.split()[0])
+
+
+def tree_digest(root: Path) -> dict:
+    found = {}
+    for path in sorted(root.rglob("*")):
+        rel = str(path.relative_to(root))
+        if path.is_symlink():
+            found[rel] = "link:" + os.readlink(path)
+        elif path.is_file():
+            found[rel] = (hashlib.sha256(path.read_bytes()).hexdigest(), oct(path.stat().st_mode & 0o7777))
+        else:
+            found[rel] = "dir"
+    return found
+
+
+@pytest.fixture(params=["local", "ssh"])
+def rig(request, tmp_path):
+    need_programs("rsync", "du")
+    sshd = request.getfixturevalue("sshd_server") if request.param == "ssh" else None
+    return OffsiteRig(tmp_path, request.param, sshd)
+
+
+def test_a_week_copied_verifies_keeps_its_hard_links_and_restores_without_home(cli, rig, tmp_path):
+    week_of_backups(cli, rig)
+    result = cli_run(cli, rig, "--json", "offsite", "sync", now=DAYS[-1])
+    assert result.exit_code == 0, result.stderr
+    report = result.json["copies"][0]
+    home_ids = sorted(p.name for p in (rig.repo / "snapshots").iterdir())
+    assert report["copied"] == home_ids  # oldest first
+    assert report["links"][home_ids[0]] is None  # a full shares no inode, as at home
+    assert all(report["links"][b] == a for a, b in zip(home_ids, home_ids[1:]))
+    assert sorted(p.name for p in (rig.copy / "snapshots").iterdir()) == home_ids
+    assert os.readlink(rig.copy / "latest") == f"snapshots/{home_ids[-1]}"
+    for snapshot in home_ids:  # the copy's snapshot.json is the home one, byte for byte
+        assert ((rig.copy / "snapshots" / snapshot / "snapshot.json").read_bytes()
+                == (rig.repo / "snapshots" / snapshot / "snapshot.json").read_bytes())
+
+    for snapshot in home_ids:
+        checked = cli_run(cli, rig, "--json", "offsite", "verify", "friend", snapshot)
+        assert checked.exit_code == 0, checked.stderr
+        assert checked.json["ok"] and checked.json["checked"] > 30
+
+    home_space, copy_space = du_bytes(rig.repo), du_bytes(rig.copy)
+    assert copy_space <= 1.1 * home_space, (copy_space, home_space)
+
+    again = cli_run(cli, rig, "--json", "offsite", "sync", now=DAYS[-1])
+    assert again.exit_code == 0 and again.json["copies"][0]["copied"] == []
+
+    expected = tree_digest(rig.source)
+    shutil.rmtree(rig.repo)  # the home repository is gone (the fire)
+    target = tmp_path / "restored"
+    restored = cli_run(cli, rig, "--json", "offsite", "restore", "friend", "--path", "home", "--to", target)
+    assert restored.exit_code == 0, restored.stderr
+    assert tree_digest(target / "home") == expected
+    assert os.stat(target / "home" / "big.bin").st_ino == os.stat(target / "home" / "big-link.bin").st_ino
+
+
+def test_status_reports_age_and_missing_snapshots(cli, rig):
+    week_of_backups(cli, rig)
+    before = cli_run(cli, rig, "--json", "offsite", "status", now=DAYS[-1])
+    assert before.exit_code == 3  # never synced: a warning
+    entry = before.json["copies"][0]
+    assert entry["latest"] is None and len(entry["missing"]) == 6 and entry["warning"] == "never synced"
+    assert cli_run(cli, rig, "offsite", "sync", now=DAYS[-1]).exit_code == 0
+    fresh = cli_run(cli, rig, "--json", "offsite", "status", now="2026-11-27T12:30:00+00:00")
+    assert fresh.exit_code == 0, fresh.stdout
+    entry = fresh.json["copies"][0]
+    assert entry["missing"] == [] and entry["age_seconds"] == 10 * 3600 and entry["warning"] is None
+    late = cli_run(cli, rig, "--json", "offsite", "status", now="2026-12-01T02:30:00+00:00")
+    assert late.exit_code == 3 and "old (more than 2d)" in late.json["copies"][0]["warning"]
+    overall = cli_run(cli, rig, "--json", "status", now="2026-12-01T02:30:00+00:00")
+    assert overall.json["offsite"][0]["name"] == "friend"
+    assert "more than 2d" in overall.json["offsite"][0]["warning"]
