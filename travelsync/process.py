@@ -5,6 +5,7 @@ here so that tests can pass a recording runner instead (`Runner` is a plain call
 """
 
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass
 from typing import Protocol, Sequence
@@ -56,3 +57,34 @@ def run(argv: Sequence[str], *, input: bytes | None = None, timeout: float | Non
     except subprocess.TimeoutExpired:
         raise TravelsyncError(f"{argv[0]}: no answer within {timeout:g} s")
     return Completed(tuple(argv), done.returncode, done.stdout, done.stderr)
+
+
+def _parent_death_signal():
+    """A preexec function: in the child, ask for SIGTERM when travelsync dies (rsync then
+    keeps its partial file; gocryptfs unmounts its view). libc is loaded here, in the
+    parent, once."""
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+    except Exception:
+        return None
+
+    def in_child() -> None:
+        try:
+            prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except Exception:
+            pass
+
+    return in_child
+
+
+_PREEXEC: list = []
+
+
+def die_with_parent():
+    """The preexec function for a child that must not outlive travelsync (None where
+    prctl cannot be had)."""
+    if not _PREEXEC:
+        _PREEXEC.append(_parent_death_signal())
+    return _PREEXEC[0]

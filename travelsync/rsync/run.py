@@ -47,6 +47,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from travelsync.process import die_with_parent
 from travelsync.rsync import itemize
 from travelsync.rsync.stats import ITEM, PROGRESS, Stats, failed_file, number, vanished_name
 
@@ -200,34 +201,6 @@ class _ListingSplitter:
             self.pending = b""
 
 
-def _parent_death_signal():
-    """A preexec function: in the child, ask for SIGTERM when travelsync dies (rsync then
-    keeps its partial file). libc is loaded here, in the parent, once."""
-    try:
-        import ctypes
-
-        prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
-    except Exception:
-        return None
-
-    def in_child() -> None:
-        try:
-            prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-        except Exception:
-            pass
-
-    return in_child
-
-
-_PREEXEC: list = []
-
-
-def _die_with_parent():
-    if not _PREEXEC:
-        _PREEXEC.append(_parent_death_signal())
-    return _PREEXEC[0]
-
-
 class _Spawned:
     """rsync started by `sh`, writing into two pipes this process reads itself."""
 
@@ -299,7 +272,7 @@ def _spawn(argv: list[str], env) -> _Spawned:
         with open(out_write, "wb") as out_file, open(err_write, "wb") as err_file, \
                 open(os.devnull, "rb") as nothing:
             running = program(*argv[1:], _in=nothing, _out=out_file, _err=err_file, _bg=True, _bg_exc=False,
-                              _ok_code=OK_CODES, _env=env, _preexec_fn=_die_with_parent(), _new_group=True,
+                              _ok_code=OK_CODES, _env=env, _preexec_fn=die_with_parent(), _new_group=True,
                               _encoding=_file_name_codec())
     except BaseException:
         os.close(out_read)

@@ -1,0 +1,296 @@
+"""The off-site copy's encryption against the real gocryptfs and rsync (issue 19): what the
+ciphertext view shows, that it is deterministic (rsync --link-dest still links unchanged
+files), that a copy comes back exactly, and that a view never outlives its block."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import need, need_programs, pids_where
+from travelsync.errors import UsageError
+from travelsync.exitcodes import ExitStatus
+from travelsync.offsite import crypt
+
+pytestmark = pytest.mark.integration
+PASSWORD = b"correct horse battery staple"
+WRONG = b"Tr0ub4dor&3"
+SECRET_TEXT = b"KNOWN-CONTENT-STRING-7f3a"
+SECRET_NAMES = ["tax-return-2026.pdf", "Passwords", "diary entry.txt", "holiday-photos"]
+
+
+@pytest.fixture
+def fuse():
+    need_programs("gocryptfs", "fusermount3", "rsync")
+    need(os.access("/dev/fuse", os.R_OK | os.W_OK), "/dev/fuse is not usable (FUSE needs root or a fuse group here)")
+
+
+@pytest.fixture
+def config(fuse, tmp_path):
+    path = tmp_path / "keys" / "gocryptfs.conf"
+    crypt.init_config(path, PASSWORD)
+    return path
+
+
+def rsync(*args) -> str:
+    done = subprocess.run(["rsync", *map(str, args)], capture_output=True)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    return done.stdout.decode(errors="replace")
+
+
+def write(path: Path, data: bytes, mtime: int | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+    return path
+
+
+def secret_tree(root: Path) -> Path:
+    """Folders and files whose names and contents are known plaintext to look for."""
+    write(root / "holiday-photos" / "tax-return-2026.pdf", b"%PDF " + SECRET_TEXT + b"\n" * 100)
+    write(root / "Passwords" / "diary entry.txt", SECRET_TEXT * 500)
+    (root / "Passwords" / "link").symlink_to("tax-return-2026.pdf")
+    return root
+
+
+def tree_files(root: Path) -> dict:
+    """relative path (bytes) → (st_ino, content or link target), for every file and link."""
+    found = {}
+    for folder, dirs, files in os.walk(os.fsencode(root)):
+        for name in files + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
+            path = os.path.join(folder, name)
+            relative = os.path.relpath(path, os.fsencode(root))
+            if os.path.islink(path):
+                found[relative] = (os.lstat(path).st_ino, b"-> " + os.readlink(path))
+            else:
+                with open(path, "rb") as handle:
+                    found[relative] = (os.lstat(path).st_ino, handle.read())
+    return found
+
+
+def our_gocryptfs(mountpoint) -> list[int]:
+    return pids_where(lambda cmdline: cmdline.startswith(b"gocryptfs\0") and os.fsencode(mountpoint) in cmdline)
+
+
+# -- the password ------------------------------------------------------------------------------
+
+def test_password_from_command_strips_one_newline_and_names_the_command_on_failure():
+    environ = {"PATH": os.environ["PATH"], "SECRET_FILE_LINE": "s3cret pass"}
+    assert crypt.password_from_command('echo "$SECRET_FILE_LINE"', environ) == b"s3cret pass"
+    for command, says in (("echo s3cret; exit 3", "failed (exit status 3)"), ("true", "printed no password"),
+                          ("printf 'a\\nb\\n'", "more than one line"), ("no-such-program-xyz", "exit status 127")):
+        with pytest.raises(UsageError) as raised:
+            crypt.password_from_command(command, environ)
+        assert raised.value.exit_status == ExitStatus.USAGE
+        assert f"password_command {command!r}" in raised.value.message and says in raised.value.message
+
+
+def test_the_password_is_on_no_command_line_and_in_no_environment(config, tmp_path):
+    with crypt.reverse_view(secret_tree(tmp_path / "snap"), config, PASSWORD) as view:
+        [pid] = our_gocryptfs(view)
+        assert PASSWORD not in Path(f"/proc/{pid}/cmdline").read_bytes()
+        assert PASSWORD not in Path(f"/proc/{pid}/environ").read_bytes()
+
+
+# -- the config ------------------------------------------------------------------------------
+
+def test_init_config_writes_the_config_alone_and_never_replaces_one(fuse, tmp_path):
+    path = tmp_path / "keys" / "gocryptfs.conf"
+    crypt.init_config(path, PASSWORD)
+    assert sorted(p.name for p in path.parent.iterdir()) == ["gocryptfs.conf"]  # no scratch left
+    assert b'"AESSIV"' in path.read_bytes() and PASSWORD not in path.read_bytes()
+    before = path.read_bytes()
+    with pytest.raises(UsageError, match="refusing to replace"):
+        crypt.init_config(path, b"another password")
+    assert path.read_bytes() == before
+
+
+# -- what the view shows ------------------------------------------------------------------------
+
+def test_the_ciphertext_view_and_its_copy_hold_no_plaintext_name_or_content(config, tmp_path):
+    snapshot = secret_tree(tmp_path / "snap")
+    copy = tmp_path / "offsite"
+    with crypt.reverse_view(snapshot, config, PASSWORD) as view:
+        rsync("-aH", f"{view}/", copy)
+    assert len(tree_files(copy)) == len(tree_files(snapshot)) + 3  # + gocryptfs.diriv in 3 folders
+    everything = b""
+    for relative, (_, data) in tree_files(copy).items():
+        everything += relative + b"\0" + data + b"\0"
+    for known in [SECRET_TEXT, b"%PDF", *(name.encode() for name in SECRET_NAMES)]:
+        assert known not in everything
+    grep = subprocess.run(["grep", "-r", "-a", "-l", "-F", "-e", SECRET_TEXT.decode(), "-e", "tax-return", str(copy)],
+                          capture_output=True)
+    assert grep.returncode == 1, grep.stdout  # 1: no line matched anywhere
+
+
+# -- determinism and --link-dest --------------------------------------------------------------
+
+def test_an_unchanged_file_gets_the_same_ciphertext_and_is_hard_linked_by_link_dest(config, tmp_path):
+    first, second = tmp_path / "snapshots" / "1", tmp_path / "snapshots" / "2"
+    for number in range(20):
+        write(first / "docs" / f"note {number}.txt", f"note {number}\n".encode() * 300, mtime=1_700_000_000)
+    write(first / "docs" / "changing.txt", b"first version\n" * 300, mtime=1_700_000_000)
+    rsync("-a", f"{first}/", second)  # a copy, not hard links: new inodes, same paths and contents
+    write(second / "docs" / "changing.txt", b"second version\n" * 300, mtime=1_700_086_400)
+    copies = tmp_path / "offsite"
+    copies.mkdir()
+    with crypt.reverse_view(first, config, PASSWORD) as view:
+        rsync("-aH", f"{view}/", copies / "1")
+    with crypt.reverse_view(second, config, PASSWORD) as view:
+        rsync("-aH", f"--link-dest={copies / '1'}", f"{view}/", copies / "2")
+    old, new = tree_files(copies / "1"), tree_files(copies / "2")
+    assert old.keys() == new.keys()  # same ciphertext names for the same plaintext names
+    linked = [name for name in new if new[name][0] == old[name][0]]
+    changed = [name for name in new if new[name][1] != old[name][1]]
+    assert len(changed) == 1 and changed[0] not in linked
+    assert len(linked) == len(new) - 1  # every other file (and each gocryptfs.diriv) is one inode
+    with crypt.forward_view(copies / "2", config, PASSWORD) as plain:
+        assert (plain / "docs" / "changing.txt").read_bytes() == b"second version\n" * 300
+
+
+def test_hard_links_within_a_snapshot_survive_the_view_and_rsync_H(config, tmp_path):
+    snapshot = tmp_path / "snap"
+    write(snapshot / "a" / "one", b"linked content\n" * 1000)
+    (snapshot / "b").mkdir()
+    os.link(snapshot / "a" / "one", snapshot / "b" / "two")
+    copy, back = tmp_path / "offsite", tmp_path / "restored"
+    with crypt.reverse_view(snapshot, config, PASSWORD) as view:
+        rsync("-aH", f"{view}/", copy)
+    inodes = {os.stat(p).st_ino for p in copy.rglob("*") if p.is_file() and p.name != "gocryptfs.diriv"}
+    assert len(inodes) == 1  # the two names are one ciphertext file in the copy
+    with crypt.forward_view(copy, config, PASSWORD) as plain:
+        rsync("-aH", f"{plain}/", back)
+    assert os.stat(back / "a" / "one").st_ino == os.stat(back / "b" / "two").st_ino
+
+
+# -- the round trip ----------------------------------------------------------------------------
+
+def awkward_tree(root: Path) -> Path:
+    """Everything a home may hold that a copy could get subtly wrong."""
+    old = 1_600_000_000
+    write(root / "plain.txt", b"hello\n", old)
+    write(root / "empty-file", b"", old)
+    write(root / "name with spaces", b"spaces\n", old)
+    write(root / "new\nline", b"newline in the name\n", old)
+    write(root / "-leading-dash", b"dash\n", old)
+    write(Path(os.fsdecode(os.fsencode(root) + b"/caf\xe9-latin1")), b"not UTF-8\n", old)
+    write(root / ("long-" + "n" * 200), b"a name whose ciphertext is hashed\n", old)
+    write(root / "private" / "key", b"0600\n", old).chmod(0o600)
+    write(root / "bin" / "tool", b"#!/bin/sh\n", old).chmod(0o755)
+    write(root / "large.bin", os.urandom(3 << 20) + b"\0" * (5 << 20), old)
+    (root / "empty" / "deeper").mkdir(parents=True)
+    (root / "links").mkdir()
+    (root / "links" / "relative").symlink_to("../plain.txt")
+    (root / "links" / "absolute").symlink_to("/etc/hostname")
+    (root / "links" / "dangling").symlink_to("no such file")
+    (root / "private").chmod(0o700)
+    for folder in ("empty/deeper", "empty", "links", "private", "bin", "."):
+        os.utime(root / folder, (old + 7, old + 7))
+    return root
+
+
+def test_a_round_trip_through_the_views_changes_nothing(config, tmp_path):
+    original = awkward_tree(tmp_path / "snap")
+    copy = tmp_path / "offsite"
+    with crypt.reverse_view(original, config, PASSWORD) as view:
+        rsync("-aH", f"{view}/", copy)
+    with crypt.forward_view(copy, config, PASSWORD) as plain:
+        differences = rsync("-aHni", "--delete", f"{plain}/", f"{original}/")
+        assert differences == ""  # modes, mtimes, owners, links, empty folders, odd names: all equal
+        assert (plain / "large.bin").read_bytes() == (original / "large.bin").read_bytes()
+
+
+# -- refusals ------------------------------------------------------------------------------------
+
+def test_a_wrong_password_mounts_nothing_and_writes_nothing(config, tmp_path):
+    snapshot = secret_tree(tmp_path / "snap")
+    config_before, tree_before = config.read_bytes(), tree_files(snapshot)
+    temp_before = set(Path(os.environ.get("TMPDIR", "/tmp")).glob("travelsync-crypt-*"))
+    with pytest.raises(crypt.WrongPassword) as raised:
+        with crypt.reverse_view(snapshot, config, WRONG):
+            pytest.fail("mounted with a wrong password")
+    assert raised.value.exit_status == ExitStatus.USAGE and WRONG.decode() not in raised.value.message
+    copy = tmp_path / "offsite"
+    with crypt.reverse_view(snapshot, config, PASSWORD) as view:
+        rsync("-a", f"{view}/", copy)
+    with pytest.raises(crypt.WrongPassword):
+        with crypt.forward_view(copy, config, WRONG):
+            pass
+    assert config.read_bytes() == config_before and tree_files(snapshot) == tree_before
+    assert set(Path(os.environ.get("TMPDIR", "/tmp")).glob("travelsync-crypt-*")) == temp_before
+
+
+def test_a_copy_made_with_another_config_is_named_as_such(config, tmp_path):
+    other = tmp_path / "other" / "gocryptfs.conf"
+    crypt.init_config(other, b"the other one")
+    copy = tmp_path / "offsite"
+    with crypt.reverse_view(secret_tree(tmp_path / "snap"), other, b"the other one") as view:
+        rsync("-a", f"{view}/", copy)
+    with pytest.raises(crypt.ConfigMismatch, match="made with another gocryptfs config") as raised:
+        with crypt.forward_view(copy, config, PASSWORD):
+            pytest.fail("a foreign copy was opened")
+    assert raised.value.exit_status == ExitStatus.USAGE
+    assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob("travelsync-crypt-*/*"))
+
+
+def test_without_gocryptfs_the_error_says_what_to_install(config, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-path"))
+    with pytest.raises(crypt.CryptUnavailable, match="install the Debian packages gocryptfs and fuse3"):
+        with crypt.reverse_view(tmp_path, config, PASSWORD):
+            pass
+
+
+# -- the view's end -------------------------------------------------------------------------------
+
+def test_the_view_is_gone_after_the_block_and_after_an_exception_in_it(config, tmp_path, monkeypatch):
+    monkeypatch.setattr(crypt, "UNMOUNT_SECONDS", 1.0)  # the busy view below: detached after 1 s
+    snapshot = secret_tree(tmp_path / "snap")
+    with crypt.reverse_view(snapshot, config, PASSWORD) as view:
+        assert crypt.is_mounted(view) and our_gocryptfs(view)
+    assert not crypt.is_mounted(view) and not view.exists() and not our_gocryptfs(view)
+    with pytest.raises(RuntimeError, match="inside"):
+        with crypt.reverse_view(snapshot, config, PASSWORD) as view:
+            busy = open(next(p for p in view.rglob("*") if p.is_file()), "rb")  # an open file: busy
+            raise RuntimeError("inside")
+    with pytest.raises(OSError):  # detached lazily, then gocryptfs ended: the handle is dead
+        busy.close()
+    assert not crypt.is_mounted(view) and not view.exists() and not our_gocryptfs(view)
+
+
+HOLDER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from travelsync.cli.lazy import _stop_handlers
+    from travelsync.offsite import crypt
+    _stop_handlers()
+    with crypt.reverse_view(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3].encode()) as view:
+        print(view, flush=True)
+        time.sleep(60)
+""")
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL])
+def test_a_travelsync_stopped_by_sigterm_or_killed_leaves_no_view_mounted(config, tmp_path, stop):
+    """SIGTERM unwinds the block (cli/lazy.py's handler); SIGKILL leaves gocryptfs its
+    parent-death signal, on which it unmounts itself."""
+    snapshot = secret_tree(tmp_path / "snap")
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, snapshot, config, PASSWORD.decode()],
+                              stdout=subprocess.PIPE)  # (a test's password on argv; travelsync never does this)
+    view = Path(holder.stdout.readline().decode().strip())
+    assert crypt.is_mounted(view)
+    holder.send_signal(stop)
+    holder.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while (crypt.is_mounted(view) or our_gocryptfs(view)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not crypt.is_mounted(view) and not our_gocryptfs(view)
+    if stop == signal.SIGTERM:
+        assert not view.exists()
+    else:  # the mount point (an empty private folder) is left; nothing is mounted on it
+        view.rmdir()
