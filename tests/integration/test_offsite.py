@@ -157,3 +157,61 @@ def test_status_reports_age_and_missing_snapshots(cli, rig):
     overall = cli_run(cli, rig, "--json", "status", now="2026-12-01T02:30:00+00:00")
     assert overall.json["offsite"][0]["name"] == "friend"
     assert "more than 2d" in overall.json["offsite"][0]["warning"]
+
+
+@pytest.fixture(params=["local", "ssh"])
+def encrypted_rig(request, tmp_path):
+    need_programs("rsync", "du", "gocryptfs", "fusermount3")
+    sshd = request.getfixturevalue("sshd_server") if request.param == "ssh" else None
+    return OffsiteRig(tmp_path, request.param, sshd, encryption="gocryptfs")
+
+
+def plaintext_found(folder: Path, needles) -> list:
+    """Every needle (a file name or content string) that appears under `folder`, in a name
+    or in a file's bytes (grep -r, names by find)."""
+    found = []
+    for needle in needles:
+        names = subprocess.run(["find", str(folder), "-name", f"*{needle}*"], capture_output=True, text=True)
+        contents = subprocess.run(["grep", "-rlaF", needle, str(folder)], capture_output=True, text=True)
+        if names.stdout.strip() or contents.stdout.strip():
+            found.append((needle, names.stdout.strip(), contents.stdout.strip()))
+    return found
+
+
+def test_encrypted_copy_holds_ciphertext_only_and_restores_without_home(cli, encrypted_rig, tmp_path):
+    rig = encrypted_rig
+    week_of_backups(cli, rig)
+    result = cli_run(cli, rig, "--json", "offsite", "sync", now=DAYS[-1])
+    assert result.exit_code == 0, result.stderr
+    home_ids = sorted(p.name for p in (rig.repo / "snapshots").iterdir())
+    assert result.json["copies"][0]["copied"] == home_ids
+    assert (rig.copy / "gocryptfs.conf").is_file()
+    needles = ["plans-for-the-trip", "big-link", "Mail", "new-3.eml", "SECRET-CONTENT", "treasure under the oak",
+               "message 7", "manifest.tsv", "home"]
+    assert plaintext_found(rig.copy / "snapshots", needles) == []
+    assert plaintext_found(rig.copy, ["plans-for-the-trip", "SECRET-CONTENT", "treasure"]) == []
+    home_space, copy_space = du_bytes(rig.repo), du_bytes(rig.copy)
+    assert copy_space <= 1.1 * home_space, (copy_space, home_space)
+
+    checked = cli_run(cli, rig, "--json", "offsite", "verify", "friend")
+    assert checked.exit_code == 0, checked.stderr
+    assert checked.json["ok"] and checked.json["snapshot"] == home_ids[-1] and checked.json["checked"] > 30
+
+    expected = tree_digest(rig.source)
+    shutil.rmtree(rig.repo)
+    target = tmp_path / "restored"
+    restored = cli_run(cli, rig, "--json", "offsite", "restore", "friend", "--path", "home", "--to", target)
+    assert restored.exit_code == 0, restored.stderr
+    assert tree_digest(target / "home") == expected
+
+
+def test_encrypted_copy_wrong_password_exit_2_nothing_written(cli, encrypted_rig):
+    rig = encrypted_rig
+    week_of_backups(cli, rig)
+    assert cli_run(cli, rig, "offsite", "sync", now=DAYS[2]).exit_code == 0
+    before = tree_digest(rig.copy)
+    rig.password.write_text("wrong password\n")
+    result = cli_run(cli, rig, "offsite", "sync", now=DAYS[-1])
+    assert result.exit_code == 2, result.stderr
+    assert "wrong password" in result.stderr
+    assert tree_digest(rig.copy) == before

@@ -200,9 +200,9 @@ def _sync(config, copy, home, target, home_snapshots, report, stop, notice, on_p
             if resumed:
                 report.resumed = step.snapshot_id
                 notice(f"resuming the interrupted copy of {step.snapshot_id}")
-            result = _transfer(config, copy, home, target, step, stop, on_progress, sleep, notice, session)
-            report.files_transferred += result.stats.files_transferred
-            report.bytes_transferred += result.stats.literal_data
+            for result in _transfer(config, copy, home, target, step, stop, on_progress, sleep, notice, session):
+                report.files_transferred += result.stats.files_transferred
+                report.bytes_transferred += result.stats.literal_data
             stop.check()  # never commit without the lock
             document = home.store.read(f"{layout.SNAPSHOTS}/{step.snapshot_id}/{layout.SNAPSHOT_FILE}")
             if session is not None:
@@ -244,47 +244,56 @@ def _prepare_partial(target, snapshot_id: str) -> bool:
 
 
 def _transfer(config, copy, home, target, step, stop, on_progress, sleep, notice, session):
-    """rsync one snapshot into the copy's partial, retrying transport failures with backoff."""
-    from travelsync.backup.outcome import Outcome, classify, retry_delays
-    from travelsync.rsync.run import run_rsync
+    """rsync one snapshot into the copy's partial (arguments.py's two passes); their results."""
+    from travelsync.backup.outcome import retry_delays
 
     delays = retry_delays(config.rsync.retries, config.rsync.retry_delay)
     with _source(home, step, session) as (source, attributes, exclude, inner):
         destination = target.location.child(target.partial_path(step.snapshot_id), *inner)
         link = (target.store.absolute("/".join([layout.SNAPSHOTS, step.link_dest, *inner]))
                 if step.link_dest else None)
-        argv = _arguments(config, home, target, source, destination, link, attributes, exclude, on_progress)
-        for attempt in range(len(delays) + 1):
-            stop.check()
-            result = run_rsync(argv, on_progress=on_progress, cancel=stop)
-            stop.check()
-            outcome = classify(result)
-            if outcome is Outcome.NO_SPACE:
-                raise no_space(copy, target)
-            if outcome is Outcome.OK:
-                return result
-            if outcome is Outcome.KILLED:
-                raise TravelsyncError(f"off-site copy {copy.name}: rsync was killed by signal {result.signal} while "
-                                      f"copying {step.snapshot_id}; the next run resumes it")
-            if outcome is not Outcome.TRANSPORT:
-                raise TravelsyncError(f"off-site copy {copy.name}: rsync failed copying {step.snapshot_id} "
-                                      f"(exit {result.exit_code}): {result.error_summary()}",
-                                      hint="the partial snapshot is kept; the next run resumes it")
-            if attempt < len(delays):
-                notice(f"rsync transport failure (exit {result.exit_code}: {result.error_summary()}); "
-                       f"retrying in {delays[attempt]:g} s")
-                sleep(delays[attempt])
+        results = []
+        for argv in _arguments(config, home, target, source, destination, link, attributes, exclude, on_progress):
+            results.append(_run(argv, copy, target, step, stop, on_progress, sleep, notice, delays))
+    return results
+
+
+def _run(argv, copy, target, step, stop, on_progress, sleep, notice, delays):
+    """One rsync pass, its transport failures retried with backoff."""
+    from travelsync.backup.outcome import Outcome, classify
+    from travelsync.rsync.run import run_rsync
+
+    for attempt in range(len(delays) + 1):
+        stop.check()
+        result = run_rsync(argv, on_progress=on_progress, cancel=stop)
+        stop.check()
+        outcome = classify(result)
+        if outcome is Outcome.NO_SPACE:
+            raise no_space(copy, target)
+        if outcome is Outcome.OK:
+            return result
+        if outcome is Outcome.KILLED:
+            raise TravelsyncError(f"off-site copy {copy.name}: rsync was killed by signal {result.signal} while "
+                                  f"copying {step.snapshot_id}; the next run resumes it")
+        if outcome is not Outcome.TRANSPORT:
+            raise TravelsyncError(f"off-site copy {copy.name}: rsync failed copying {step.snapshot_id} "
+                                  f"(exit {result.exit_code}): {result.error_summary()}",
+                                  hint="the partial snapshot is kept; the next run resumes it")
+        if attempt < len(delays):
+            notice(f"rsync transport failure (exit {result.exit_code}: {result.error_summary()}); "
+                   f"retrying in {delays[attempt]:g} s")
+            sleep(delays[attempt])
     raise TemporaryError(f"{target.location} unreachable: rsync exit {result.exit_code}: {result.error_summary()} "
                          f"(after {len(delays)} retries; the copy's snapshots untouched, the partial kept)")
 
 
 def _arguments(config, home, target, source, destination, link, attributes, exclude, on_progress):
-    from travelsync.offsite.arguments import snapshot_copy_args
+    from travelsync.offsite.arguments import snapshot_copy_passes
 
     far = target if target.location.is_remote else home
     ssh = getattr(far.store, "ssh", config.ssh)  # the shared connection when one is open
-    return snapshot_copy_args(config.rsync, ssh, source, destination, link_dest=link, attributes=attributes,
-                              progress=on_progress is not None, exclude=exclude)
+    return snapshot_copy_passes(config.rsync, ssh, source, destination, link_dest=link, attributes=attributes,
+                                progress=on_progress is not None, exclude=exclude)
 
 
 class _source:

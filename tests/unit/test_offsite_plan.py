@@ -1,0 +1,92 @@
+"""The off-site copy's pure parts: which snapshots it lacks, what each links to, its age,
+the rsync passes, and the `offsite:` configuration checks."""
+
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
+
+import pytest
+
+from travelsync.config.model import RsyncSettings
+from travelsync.errors import ConfigError
+from travelsync.location import Location
+from travelsync.offsite.arguments import snapshot_copy_passes
+from travelsync.offsite.plan import Step, human_age, not_copied, plan_sync, too_old
+
+
+def snap(id_, parent=None):
+    kind = "full" if id_.endswith("full") else "incremental"
+    return SimpleNamespace(id=id_, kind=kind, parent=parent)
+
+
+HOME = [snap("20261122T023000Z-full"), snap("20261123T023000Z-incr", "20261122T023000Z-full"),
+        snap("20261124T023000Z-incr", "20261123T023000Z-incr"), snap("20261129T023000Z-full"),
+        snap("20261130T023000Z-incr", "20261129T023000Z-full")]
+
+
+def test_an_empty_copy_gets_everything_oldest_first_linked_as_at_home():
+    steps = plan_sync(HOME, [])
+    assert steps == [Step("20261122T023000Z-full", "full", None),
+                     Step("20261123T023000Z-incr", "incremental", "20261122T023000Z-full"),
+                     Step("20261124T023000Z-incr", "incremental", "20261123T023000Z-incr"),
+                     Step("20261129T023000Z-full", "full", None),
+                     Step("20261130T023000Z-incr", "incremental", "20261129T023000Z-full")]
+
+
+def test_only_what_is_newer_than_the_copys_newest_and_a_missing_parent_links_to_the_newest_older():
+    copy = ["20261122T023000Z-full", "20261124T023000Z-incr"]  # 23 pruned there
+    assert [s.snapshot_id for s in plan_sync(HOME, copy)] == ["20261129T023000Z-full", "20261130T023000Z-incr"]
+    assert not_copied(HOME, copy) == ["20261123T023000Z-incr"]
+    lone = [snap("20261124T023000Z-incr", "20261123T023000Z-incr")]
+    assert plan_sync(lone, ["20261122T023000Z-full"]) == [
+        Step("20261124T023000Z-incr", "incremental", "20261122T023000Z-full")]
+    assert plan_sync(lone, []) == [Step("20261124T023000Z-incr", "incremental", None)]
+
+
+def test_age_and_threshold():
+    now = datetime(2026, 12, 1, 12, tzinfo=timezone.utc)
+    assert too_old(None, now, "2d") and not too_old(now - timedelta(hours=47), now, "2d")
+    assert too_old(now - timedelta(hours=49), now, "2d")
+    assert human_age(timedelta(hours=50)) == "2 d 2 h" and human_age(None) == "never synced"
+
+
+def test_folders_are_linked_files_copied_whole_and_never_linked():
+    folders, files = snapshot_copy_passes(RsyncSettings(), None, Location("/repo/snapshots/A"),
+                                          Location("/copy/partial/A"), link_dest="/copy/snapshots/B",
+                                          exclude=("/snapshot.json",))
+    assert "--link-dest=/copy/snapshots/B" in folders and folders.index("--include=/*/") < folders.index("--exclude=/*")
+    assert not any(a.startswith("--link-dest") for a in files)
+    assert "--ignore-times" in files and "--exclude=/*/" in files and "--exclude=/snapshot.json" in files
+    assert folders[-3:] == files[-3:] == ["--", "/repo/snapshots/A/", "/copy/partial/A/"]
+
+
+def config_text(copy: str) -> str:
+    return ("repository: /srv/repo\nsources:\n  - {name: home, path: /home/marc}\noffsite:\n" + copy)
+
+
+@pytest.mark.parametrize("copy, message", [
+    ("  - {name: friend, repository: /srv/repo}\n", "offsite[0].repository: is the repository itself"),
+    ("  - {name: friend, repository: /mnt/c, encryption: gocryptfs}\n", "needs password_command"),
+    ("  - {name: friend, repository: /mnt/c, password_command: pass x}\n", "is only used with encryption"),
+    ("  - {name: a, repository: /mnt/c}\n  - {name: a, repository: /mnt/d}\n", "duplicate off-site name 'a'"),
+    ("  - {name: a, repository: /mnt/c, encryption: gocryptf}\n", "did you mean 'gocryptfs'"),
+    ("  - {name: a, repository: /mnt/c, keep: {ful: 2}}\n", "offsite[0].keep.ful: unknown key"),
+    ("  - {name: a, repository: /mnt/c, warn_after: soon}\n", "offsite[0].warn_after: expected a duration"),
+])
+def test_bad_offsite_entries_get_one_line_naming_the_place(copy, message):
+    from travelsync.config.load import parse_config
+
+    with pytest.raises(ConfigError) as caught:
+        parse_config(config_text(copy), "c.yaml", {"HOME": "/home/marc"})
+    assert caught.value.message.startswith("c.yaml:") and message in caught.value.message
+    assert "\n" not in caught.value.message
+
+
+def test_a_good_entry_is_loaded():
+    from travelsync.config.load import parse_config
+
+    config = parse_config(config_text("  - {name: friend, repository: 'marc@host:/srv/copy', encryption: gocryptfs,"
+                                      " password_command: pass show t, schedule: daily 04:00, keep: {full: 2}}\n"),
+                          "c.yaml", {"HOME": "/home/marc"})
+    copy = config.offsite[0]
+    assert copy.repository.is_remote and copy.keep.full == 2 and copy.schedule.hour == 4
+    assert copy.warn_after == "2d"
