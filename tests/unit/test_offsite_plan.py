@@ -90,3 +90,24 @@ def test_a_good_entry_is_loaded():
     copy = config.offsite[0]
     assert copy.repository.is_remote and copy.keep.full == 2 and copy.schedule.hour == 4
     assert copy.warn_after == "2d"
+
+
+def test_the_daemon_syncs_unscheduled_copies_after_a_successful_backup_only(tmp_path):
+    from zoneinfo import ZoneInfo
+
+    from tests.conftest import need_programs
+    from travelsync.config.model import OffsiteCopy, Schedule, ScheduleSpec
+    from travelsync.schedule.daemon import Daemon, offsite_commands
+
+    need_programs("true", "false", "sh")
+    after, timed = offsite_commands("/c.yaml", (OffsiteCopy("friend", Location("/mnt/a")),
+                                                OffsiteCopy("far", Location("/mnt/b"), schedule=ScheduleSpec(("sun",), 4, 0))))
+    assert [argv[-3:] for argv in after] == [["offsite", "sync", "friend"]]
+    assert timed[0][0].hour == 4 and timed[0][1][-1] == "far"
+    marker = tmp_path / "synced"
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    for backup, expected in ((["false"], False), (["true"], True)):
+        daemon = Daemon(Schedule(), backup, log=lambda line: None, now=lambda: now, heartbeat=1,
+                        after_backup=[["sh", "-c", f"echo offsite > {marker}"]])
+        daemon.check("start")
+        assert marker.exists() is expected
