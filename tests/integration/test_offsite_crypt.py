@@ -2,17 +2,20 @@
 ciphertext view shows, that it is deterministic (rsync --link-dest still links unchanged
 files), that a copy comes back exactly, and that a view never outlives its block."""
 
+import errno
+import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import need, need_programs, pids_where
+from tests.conftest import REPO_ROOT, need, need_programs, pids_where
 from travelsync.errors import UsageError
 from travelsync.exitcodes import ExitStatus
 from travelsync.offsite import crypt
@@ -31,10 +34,23 @@ def fuse():
 
 
 @pytest.fixture
-def config(fuse, tmp_path):
+def config(fuse, tmp_path, monkeypatch):
+    """A config whose key derivation is cheap (scrypt N = 2^10, not 2^16): dozens of mounts on a
+    loaded machine; what the tests prove does not depend on the cost."""
+    monkeypatch.setattr(crypt, "SCRYPT_COST", 10)
     path = tmp_path / "keys" / "gocryptfs.conf"
     crypt.init_config(path, PASSWORD)
     return path
+
+
+@pytest.fixture
+def temp(tmp_path, monkeypatch) -> Path:
+    """A temporary folder of this test's own for the views' mount points: what is left there is
+    this test's doing, not another developer's run at the same time."""
+    folder = tmp_path / "temp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
 
 
 def rsync(*args) -> str:
@@ -105,6 +121,8 @@ def test_init_config_writes_the_config_alone_and_never_replaces_one(fuse, tmp_pa
     crypt.init_config(path, PASSWORD)
     assert sorted(p.name for p in path.parent.iterdir()) == ["gocryptfs.conf"]  # no scratch left
     assert b'"AESSIV"' in path.read_bytes() and PASSWORD not in path.read_bytes()
+    assert json.loads(path.read_bytes())["ScryptObject"]["N"] == 1 << 16  # gocryptfs's default cost
+    assert path.stat().st_mode & 0o077 == 0
     before = path.read_bytes()
     with pytest.raises(UsageError, match="refusing to replace"):
         crypt.init_config(path, b"another password")
@@ -131,12 +149,16 @@ def test_the_ciphertext_view_and_its_copy_hold_no_plaintext_name_or_content(conf
 
 # -- determinism and --link-dest --------------------------------------------------------------
 
-def test_an_unchanged_file_gets_the_same_ciphertext_and_is_hard_linked_by_link_dest(config, tmp_path):
+@pytest.mark.parametrize("made_by", ["a copy", "hard links"])
+def test_an_unchanged_file_gets_the_same_ciphertext_and_is_hard_linked_by_link_dest(config, tmp_path, made_by):
+    """Snapshot 2 from snapshot 1 as a copy (new inodes) or as the home repository makes an
+    incremental (hard links to the same inodes): the view depends on paths and contents only."""
     first, second = tmp_path / "snapshots" / "1", tmp_path / "snapshots" / "2"
     for number in range(20):
         write(first / "docs" / f"note {number}.txt", f"note {number}\n".encode() * 300, mtime=1_700_000_000)
     write(first / "docs" / "changing.txt", b"first version\n" * 300, mtime=1_700_000_000)
-    rsync("-a", f"{first}/", second)  # a copy, not hard links: new inodes, same paths and contents
+    subprocess.run(["cp", "-a" if made_by == "a copy" else "-al", first, second], check=True)
+    (second / "docs" / "changing.txt").unlink()  # replaced, as rsync replaces a changed file
     write(second / "docs" / "changing.txt", b"second version\n" * 300, mtime=1_700_086_400)
     copies = tmp_path / "offsite"
     copies.mkdir()
@@ -167,6 +189,48 @@ def test_hard_links_within_a_snapshot_survive_the_view_and_rsync_H(config, tmp_p
     with crypt.forward_view(copy, config, PASSWORD) as plain:
         rsync("-aH", f"{plain}/", back)
     assert os.stat(back / "a" / "one").st_ino == os.stat(back / "b" / "two").st_ino
+
+
+def test_a_one_byte_change_changes_one_ciphertext_block_of_the_file(config, tmp_path):
+    """What rsync's delta transfer relies on (and what the host learns: which 4 KiB changed)."""
+    data = bytearray(os.urandom(1 << 20))
+    write(tmp_path / "1" / "big", bytes(data))
+    data[10 * 4096 + 5] ^= 0xFF
+    write(tmp_path / "2" / "big", bytes(data))
+    ciphertexts = []
+    for number in ("1", "2"):
+        with crypt.reverse_view(tmp_path / number, config, PASSWORD) as view:
+            [name] = [n for n in os.listdir(view) if n != "gocryptfs.diriv"]
+            ciphertexts.append((view / name).read_bytes())
+    old, new = ciphertexts
+    header, block = 18, 4096 + 32  # gocryptfs: a file header, then each 4 KiB block with its nonce and tag
+    assert len(old) == len(new) == header + (1 << 20) + 256 * 32 and old[:header] == new[:header]
+    changed = [n for n in range(256) if old[header + n * block:header + (n + 1) * block]
+               != new[header + n * block:header + (n + 1) * block]]
+    assert changed == [10]
+
+
+def test_extended_attributes_do_not_pass_through_the_reverse_view(config, tmp_path):
+    snapshot = write(tmp_path / "snap" / "tagged", b"data\n").parent
+    os.setxattr(snapshot / "tagged", "user.colour", b"blue")
+    with crypt.reverse_view(snapshot, config, PASSWORD) as view:
+        assert {name: os.listxattr(view / name) for name in os.listdir(view)} == {
+            name: [] for name in os.listdir(view)}
+
+
+def test_a_block_changed_on_the_host_is_an_io_error_on_restore_not_wrong_data(config, tmp_path):
+    write(tmp_path / "snap" / "letter", b"Dear friend,\n" * 1000)
+    copy = tmp_path / "offsite"
+    with crypt.reverse_view(tmp_path / "snap", config, PASSWORD) as view:
+        rsync("-a", f"{view}/", copy)
+    [ciphertext] = [p for p in copy.iterdir() if p.name != "gocryptfs.diriv"]
+    tampered = bytearray(ciphertext.read_bytes())
+    tampered[18 + 100] ^= 0x01
+    ciphertext.write_bytes(bytes(tampered))
+    with crypt.forward_view(copy, config, PASSWORD) as plain:
+        with pytest.raises(OSError) as raised:
+            (plain / "letter").read_bytes()
+        assert raised.value.errno == errno.EIO
 
 
 # -- the round trip ----------------------------------------------------------------------------
@@ -206,12 +270,27 @@ def test_a_round_trip_through_the_views_changes_nothing(config, tmp_path):
         assert (plain / "large.bin").read_bytes() == (original / "large.bin").read_bytes()
 
 
+def test_the_restore_by_hand_in_the_docs_needs_gocryptfs_and_rsync_alone(config, tmp_path):
+    """docs/offsite-encryption.md's commands, as a person runs them (gocryptfs daemonizes)."""
+    original = awkward_tree(tmp_path / "snap")
+    cipher, plain = tmp_path / "cipher", tmp_path / "plain"
+    with crypt.reverse_view(original, config, PASSWORD) as view:
+        rsync("-aH", "--numeric-ids", f"{view}/", cipher)
+    plain.mkdir()
+    mounted = subprocess.run(["gocryptfs", "-ro", "-config", config, cipher, plain], input=PASSWORD + b"\n",
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    try:
+        assert mounted.returncode == 0
+        assert rsync("-aHni", "--numeric-ids", "--delete", f"{plain}/", f"{original}/") == ""
+    finally:
+        subprocess.run(["fusermount3", "-u", plain], check=True)
+
+
 # -- refusals ------------------------------------------------------------------------------------
 
-def test_a_wrong_password_mounts_nothing_and_writes_nothing(config, tmp_path):
+def test_a_wrong_password_mounts_nothing_and_writes_nothing(config, tmp_path, temp):
     snapshot = secret_tree(tmp_path / "snap")
     config_before, tree_before = config.read_bytes(), tree_files(snapshot)
-    temp_before = set(Path(os.environ.get("TMPDIR", "/tmp")).glob("travelsync-crypt-*"))
     with pytest.raises(crypt.WrongPassword) as raised:
         with crypt.reverse_view(snapshot, config, WRONG):
             pytest.fail("mounted with a wrong password")
@@ -223,10 +302,10 @@ def test_a_wrong_password_mounts_nothing_and_writes_nothing(config, tmp_path):
         with crypt.forward_view(copy, config, WRONG):
             pass
     assert config.read_bytes() == config_before and tree_files(snapshot) == tree_before
-    assert set(Path(os.environ.get("TMPDIR", "/tmp")).glob("travelsync-crypt-*")) == temp_before
+    assert list(temp.iterdir()) == []  # no mount point left, nothing mounted
 
 
-def test_a_copy_made_with_another_config_is_named_as_such(config, tmp_path):
+def test_a_copy_made_with_another_config_is_named_as_such(config, tmp_path, temp):
     other = tmp_path / "other" / "gocryptfs.conf"
     crypt.init_config(other, b"the other one")
     copy = tmp_path / "offsite"
@@ -236,7 +315,49 @@ def test_a_copy_made_with_another_config_is_named_as_such(config, tmp_path):
         with crypt.forward_view(copy, config, PASSWORD):
             pytest.fail("a foreign copy was opened")
     assert raised.value.exit_status == ExitStatus.USAGE
-    assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob("travelsync-crypt-*/*"))
+    assert list(temp.iterdir()) == []
+
+
+def test_a_stray_name_in_a_copy_does_not_stop_a_restore_of_the_rest(config, tmp_path):
+    """Only a tree where nothing decrypts is another config's; one odd name (a damaged copy,
+    a file the host added) hides that name alone, and verify against the manifest names it."""
+    copy = tmp_path / "offsite"
+    with crypt.reverse_view(secret_tree(tmp_path / "snap"), config, PASSWORD) as view:
+        rsync("-a", f"{view}/", copy)
+    write(copy / "QUJDREVGR0hJSktMTU5PUA", b"not made by gocryptfs\n")
+    with crypt.forward_view(copy, config, PASSWORD) as plain:
+        assert sorted(os.listdir(plain)) == ["Passwords", "holiday-photos"]
+
+
+def test_a_config_gocryptfs_cannot_parse_is_a_usage_error_naming_it(fuse, tmp_path, temp):
+    broken = write(tmp_path / "keys" / "gocryptfs.conf", b'{"Creator": "cut short')
+    with pytest.raises(UsageError, match="gocryptfs cannot read this config") as raised:
+        with crypt.reverse_view(secret_tree(tmp_path / "snap"), broken, PASSWORD):
+            pytest.fail("mounted with a broken config")
+    assert str(broken) in raised.value.message and raised.value.exit_status == ExitStatus.USAGE
+    assert list(temp.iterdir()) == []
+
+
+def test_a_folder_that_is_no_ciphertext_tree_is_named_as_such(config, tmp_path):
+    plain = secret_tree(tmp_path / "snap")
+    with pytest.raises(UsageError, match="not a gocryptfs ciphertext tree") as raised:
+        with crypt.forward_view(plain / "Passwords", config, PASSWORD):
+            pytest.fail("a plaintext folder was mounted as ciphertext")
+    assert str(plain / "Passwords") in raised.value.message
+
+
+def test_the_key_fingerprint_tells_configs_apart_and_survives_a_password_change(config, tmp_path):
+    other = tmp_path / "other" / "gocryptfs.conf"
+    crypt.init_config(other, PASSWORD)  # the same password, another master key
+    mine = crypt.key_fingerprint(config, PASSWORD)
+    assert mine == crypt.key_fingerprint(config, PASSWORD) != crypt.key_fingerprint(other, PASSWORD)
+    config.chmod(0o600)
+    changed = subprocess.run(["gocryptfs", "-passwd", "-q", "-config", config, tmp_path],
+                             input=PASSWORD + b"\n" + WRONG + b"\n", capture_output=True)
+    assert changed.returncode == 0, changed.stderr
+    assert crypt.key_fingerprint(config, WRONG) == mine
+    with pytest.raises(crypt.WrongPassword):
+        crypt.key_fingerprint(config, PASSWORD)
 
 
 def test_without_gocryptfs_the_error_says_what_to_install(config, tmp_path, monkeypatch):
@@ -250,6 +371,7 @@ def test_without_gocryptfs_the_error_says_what_to_install(config, tmp_path, monk
 
 def test_the_view_is_gone_after_the_block_and_after_an_exception_in_it(config, tmp_path, monkeypatch):
     monkeypatch.setattr(crypt, "UNMOUNT_SECONDS", 1.0)  # the busy view below: detached after 1 s
+    monkeypatch.setattr(crypt, "STOP_SECONDS", 0.5)
     snapshot = secret_tree(tmp_path / "snap")
     with crypt.reverse_view(snapshot, config, PASSWORD) as view:
         assert crypt.is_mounted(view) and our_gocryptfs(view)
@@ -261,6 +383,29 @@ def test_the_view_is_gone_after_the_block_and_after_an_exception_in_it(config, t
     with pytest.raises(OSError):  # detached lazily, then gocryptfs ended: the handle is dead
         busy.close()
     assert not crypt.is_mounted(view) and not view.exists() and not our_gocryptfs(view)
+
+
+def test_a_ctrl_c_while_the_view_is_being_mounted_leaves_nothing_mounted_or_running(fuse, tmp_path, temp):
+    """gocryptfs is still deriving its key (scrypt at its real cost, ~0.3 s) when the interrupt
+    comes: it must not go on to mount a view nobody will ever unmount."""
+    config = tmp_path / "keys" / "gocryptfs.conf"
+    crypt.init_config(config, PASSWORD)
+
+    def interrupt(_signum, _frame):
+        raise KeyboardInterrupt()
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        with pytest.raises(KeyboardInterrupt):
+            with crypt.reverse_view(secret_tree(tmp_path / "snap"), config, PASSWORD):
+                pytest.fail("the interrupt came after the mount; this test proves nothing")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    left = list(temp.iterdir())
+    assert left == [], f"{left} left behind (mounted: {[crypt.is_mounted(p) for p in left]})"
+    assert not pids_where(lambda cmdline: cmdline.startswith(b"gocryptfs\0") and str(tmp_path).encode() in cmdline)
 
 
 HOLDER = textwrap.dedent("""
@@ -294,3 +439,37 @@ def test_a_travelsync_stopped_by_sigterm_or_killed_leaves_no_view_mounted(config
         assert not view.exists()
     else:  # the mount point (an empty private folder) is left; nothing is mounted on it
         view.rmdir()
+
+
+def test_a_temporary_folder_reached_through_a_symlink_still_mounts(config, tmp_path, monkeypatch):
+    """The kernel's mount table names the real path; TMPDIR may be a symlink to it."""
+    (tmp_path / "real-temp").mkdir()
+    (tmp_path / "linked-temp").symlink_to(tmp_path / "real-temp")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "linked-temp"))
+    monkeypatch.setattr(crypt, "MOUNT_SECONDS", 10.0)
+    with crypt.reverse_view(secret_tree(tmp_path / "snap"), config, PASSWORD) as view:
+        assert crypt.is_mounted(view) and len(os.listdir(view)) == 3  # two folders and gocryptfs.diriv
+    assert list((tmp_path / "real-temp").iterdir()) == []
+
+
+def test_a_gocryptfs_that_died_under_the_view_is_still_unmounted_when_the_block_ends(config, tmp_path):
+    with pytest.raises(OSError):
+        with crypt.reverse_view(secret_tree(tmp_path / "snap"), config, PASSWORD) as view:
+            [pid] = our_gocryptfs(view)
+            os.kill(pid, signal.SIGKILL)
+            time.sleep(0.2)
+            os.listdir(view)  # ENOTCONN: the file system's server is gone, the mount is not
+    assert not crypt.is_mounted(view) and not view.exists() and not our_gocryptfs(view)
+
+
+def test_the_encryption_benchmark_measures_every_step(fuse, tmp_path):
+    """benchmarks/crypt_view.py at its smallest: every step timed for both, the ratio printed."""
+    out = tmp_path / "results.json"
+    done = subprocess.run([sys.executable, str(REPO_ROOT / "benchmarks" / "crypt_view.py"), "--files", "60",
+                           "--size", "1M", "--rounds", "1", "--json", out], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    seconds = json.loads(out.read_text())["seconds"]
+    for kind in ("plain", "encrypted"):
+        assert all(seconds[kind][step] > 0 for step in ("first copy", "unchanged", "1% changed"))
+    assert len([line for line in done.stdout.splitlines() if line.startswith("| ") and " × |" in line]) == 3
+    assert json.loads(out.read_text())["mount_seconds"] > 0 and "mounting and unmounting a view" in done.stdout
