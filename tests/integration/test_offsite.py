@@ -215,3 +215,71 @@ def test_encrypted_copy_wrong_password_exit_2_nothing_written(cli, encrypted_rig
     assert result.exit_code == 2, result.stderr
     assert "wrong password" in result.stderr
     assert tree_digest(rig.copy) == before
+
+
+def test_encrypted_copy_with_another_gocryptfs_config_is_refused(cli, tmp_path):
+    need_programs("rsync", "gocryptfs", "fusermount3")
+    rig = OffsiteRig(tmp_path, "local", encryption="gocryptfs")
+    week_of_backups(cli, rig)
+    assert cli_run(cli, rig, "offsite", "sync", now=DAYS[2]).exit_code == 0
+    other = tmp_path / "other"
+    other.mkdir()
+    subprocess.run(["gocryptfs", "-init", "-reverse", "-q", "-scryptn", "10", "-passfile", str(rig.password),
+                    str(other)], check=True, capture_output=True)
+    config = rig.copy / "gocryptfs.conf"
+    config.write_bytes((other / ".gocryptfs.reverse.conf").read_bytes())  # same password, another master key
+    before = tree_digest(rig.copy)
+    result = cli_run(cli, rig, "offsite", "sync", now=DAYS[-1])
+    assert result.exit_code == 2, result.stderr
+    assert "another gocryptfs config" in result.stderr
+    assert tree_digest(rig.copy) == before
+    restored = cli_run(cli, rig, "offsite", "restore", "friend", "--path", "home", "--to", tmp_path / "out")
+    assert restored.exit_code == 2 and "another gocryptfs config" in restored.stderr
+
+
+def test_a_copy_made_plain_is_never_filled_with_ciphertext(cli, tmp_path):
+    need_programs("rsync")
+    rig = OffsiteRig(tmp_path, "local")
+    week_of_backups(cli, rig)
+    assert cli_run(cli, rig, "offsite", "sync", now=DAYS[2]).exit_code == 0
+    rig.encryption = "gocryptfs"
+    rig.write_config()
+    result = cli_run(cli, rig, "offsite", "sync", now=DAYS[-1])
+    assert result.exit_code == 2 and "was made with encryption: none" in result.stderr
+
+
+def test_unreachable_host_exit_75_naming_it(cli, tmp_path, sshd_server):
+    rig = OffsiteRig(tmp_path, "ssh", sshd_server)
+    document = yaml.safe_load(rig.config.read_text())
+    document["ssh"] = {**document["ssh"], "port": 9, "connect_timeout": 2}  # nothing listens on the discard port
+    rig.config.write_text(yaml.safe_dump(document))
+    week_of_backups(cli, rig)
+    result = cli_run(cli, rig, "offsite", "sync", now=DAYS[-1])
+    assert result.exit_code == 75, result.stderr
+    assert "off-site copy friend" in result.stderr and "127.0.0.1" in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 2  # one line, and a hint
+
+
+def test_full_disk_on_the_copy_keeps_the_partial_and_resumes(cli, tmp_path):
+    from tests.conftest import need_root
+
+    need_root()
+    need_programs("rsync", "mount", "umount")
+    rig = OffsiteRig(tmp_path, "local")
+    rig.copy.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1500k,mode=0700", "tmpfs", str(rig.copy)], check=True)
+    try:
+        week_of_backups(cli, rig)  # the full alone is over 2 MiB
+        full = cli_run(cli, rig, "--json", "offsite", "sync", now=DAYS[-1])
+        assert full.exit_code == 1, full.stderr
+        assert "no space left on" in full.stderr and "off-site copy friend" in full.stderr
+        assert not (rig.copy / "snapshots").exists() or not list((rig.copy / "snapshots").iterdir())
+        assert [p.name for p in (rig.copy / "partial").iterdir()] == [sorted(
+            p.name for p in (rig.repo / "snapshots").iterdir())[0]]
+        subprocess.run(["mount", "-o", "remount,size=20m", str(rig.copy)], check=True)
+        again = cli_run(cli, rig, "--json", "offsite", "sync", now=DAYS[-1])
+        assert again.exit_code == 0, again.stderr
+        assert again.json["copies"][0]["resumed"] and len(again.json["copies"][0]["copied"]) == 6
+        assert cli_run(cli, rig, "offsite", "verify", "friend").exit_code == 0
+    finally:
+        subprocess.run(["umount", "-l", str(rig.copy)], check=False)

@@ -5,7 +5,7 @@ Layout of an encrypted copy (docs/offsite.md):
     COPY/travelsync.repo              format 1, offsite_encryption: gocryptfs
     COPY/gocryptfs.conf               gocryptfs's config: the master key, encrypted with the password
     COPY/snapshots/<id>/snapshot.json the public record: id, kind, parent, times, status, counts and
-                                      the fingerprint of the gocryptfs.conf it was made with; no names
+                                      the fingerprint of the master key it was made with; no names
     COPY/snapshots/<id>/data/         ciphertext of the whole home snapshot folder (its data/,
                                       snapshot.json and manifest), as gocryptfs -reverse shows it
 
@@ -19,7 +19,6 @@ Restore and verify mount a snapshot's ciphertext forward, read-only (fetched int
 temporary folder first when the copy is over ssh: gocryptfs needs the ciphertext here).
 """
 
-import hashlib
 import json
 import os
 import shutil
@@ -31,11 +30,7 @@ from travelsync.errors import ConfigError, TravelsyncError, UsageError
 from travelsync.repository import layout
 
 CONFIG_FILE = "gocryptfs.conf"
-FINGERPRINT_KEY = "gocryptfs_config"  # in the public snapshot.json: sha256 of the gocryptfs.conf used
-
-
-def fingerprint(config_bytes: bytes) -> str:
-    return "sha256:" + hashlib.sha256(config_bytes).hexdigest()
+FINGERPRINT_KEY = "gocryptfs_key"  # in the public snapshot.json: crypt.key_fingerprint of the master key used
 
 
 def public_document(info, config_fingerprint: str) -> bytes:
@@ -48,10 +43,9 @@ def public_document(info, config_fingerprint: str) -> bytes:
     return (json.dumps(document, indent=2) + "\n").encode()
 
 
-def mismatch(copy_name: str, target, config_bytes: bytes) -> str | None:
-    """Why the copy's snapshots cannot be read with this gocryptfs.conf (they name another
-    one's fingerprint), or None."""
-    wanted = fingerprint(config_bytes)
+def mismatch(copy_name: str, target, wanted: str) -> str | None:
+    """Why the copy's snapshots cannot be read with this master key (their records name
+    another key's fingerprint, crypt.key_fingerprint), or None."""
     for name, document in reversed(target.overview().documents):
         try:
             found = json.loads(document or b"{}").get(FINGERPRINT_KEY)
@@ -79,18 +73,25 @@ class Keys:
 
     def __init__(self, copy, password: bytes, config_bytes: bytes | None):
         self.copy, self.password, self.config_bytes = copy, password, config_bytes
+        self.fingerprint = None  # crypt.key_fingerprint: the master key's, unchanged by gocryptfs -passwd
 
     @classmethod
     def for_sync(cls, copy, home, target, environ):
         """Ask the password and, for an existing copy, prove it opens the copy's config (a
-        wrong one: WrongPassword, exit 2) before anything is locked or written."""
+        wrong one: WrongPassword, exit 2) and that the copy's snapshots were made with that
+        config's key (ConfigMismatch, exit 2), before anything is locked or written."""
         if home.location.is_remote:
             raise UsageError(f"off-site copy {copy.name}: encryption: gocryptfs needs the repository on this "
                              f"machine ({home.location} is not): gocryptfs -reverse mounts its snapshots here",
                              hint="run `offsite sync` on the repository's machine")
         keys = cls._read(copy, target, environ)
         if keys.config_bytes is not None:
-            keys.check_password()
+            keys.fingerprint = keys.key_fingerprint()  # a mount: gocryptfs refuses a wrong password
+            problem = mismatch(copy.name, target, keys.fingerprint)
+            if problem is not None:
+                raise _crypt().ConfigMismatch(problem, hint="the copy's snapshots and its gocryptfs.conf do not "
+                                                            "belong together; put the right config back, or start "
+                                                            "a new copy in an empty folder")
         return keys
 
     @classmethod
@@ -98,11 +99,9 @@ class Keys:
         keys = cls._read(copy, target, environ)
         if keys.config_bytes is None:
             raise _crypt().ConfigMismatch(f"off-site copy {copy.name}: {target.location}/{CONFIG_FILE} is missing: "
-                                          "without it the copy cannot be decrypted")
-        problem = mismatch(copy.name, target, keys.config_bytes)
-        if problem is not None:
-            raise _crypt().ConfigMismatch(problem)
-        return keys
+                                          "without it the copy cannot be decrypted",
+                                          hint="put back the copy of gocryptfs.conf you kept (docs/offsite.md)")
+        return keys  # forward_view refuses another config's tree by itself
 
     @classmethod
     def _read(cls, copy, target, environ):
@@ -122,14 +121,9 @@ class Keys:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
-    def check_password(self) -> None:
-        """Mount a reverse view of an empty folder: gocryptfs refuses a wrong password."""
-        folder = _private_folder("travelsync-check-")
-        try:
-            with self.config_file() as path, _crypt().reverse_view(folder, path, self.password):
-                pass
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+    def key_fingerprint(self) -> str:
+        with self.config_file() as path:
+            return _crypt().key_fingerprint(path, self.password)
 
     @contextmanager
     def opened(self, target):
@@ -141,6 +135,7 @@ class Keys:
                 self.config_bytes = (folder / CONFIG_FILE).read_bytes()
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
+            self.fingerprint = self.key_fingerprint()
         with self.config_file() as path:
             yield Session(self, path)
 
@@ -148,7 +143,7 @@ class Keys:
 class Session:
     def __init__(self, keys: Keys, config_path: Path):
         self.keys, self.config_path = keys, config_path
-        self.fingerprint = fingerprint(keys.config_bytes)
+        self.fingerprint = keys.fingerprint
 
     def check_copy(self, target) -> None:
         """The copy holds this gocryptfs.conf (written now to a new copy, before any data) and
@@ -164,7 +159,7 @@ class Session:
         elif there != self.keys.config_bytes:
             raise _crypt().ConfigMismatch(f"off-site copy {self.keys.copy.name}: {target.location}/{CONFIG_FILE} "
                                           "changed while this run started")
-        problem = mismatch(self.keys.copy.name, target, self.keys.config_bytes)
+        problem = mismatch(self.keys.copy.name, target, self.fingerprint)
         if problem is not None:
             raise _crypt().ConfigMismatch(problem, hint="the copy's snapshots and its gocryptfs.conf do not belong "
                                                         "together; restore the right config or start a new copy")
