@@ -267,9 +267,9 @@ def test_full_disk_on_the_copy_keeps_the_partial_and_resumes(cli, tmp_path):
     need_programs("rsync", "mount", "umount")
     rig = OffsiteRig(tmp_path, "local")
     rig.copy.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1500k,mode=0700", "tmpfs", str(rig.copy)], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=700k,mode=0700", "tmpfs", str(rig.copy)], check=True)
     try:
-        week_of_backups(cli, rig)  # the full alone is over 2 MiB
+        week_of_backups(cli, rig)  # the full alone is over 1 MiB
         full = cli_run(cli, rig, "--json", "offsite", "sync", now=DAYS[-1])
         assert full.exit_code == 1, full.stderr
         assert "no space left on" in full.stderr and "off-site copy friend" in full.stderr

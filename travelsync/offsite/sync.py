@@ -81,7 +81,18 @@ def sync_copy(config, copy, *, environ=None, dry_run: bool = False, notice=None,
     TemporaryError (75) when the copy is locked or its host unreachable (named); and
     TravelsyncError (1) for a full disk there ("no space left on …", the partial kept).
     """
-    notice = notice or (lambda message: None)
+    try:
+        return _sync_copy(config, copy, environ, dry_run, notice or (lambda message: None), on_progress, cancel,
+                          sleep)
+    except OSError as error:
+        if error.errno == errno.ENOSPC:
+            raise no_space(copy, copy.repository) from None
+        raise
+    except TemporaryError as error:  # locked or unreachable: the copy (and so its host) named
+        raise TemporaryError(_named(copy, error.message), hint=error.hint) from None
+
+
+def _sync_copy(config, copy, environ, dry_run, notice, on_progress, cancel, sleep) -> SyncReport:
     began = time.monotonic()
     home = open_repository(config, environ)
     home.check_format()
@@ -110,22 +121,14 @@ def sync_copy(config, copy, *, environ=None, dry_run: bool = False, notice=None,
     except BaseException:
         getattr(lock, "abandon", lambda: None)()
         raise
-    try:
-        with lock as held:
-            stop = _Stop(cancel, held)
-            if keys is not None:
-                with keys.opened(target) as session:
-                    _sync(config, copy, home, target, home_snapshots, report, stop, notice, on_progress, sleep,
-                          session)
-            else:
-                _sync(config, copy, home, target, home_snapshots, report, stop, notice, on_progress, sleep, None)
-        _retention(config, copy, target, report, notice)
-    except OSError as error:
-        if error.errno == errno.ENOSPC:
-            raise no_space(copy, target) from None
-        raise
-    except TemporaryError as error:
-        raise TemporaryError(_named(copy, error.message), hint=error.hint) from None
+    with lock as held:
+        stop = _Stop(cancel, held)
+        if keys is not None:
+            with keys.opened(target) as session:
+                _sync(config, copy, home, target, home_snapshots, report, stop, notice, on_progress, sleep, session)
+        else:
+            _sync(config, copy, home, target, home_snapshots, report, stop, notice, on_progress, sleep, None)
+    _retention(config, copy, target, report, notice)
     report.seconds = time.monotonic() - began
     return report
 
@@ -134,8 +137,8 @@ def _named(copy, message: str) -> str:
     return message if message.startswith(f"off-site copy {copy.name}") else f"off-site copy {copy.name}: {message}"
 
 
-def no_space(copy, target) -> TravelsyncError:
-    return TravelsyncError(f"off-site copy {copy.name}: no space left on {target.location}",
+def no_space(copy, location) -> TravelsyncError:
+    return TravelsyncError(f"off-site copy {copy.name}: no space left on {location}",
                            hint="the partial snapshot is kept and the next `offsite sync` resumes it; free space "
                                 "there, or keep fewer snapshots (`keep:`)")
 
@@ -269,7 +272,7 @@ def _run(argv, copy, target, step, stop, on_progress, sleep, notice, delays):
         stop.check()
         outcome = classify(result)
         if outcome is Outcome.NO_SPACE:
-            raise no_space(copy, target)
+            raise no_space(copy, target.location)
         if outcome is Outcome.OK:
             return result
         if outcome is Outcome.KILLED:
