@@ -111,3 +111,27 @@ def test_the_daemon_syncs_unscheduled_copies_after_a_successful_backup_only(tmp_
                         after_backup=[["sh", "-c", f"echo offsite > {marker}"]])
         daemon.check("start")
         assert marker.exists() is expected
+
+
+def test_notifications_carry_each_copys_age_and_a_stale_copy_is_told(tmp_path, monkeypatch):
+    from tests.unit.test_notify import PingServer
+    from travelsync.config.load import parse_config
+    from travelsync.notify.hooks import notify_outcome
+    from travelsync.offsite.status import record_sync
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("TRAVELSYNC_NOW", "2026-11-30T02:30:00+00:00")
+    out = tmp_path / "told.txt"
+    server = PingServer()
+    try:
+        config = parse_config(f"repository: {tmp_path}/repo\nsources: [{{name: home, path: {tmp_path}}}]\n"
+                              f"notify: {{command: 'echo $TRAVELSYNC_OFFSITE > {out}', url: '{server.url}'}}\n"
+                              f"offsite: [{{name: friend, repository: {tmp_path}/copy}}]\n", "t.yaml")
+        record_sync(tmp_path / "state" / "travelsync", "friend", "20261127T023000Z-incr",
+                    datetime(2026, 11, 27, 2, 30, tzinfo=timezone.utc), datetime(2026, 11, 27, 3, tzinfo=timezone.utc))
+        success = {"exit_status": 0, "snapshot": "20261130T023000Z-incr", "warnings": []}
+        assert notify_outcome(config, success) == []
+        assert out.read_text().strip() == "friend: 3 d 0 h old (more than 2d)"  # told although the backup went well
+        assert "off-site friend: 3 d 0 h old (more than 2d)" in server.requests[-1][2]
+    finally:
+        server.close()

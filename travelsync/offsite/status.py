@@ -60,3 +60,24 @@ def ages(config, state_dir, now: datetime) -> list[dict]:
     """copy_age of every configured copy, from the record."""
     found = recorded(state_dir)
     return [copy_age(copy, found.get(copy.name), now) for copy in config.offsite]
+
+
+def notice_text(config, environ=None) -> tuple[str | None, bool]:
+    """("friend: 3 h old; far: 4 d 0 h old (more than 2d)", any copy too old) for the
+    notifications, from the record; (None, False) without copies. Never raises."""
+    if not getattr(config, "offsite", ()):
+        return None, False
+    try:
+        from travelsync import clock, paths
+
+        found = ages(config, paths.state_dir(environ), clock.now(environ))
+    except Exception as error:  # a notification must go out whatever the record holds
+        return f"unknown ({error})", False
+    parts = []
+    for entry in found:
+        if entry["latest"] is None:
+            parts.append(f"{entry['name']}: never synced")
+        else:
+            parts.append(f"{entry['name']}: {entry['age']} old" + (f" (more than {entry['warn_after']})"
+                                                                  if entry["warning"] else ""))
+    return "; ".join(parts), any(entry["warning"] for entry in found)
