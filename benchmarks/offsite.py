@@ -12,6 +12,8 @@ Timed, in an order that rotates each round:
                                                  --link-dest=BARE/full REPO/snapshots/INCR/ BARE/incr/
   encrypted  travelsync offsite sync secret  vs  gocryptfs -reverse (mount) + the same rsync -aH of
                                                  the view + fusermount -u
+Each bare run is also reported followed by `sync -f` on the copy: the durability that
+travelsync's commit buys with syncfs before snapshot.json.
 Medians and ratios (travelsync / bare) as a markdown table on stdout and in --out/offsite.json.
 """
 
@@ -70,13 +72,16 @@ def round_once(base: Path, files: int, size: int, order: int) -> dict:
     view = base / "view"
     view.mkdir()
 
-    def bare_encrypted(snapshot: Path, target: Path, link: Path | None) -> float:
+    def bare_encrypted(snapshot: Path, target: Path, link: Path | None) -> tuple[float, float]:
         mount = timed(["gocryptfs", "-reverse", "-q", "-config", str(conf), "-passfile", str(password),
                        str(snapshot), str(view)], flush=False)
         copy = timed(["rsync", "-aH", "--numeric-ids", "--delete"] + ([f"--link-dest={link}"] if link else [])
                      + [f"{view}/", f"{target}/"])
         unmount = timed(["fusermount3", "-u", str(view)], flush=False)
-        return mount.seconds + copy.seconds + unmount.seconds
+        return mount.seconds + copy.seconds + unmount.seconds, synced(target)
+
+    def bare_plain() -> tuple[float, float]:
+        return timed(rsync + [f"--link-dest={bare}/full", f"{incr}/", f"{bare}/incr/"]).seconds, synced(bare / "incr")
 
     bare_encrypted(full, bare_secret / "full", None)
     apply_change(home, base / "stash")
@@ -84,13 +89,25 @@ def round_once(base: Path, files: int, size: int, order: int) -> dict:
     incr = sorted((repo / "snapshots").iterdir())[-1]
     steps = {
         "plain travelsync": lambda: travelsync(config, "offsite", "sync", "plain", now=INCR_AT).seconds,
-        "plain rsync": lambda: timed(rsync + [f"--link-dest={bare}/full", f"{incr}/", f"{bare}/incr/"]).seconds,
+        "plain rsync": bare_plain,
         "encrypted travelsync": lambda: travelsync(config, "offsite", "sync", "secret", now=INCR_AT).seconds,
         "encrypted rsync": lambda: bare_encrypted(incr, bare_secret / "incr", bare_secret / "full"),
     }
     names = list(steps)
     names = names[order % len(names):] + names[:order % len(names)]
-    return {name: steps[name]() for name in names}
+    results = {}
+    for name in names:
+        value = steps[name]()
+        if isinstance(value, tuple):  # bare: the copy, then `sync -f` (the durability travelsync's commit has)
+            results[name], results[name + " + sync -f"] = value[0], value[0] + value[1]
+        else:
+            results[name] = value
+    return results
+
+
+def synced(folder: Path) -> float:
+    """`sync -f` on the copy's file system: what travelsync's commit (syncfs) pays for durability."""
+    return timed(["sync", "-f", str(folder)], flush=False).seconds
 
 
 def main() -> int:
@@ -108,13 +125,17 @@ def main() -> int:
         finally:
             subprocess.run(["fusermount3", "-u", str(base / "view")], capture_output=True)
             shutil.rmtree(base, ignore_errors=True)
-    rows = ["| step | travelsync (s) | bare (s) | ÷ bare |", "|---|---:|---:|---:|"]
+    rows = ["| step | travelsync (s) | bare (s) | ÷ bare | bare + sync -f (s) | ÷ bare + sync -f |",
+            "|---|---:|---:|---:|---:|---:|"]
     summary = {}
     for kind in ("plain", "encrypted"):
         ours = median([r[f"{kind} travelsync"] for r in results])
         bare = median([r[f"{kind} rsync"] for r in results])
-        summary[kind] = {"travelsync": ours, "bare": bare, "ratio": ours / bare}
-        rows.append(f"| offsite sync after a 1 % change, {kind} | {ours:.2f} | {bare:.2f} | {ours / bare:.2f} |")
+        durable = median([r[f"{kind} rsync + sync -f"] for r in results])
+        summary[kind] = {"travelsync": ours, "bare": bare, "ratio": ours / bare, "bare_sync": durable,
+                         "ratio_sync": ours / durable}
+        rows.append(f"| offsite sync after a 1 % change, {kind} | {ours:.2f} | {bare:.2f} | {ours / bare:.2f} "
+                    f"| {durable:.2f} | {ours / durable:.2f} |")
     print("\n".join(rows))
     options.out.mkdir(parents=True, exist_ok=True)
     (options.out / "offsite.json").write_text(json.dumps({"rounds": results, "medians": summary,

@@ -203,7 +203,8 @@ def _sync(config, copy, home, target, home_snapshots, report, stop, notice, on_p
             if resumed:
                 report.resumed = step.snapshot_id
                 notice(f"resuming the interrupted copy of {step.snapshot_id}")
-            for result in _transfer(config, copy, home, target, step, stop, on_progress, sleep, notice, session):
+            for result in _transfer(config, copy, home, target, step, stop, on_progress, sleep, notice, session,
+                                    by_id[step.snapshot_id]):
                 report.files_transferred += result.stats.files_transferred
                 report.bytes_transferred += result.stats.literal_data
             stop.check()  # never commit without the lock
@@ -246,12 +247,12 @@ def _prepare_partial(target, snapshot_id: str) -> bool:
     return resumed
 
 
-def _transfer(config, copy, home, target, step, stop, on_progress, sleep, notice, session):
+def _transfer(config, copy, home, target, step, stop, on_progress, sleep, notice, session, info):
     """rsync one snapshot into the copy's partial (arguments.py's two passes); their results."""
     from travelsync.backup.outcome import retry_delays
 
     delays = retry_delays(config.rsync.retries, config.rsync.retry_delay)
-    with _source(home, step, session) as (source, attributes, exclude, inner):
+    with _source(home, step, session, info) as (source, attributes, exclude, inner):
         destination = target.location.child(target.partial_path(step.snapshot_id), *inner)
         link = (target.store.absolute("/".join([layout.SNAPSHOTS, step.link_dest, *inner]))
                 if step.link_dest else None)
@@ -302,16 +303,18 @@ def _arguments(config, home, target, source, destination, link, attributes, excl
 class _source:
     """Context manager: (what rsync copies, keep ACLs/xattrs?, excludes, the folder under the
     copy's snapshot it goes to). Plain: the home snapshot folder itself, snapshot.json left
-    for the commit; encrypted: its gocryptfs -reverse view, into data/."""
+    for the commit, -A/-X only when the snapshot may hold ACLs or extended attributes (its
+    record says whether: backup/attributes.py; reading them is a third of rsync's time on
+    unchanged files); encrypted: its gocryptfs -reverse view (which has none), into data/."""
 
-    def __init__(self, home, step, session):
-        self.home, self.step, self.session = home, step, session
+    def __init__(self, home, step, session, info):
+        self.home, self.step, self.session, self.info = home, step, session, info
         self.view = None
 
     def __enter__(self):
         folder = self.home.location.child(layout.SNAPSHOTS, self.step.snapshot_id)
         if self.session is None:
-            return folder, True, (f"/{layout.SNAPSHOT_FILE}",), ()
+            return folder, self.info.extended_attributes is not False, (f"/{layout.SNAPSHOT_FILE}",), ()
         self.view = self.session.reverse(folder.path)
         from travelsync.location import Location
 
