@@ -283,3 +283,38 @@ def test_full_disk_on_the_copy_keeps_the_partial_and_resumes(cli, tmp_path):
         assert cli_run(cli, rig, "offsite", "verify", "friend").exit_code == 0
     finally:
         subprocess.run(["umount", "-l", str(rig.copy)], check=False)
+
+
+def test_if_due_follows_the_backups_and_dry_run_writes_nothing(cli, tmp_path):
+    need_programs("rsync")
+    rig = OffsiteRig(tmp_path, "local")
+    week_of_backups(cli, rig)
+    dry = cli_run(cli, rig, "--json", "offsite", "sync", "--dry-run", now=DAYS[-1])
+    assert dry.exit_code == 0, dry.stderr
+    assert len(dry.json["copies"][0]["copied"]) == 6 and not rig.copy.exists()
+    first = cli_run(cli, rig, "--json", "offsite", "sync", "--if-due", now=DAYS[-1])
+    assert len(first.json["copies"][0]["copied"]) == 6
+    idle = cli_run(cli, rig, "--json", "offsite", "sync", "--if-due", now=DAYS[-1])
+    assert idle.exit_code == 0 and idle.json == {"copies": [], "not_due": ["friend"], "failed": []}
+    rig.change(9)
+    assert cli_run(cli, rig, "backup", "--incremental", now="2026-11-28T02:30:00+00:00").exit_code == 0
+    due = cli_run(cli, rig, "--json", "offsite", "sync", "--if-due", now="2026-11-28T02:30:00+00:00")
+    assert due.json["copies"][0]["copied"] == ["20261128T023000Z-incr"]
+
+
+def test_a_second_sync_of_the_same_copy_exits_75_naming_the_holder(cli, tmp_path):
+    need_programs("rsync", "flock")
+    rig = OffsiteRig(tmp_path, "local")
+    week_of_backups(cli, rig)
+    assert cli_run(cli, rig, "offsite", "sync", now=DAYS[2]).exit_code == 0
+    (rig.copy / "lock").write_text("pid=4242 host=elsewhere command=offsite sync started=now\n")
+    holder = subprocess.Popen(["flock", "-n", str(rig.copy / "lock"), "sleep", "30"])
+    try:
+        import time
+
+        time.sleep(0.3)
+        result = cli_run(cli, rig, "offsite", "sync", now=DAYS[-1])
+        assert result.exit_code == 75 and "off-site copy friend" in result.stderr and "pid 4242" in result.stderr
+    finally:
+        holder.kill()
+        holder.wait()

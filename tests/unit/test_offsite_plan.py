@@ -135,3 +135,39 @@ def test_notifications_carry_each_copys_age_and_a_stale_copy_is_told(tmp_path, m
         assert "off-site friend: 3 d 0 h old (more than 2d)" in server.requests[-1][2]
     finally:
         server.close()
+
+
+def test_offsite_is_due_after_a_new_snapshot_or_at_its_own_slot():
+    from zoneinfo import ZoneInfo
+
+    from travelsync.config.model import OffsiteCopy, ScheduleSpec
+    from travelsync.offsite.plan import is_due
+
+    zone = ZoneInfo("UTC")
+    now = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
+    follow = OffsiteCopy("friend", Location("/mnt/a"))
+    assert is_due(follow, None, "20261125T023000Z-incr", now, zone)  # never synced
+    assert not is_due(follow, None, None, now, zone)  # nothing to copy yet
+    synced = {"latest": "20261125T023000Z-incr", "synced_at": "2026-11-25T03:00:00+00:00"}
+    assert not is_due(follow, synced, "20261125T023000Z-incr", now, zone)
+    assert is_due(follow, synced, "20261125T093000Z-incr", now, zone)
+    daily = OffsiteCopy("far", Location("/mnt/b"), schedule=ScheduleSpec(("sun", "mon", "tue", "wed", "thu", "fri",
+                                                                         "sat"), 4, 0))
+    assert is_due(daily, synced, "20261125T093000Z-incr", now, zone)  # today's 04:00 came after the 03:00 sync
+    late = {**synced, "synced_at": "2026-11-24T05:00:00+00:00"}
+    assert is_due(daily, late, "20261125T023000Z-incr", now, zone)
+    assert not is_due(daily, {**synced, "synced_at": "2026-11-25T04:30:00+00:00"}, "20261125T093000Z-incr", now, zone)
+
+
+def test_schedule_files_sync_the_copies_after_the_backup():
+    from pathlib import Path
+
+    from travelsync.schedule import install
+
+    invocation = install.Invocation(("/usr/bin/travelsync",), Path("/cfg/c.yaml"))
+    cron = install.render_cron(invocation, offsite=True)
+    assert "backup --if-due && " in cron and cron.count("offsite sync --if-due") == 2
+    assert "offsite" not in install.render_cron(invocation)
+    service = install.render_service(invocation, None, offsite=True)
+    lines = [line for line in service.splitlines() if line.startswith("ExecStart=")]
+    assert len(lines) == 2 and "backup --if-due" in lines[0] and "offsite sync --if-due" in lines[1]

@@ -23,8 +23,12 @@ def offsite():
 @click.argument("name", required=False)
 @click.option("--dry-run", is_flag=True, help="Say which snapshots would be copied (each with the one it would "
                                                "link to) and what the copy's retention would delete; write nothing.")
+@click.option("--if-due", is_flag=True,
+              help="Only the copies that are due (for cron and systemd, after `backup --if-due`): a copy without "
+                   "`schedule:` when the repository has a snapshot it did not get at its last sync, a copy with one "
+                   "when a slot of it came since. Decided from the record of the last syncs: no copy is contacted.")
 @click.pass_obj
-def sync(app, name, dry_run):
+def sync(app, name, dry_run, if_due):
     """Copy to each off-site copy (or only NAME) every snapshot it lacks, oldest first.
 
     Every committed snapshot newer than the copy's newest is copied with rsync -aHAX
@@ -56,6 +60,8 @@ def sync(app, name, dry_run):
 
     config = app.config
     copies = chosen(config, name)
+    skipped = _not_due(app, config, copies) if if_due else []
+    copies = [copy for copy in copies if copy.name not in skipped]
     cancel = threading.Event()
     previous = None
     if threading.current_thread() is threading.main_thread():
@@ -98,14 +104,30 @@ def sync(app, name, dry_run):
             if r["deleted"]:
                 lines.append(f"  {'would delete' if r['dry_run'] else 'deleted'} (keep:): {', '.join(r['deleted'])}")
         lines += [f"{n}: FAILED: {e.message}" for n, e in failures]
+        lines += [f"{n}: not due" for n in document["not_due"]]
         return "\n".join(lines)
 
-    document = {"copies": [r.to_json() for r in reports],
+    document = {"copies": [r.to_json() for r in reports], "not_due": skipped,
                 "failed": [{"name": n, "error": e.message, "exit_status": int(e.exit_status)} for n, e in failures]}
     app.emit(document, human)
     if failures:
         return max(int(e.exit_status) for _, e in failures) if not reports else ExitStatus.WARNINGS
     return ExitStatus.WARNINGS if any(r.warnings for r in reports) else ExitStatus.SUCCESS
+
+
+def _not_due(app, config, copies) -> list[str]:
+    """The names of the copies `--if-due` leaves (offsite/plan.py is_due)."""
+    from travelsync.offsite.plan import is_due
+    from travelsync.offsite.status import recorded
+    from travelsync.repository import open_repository
+    from travelsync.schedule.slots import zone_for
+
+    home = open_repository(config, app.environ)
+    home.check_format(missing_ok=True)
+    snapshots = home.snapshots() if home.exists() else []
+    newest = snapshots[-1].id if snapshots else None
+    found, now, zone = recorded(app.state_dir), app.now(), zone_for(config.schedule)
+    return [copy.name for copy in copies if not is_due(copy, found.get(copy.name), newest, now, zone)]
 
 
 def _latest_info(config, copy, environ, latest_id):

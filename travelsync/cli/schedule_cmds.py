@@ -238,7 +238,7 @@ def install(app, front, user, dry_run):
     for problem in data["problems"]:
         app.warn(problem)
     if front == "cron":
-        block = render.render_cron(invocation)
+        block = render.render_cron(invocation, offsite=bool(config.offsite))
         data.update(crontab_user=where.account.name, crontab_block=block)
         if dry_run:
             app.emit(data, lambda d: f"# {_runs_as(d)}\n" + d["crontab_block"].rstrip())
@@ -248,7 +248,8 @@ def install(app, front, user, dry_run):
                                      f"{_runs_as(d)}")
         return ExitStatus.WARNINGS if data["problems"] else ExitStatus.SUCCESS
 
-    files = render.render_systemd(invocation, config.schedule, shutil.which("systemd-inhibit"), user, where)
+    files = render.render_systemd(invocation, config.schedule, shutil.which("systemd-inhibit"), user, where,
+                                  offsite=bool(config.offsite))
     commands = [" ".join(argv) for argv in render.systemctl_argv(user, where.timer)]
     data.update(user=user, directory=str(where.directory), files=files, commands=commands)
 

@@ -77,3 +77,30 @@ def human_age(age: timedelta | None) -> str:
     if hours < 48:
         return f"{hours} h"
     return f"{hours // 24} d {hours % 24} h"
+
+
+def is_due(copy, recorded: dict | None, home_latest: str | None, now: datetime, zone) -> bool:
+    """Whether `offsite sync --if-due` syncs this copy now (cron and systemd ask hourly), from
+    the record of its last sync (offsite/status.py) alone: no copy is contacted to decide.
+    A copy without `schedule:` follows the backups: due when the repository's newest snapshot
+    is not the one it last got. A copy with one: due when a slot of it came since its last sync.
+    Never synced: due (once there is a snapshot)."""
+    if home_latest is None:
+        return False
+    synced_at = _instant((recorded or {}).get("synced_at"))
+    if synced_at is None:
+        return True
+    if copy.schedule is None:
+        return recorded.get("latest") != home_latest
+    from travelsync.config.model import Schedule
+    from travelsync.schedule.slots import last_slot
+
+    slot = last_slot(Schedule(copy.schedule, copy.schedule), now, zone)
+    return slot is not None and slot.instant > synced_at
+
+
+def _instant(text) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
