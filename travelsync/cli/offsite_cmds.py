@@ -19,7 +19,7 @@ def offsite():
     with gocryptfs. See docs/offsite.md."""
 
 
-@offsite.command("sync", epilog=EXIT_HELP)
+@offsite.command("sync", epilog=EXIT_HELP, short_help="Copy the snapshots a copy lacks, oldest first; then its keep:.")
 @click.argument("name", required=False)
 @click.option("--dry-run", is_flag=True, help="Say which snapshots would be copied (each with the one it would "
                                                "link to) and what the copy's retention would delete; write nothing.")
@@ -144,7 +144,7 @@ def _latest_info(config, copy, environ, latest_id):
         return None
 
 
-@offsite.command("status", epilog=EXIT_HELP)
+@offsite.command("status", epilog=EXIT_HELP, short_help="Each copy's newest snapshot, its age, what it lacks.")
 @click.argument("name", required=False)
 @click.pass_obj
 def status(app, name):
@@ -215,7 +215,7 @@ def age_of_seconds(seconds):
     return None if seconds is None else timedelta(seconds=seconds)
 
 
-@offsite.command("verify", epilog=EXIT_HELP)
+@offsite.command("verify", epilog=EXIT_HELP, short_help="Check a snapshot of a copy against its manifest.")
 @click.argument("name")
 @click.argument("snapshot_id", metavar="[ID]", required=False)
 @click.pass_obj
@@ -272,7 +272,7 @@ def _verify_encrypted(app, config, copy, target, snapshot_id):
     return report.to_json()
 
 
-@offsite.command("restore", epilog=EXIT_HELP)
+@offsite.command("restore", epilog=EXIT_HELP, short_help="Restore paths from a copy (no home repository needed).")
 @click.argument("name")
 @click.option("--path", "paths", multiple=True, required=True, metavar="P",
               help="<source name>/<path inside it>, e.g. home/Mail (repeatable).")
