@@ -85,7 +85,8 @@ def test_kill_offsite_sync(home_world, drill, cli, encryption):
                     sorted(k for k in set(drilled_facts) | set(reference_facts)
                            if drilled_facts.get(k) != reference_facts.get(k)))
         drill.check(drilled_facts["partial"] == [], "no partial snapshot is left over")
-        for snapshot in sorted(p.name for p in (drilled / "snapshots").iterdir()):
+        everything = sorted(p.name for p in (drilled / "snapshots").iterdir())
+        for snapshot in everything if index == ROUNDS - 1 else everything[-1:]:  # all of them once, at the end
             verified = cli("--config", fast, "--json", "offsite", "verify", "friend", snapshot)
             drill.check(verified.exit_code == 0 and verified.json["ok"], f"the copy's {snapshot} verifies",
                         verified.stdout + verified.stderr)

@@ -84,8 +84,7 @@ def sync(app, name, dry_run, if_due):
                     bar.finish()
             reports.append(report)
             if not dry_run:
-                target = _latest_info(config, copy, app.environ, report.latest)
-                record_sync(app.state_dir, copy.name, report.latest, target, app.now())
+                record_sync(app.state_dir, copy.name, report.latest, report.latest_started, app.now())
             for warning in report.warnings:
                 app.warn(warning)
     finally:
@@ -128,20 +127,6 @@ def _not_due(app, config, copies) -> list[str]:
     newest = snapshots[-1].id if snapshots else None
     found, now, zone = recorded(app.state_dir), app.now(), zone_for(config.schedule)
     return [copy.name for copy in copies if not is_due(copy, found.get(copy.name), newest, now, zone)]
-
-
-def _latest_info(config, copy, environ, latest_id):
-    """When the copy's newest snapshot was started (for the age in `status`): the home
-    snapshot of that id tells it without another round trip to the copy."""
-    if latest_id is None:
-        return None
-    from travelsync.repository import open_repository
-
-    try:
-        home = open_repository(config, environ)
-        return next((s.started for s in home.snapshots() if s.id == latest_id), None)
-    except TravelsyncError:
-        return None
 
 
 @offsite.command("status", epilog=EXIT_HELP, short_help="Each copy's newest snapshot, its age, what it lacks.")

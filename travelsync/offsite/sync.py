@@ -41,6 +41,7 @@ class SyncReport:
     bytes_transferred: int = 0
     seconds: float = 0.0
     latest: str | None = None
+    latest_started: object = None  # datetime of the copy's newest snapshot (for the age in `status`)
     warnings: list = field(default_factory=list)
     resumed: str | None = None
 
@@ -218,7 +219,8 @@ def _sync(config, copy, home, target, home_snapshots, report, stop, notice, on_p
         report.links[step.snapshot_id] = step.link_dest
         notice(f"copied {step.snapshot_id} to {copy.name}")
     _latest_on_newest(target)
-    report.latest = target.latest().id if target.latest() else None
+    newest = target.latest()
+    report.latest, report.latest_started = (newest.id, newest.started) if newest else (None, None)
 
 
 def _create(target, copy, home) -> None:
