@@ -318,3 +318,21 @@ def test_a_second_sync_of_the_same_copy_exits_75_naming_the_holder(cli, tmp_path
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_copy_pointed_at_a_repository_that_is_no_copy_is_refused(cli, tmp_path):
+    """The home repository reached by another name (a symlink here; a mount or host:path
+    elsewhere) must never get the copy's retention: its snapshots would be deleted."""
+    need_programs("rsync")
+    rig = OffsiteRig(tmp_path, "local")
+    rig.copy = tmp_path / "same-repo"
+    rig.copy.symlink_to(rig.repo)
+    rig.write_config(keep={"full": 1})
+    week_of_backups(cli, rig)
+    rig.change(7)
+    assert cli_run(cli, rig, "backup", "--full", now="2026-11-29T02:30:00+00:00").exit_code == 0
+    before = sorted(p.name for p in (rig.repo / "snapshots").iterdir())
+    result = cli_run(cli, rig, "offsite", "sync", now="2026-11-29T03:30:00+00:00")
+    assert result.exit_code == 2, result.stderr
+    assert "not an off-site copy" in result.stderr
+    assert sorted(p.name for p in (rig.repo / "snapshots").iterdir()) == before

@@ -49,12 +49,12 @@ def repo_file_text(created, source_host: str, encryption: str) -> str:
 
 
 def encryption_of(repository) -> str | None:
-    """What the copy's travelsync.repo says (none | gocryptfs), or None: no repository file yet.
-    A repository file without the key is a plain repository: `none`."""
+    """What the copy's travelsync.repo says (none | gocryptfs); None: no repository file yet;
+    "": a repository that is not an off-site copy (no such key: a main repository)."""
     from travelsync.repository import layout
 
     text = repository.overview().repo_file
     if text is None:
         return None
-    return str(layout.check_repo_file(text.decode("utf-8", "replace"), str(repository.location))
-               .get(MARK_KEY, "none"))
+    value = layout.check_repo_file(text.decode("utf-8", "replace"), str(repository.location)).get(MARK_KEY)
+    return str(value) if value else ""

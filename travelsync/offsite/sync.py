@@ -149,6 +149,10 @@ def _check_encryption(target, copy) -> None:
     from travelsync.errors import ConfigError
 
     found = encryption_of(target)
+    if found == "":  # never a copy's retention on a main repository (the home one by another name?)
+        raise ConfigError(f"off-site copy {copy.name}: {target.location} is a travelsync repository, not an "
+                          "off-site copy (its travelsync.repo has no offsite_encryption); nothing was changed",
+                          hint="point the entry at an empty folder, or at a copy made by `offsite sync`")
     if found is not None and found != copy.encryption:
         raise ConfigError(f"off-site copy {copy.name}: {target.location} was made with encryption: {found}, the "
                           f"configuration says {copy.encryption}",
