@@ -71,6 +71,7 @@ def config_text(copy: str) -> str:
     ("  - {name: a, repository: /mnt/c, encryption: gocryptf}\n", "did you mean 'gocryptfs'"),
     ("  - {name: a, repository: /mnt/c, keep: {ful: 2}}\n", "offsite[0].keep.ful: unknown key"),
     ("  - {name: a, repository: /mnt/c, warn_after: soon}\n", "offsite[0].warn_after: expected a duration"),
+    ("  - {name: a, repository: /home/marc/copy}\n", "is inside source 'home'"),
 ])
 def test_bad_offsite_entries_get_one_line_naming_the_place(copy, message):
     from travelsync.config.load import parse_config
@@ -124,7 +125,7 @@ def test_notifications_carry_each_copys_age_and_a_stale_copy_is_told(tmp_path, m
     out = tmp_path / "told.txt"
     server = PingServer()
     try:
-        config = parse_config(f"repository: {tmp_path}/repo\nsources: [{{name: home, path: {tmp_path}}}]\n"
+        config = parse_config(f"repository: {tmp_path}/repo\nsources: [{{name: home, path: {tmp_path}/home}}]\n"
                               f"notify: {{command: 'echo $TRAVELSYNC_OFFSITE > {out}', url: '{server.url}'}}\n"
                               f"offsite: [{{name: friend, repository: {tmp_path}/copy}}]\n", "t.yaml")
         record_sync(tmp_path / "state" / "travelsync", "friend", "20261127T023000Z-incr",

@@ -560,9 +560,25 @@ def _check_offsite(values: dict, ctx: Context) -> None:
             names.append(name)
         if isinstance(copy.get("repository"), str) and copy["repository"] == values.get("repository"):
             problem(index, "repository", "is the repository itself; an off-site copy must live elsewhere")
+        elif isinstance(copy.get("repository"), str):
+            _check_copy_outside_sources(copy["repository"], values.get("sources"), index, problem)
         encryption, command = copy.get("encryption"), copy.get("password_command")
         if encryption == "gocryptfs" and command is None:
             problem(index, "", "encryption: gocryptfs needs password_command (a command that prints the password)")
         elif encryption == "none" and isinstance(command, str):
             problem(index, "password_command", "is only used with encryption: gocryptfs; this copy is not "
                                                "encrypted (set encryption: gocryptfs, or remove the line)")
+
+
+def _check_copy_outside_sources(repository: str, sources, index: int, problem) -> None:
+    """A local copy inside a source would be backed up into the repository, and copied again."""
+    from travelsync.config.self_exclude import inside
+    from travelsync.location import parse_location
+
+    if parse_location(repository).is_remote or not isinstance(sources, tuple):
+        return
+    for source in sources:
+        if isinstance(source, dict) and isinstance(source.get("path"), str) and inside(repository, source["path"]):
+            problem(index, "repository", f"{repository} is inside source {source.get('name')!r} "
+                                         f"({source['path']}): the backups would hold the copy")
+            return
