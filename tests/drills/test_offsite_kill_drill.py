@@ -1,7 +1,8 @@
 """Drill: SIGKILL at seeded random moments of `offsite sync` (a real `python -m travelsync`,
 its whole process group: rsync and gocryptfs die too), then the same command again: the copy
 must equal one made by uninterrupted runs (the same snapshots, files, snapshot.json bytes,
-hard links and `latest`), with no partial left over. Plain and encrypted (gocryptfs).
+hard links and `latest`), with no partial left over. Plain to a local path and over sshd on
+127.0.0.1 (where the killed run's remote rsync lives on), and encrypted (gocryptfs).
 TRAVELSYNC_DRILL_ROUNDS rounds (3 by default; the issue asks for >= 10)."""
 
 import os
@@ -11,15 +12,19 @@ import pytest
 import yaml
 
 from tests.conftest import need_programs
+from travelsync.offsite.encrypted import FINGERPRINT_KEY  # each copy's own key: never equal
 from tests.drills.conftest import ROUNDS, change_home, day_at, files_under, kill_at, start
 
 pytestmark = pytest.mark.timeout(120 + 40 * ROUNDS)
 
 
-def with_copy(config: Path, copy: Path, encryption: str, password: Path) -> Path:
-    """The config with one `offsite:` entry named friend at `copy`."""
+def with_copy(config: Path, copy: Path, encryption: str, password: Path, sshd=None) -> Path:
+    """The config with one `offsite:` entry named friend at `copy` (over ssh with `sshd`)."""
     document = yaml.safe_load(config.read_text())
-    entry = {"name": "friend", "repository": str(copy), "encryption": encryption, "keep": {"full": 4}}
+    entry = {"name": "friend", "repository": sshd.location(str(copy)) if sshd else str(copy),
+             "encryption": encryption, "keep": {"full": 4}}
+    if sshd:
+        document["ssh"] = sshd.ssh_config
     if encryption == "gocryptfs":
         entry["password_command"] = f"cat {password}"
     document["offsite"] = [entry]
@@ -40,7 +45,7 @@ def copy_facts(copy: Path, encrypted: bool) -> dict:
             facts[folder.name] = sorted((p.lstat().st_size, p.lstat().st_nlink) for p in folder.rglob("*")
                                         if p.is_file() and p.name != "snapshot.json")
             facts[folder.name + " record"] = {k: v for k, v in yaml.safe_load((folder / "snapshot.json").read_text())
-                                              .items() if k != "gocryptfs_config"}
+                                              .items() if k != FINGERPRINT_KEY}
             continue
         facts[folder.name] = files_under(folder)
         facts[folder.name + " links"] = sorted(
@@ -48,16 +53,17 @@ def copy_facts(copy: Path, encrypted: bool) -> dict:
     return facts
 
 
-@pytest.mark.parametrize("encryption", ["none", "gocryptfs"])
-def test_kill_offsite_sync(home_world, drill, cli, encryption):
+@pytest.mark.parametrize("encryption, where", [("none", "local"), ("none", "ssh"), ("gocryptfs", "local")])
+def test_kill_offsite_sync(home_world, drill, cli, encryption, where, request):
     need_programs("rsync", *(("gocryptfs", "fusermount3") if encryption == "gocryptfs" else ()))
+    sshd = request.getfixturevalue("sshd_server") if where == "ssh" else None
     world = home_world
     password = world.base / "password"
     password.write_text("drill password\n")
     drilled, reference = world.base / "copy-drilled", world.base / "copy-reference"
-    slow = with_copy(world.slow, drilled, encryption, password)
-    fast = with_copy(world.fast, drilled, encryption, password)
-    uninterrupted = with_copy(world.fast, reference, encryption, password)
+    slow = with_copy(world.slow, drilled, encryption, password, sshd)
+    fast = with_copy(world.fast, drilled, encryption, password, sshd)
+    uninterrupted = with_copy(world.fast, reference, encryption, password, sshd)
     hits = 0
     for index in range(ROUNDS):
         changes = change_home(world.home, drill.random, f"offsite{index}")
@@ -65,7 +71,7 @@ def test_kill_offsite_sync(home_world, drill, cli, encryption):
         assert backup.exit_code in (0, 3), backup.stderr
         moment = drill.random.uniform(0.05, 1.5)
         anchor = "rsync" if drill.random.random() < 0.5 else None
-        drill.tried(f"round {index + 1}: {changes}; backup; `offsite sync` ({encryption}, rsync --bwlimit=300), "
+        drill.tried(f"round {index + 1}: {changes}; backup; `offsite sync` ({encryption}, {where}, rsync --bwlimit=300), "
                     f"SIGKILL to the whole group {moment:.2f}s after {'rsync started' if anchor else 'the start'}")
         running = start(world.base / f"offsite-{index}", "--config", slow, "offsite", "sync",
                         env={"TRAVELSYNC_NOW": day_at(index + 2, 3)})
