@@ -1,6 +1,7 @@
 """`nat64 discover | synthesize | check` against real DNS64 servers (unbound, BIND) on loopback."""
 
 import time
+from ipaddress import IPv6Address, IPv6Network
 
 import pytest
 
@@ -49,12 +50,106 @@ def test_bind_two_prefixes_in_first_seen_order(cli, bind_dns64):
         assert len(data["addresses"]) == 4
         first_seen = []
         for address in data["addresses"]:  # the order the records arrived in
-            prefix, _ = rfc6052.locate_well_known(rfc6052.IPv6Address(address))
-            if str(prefix) not in first_seen:
-                first_seen.append(str(prefix))
+            prefix = next(p for p in data["prefixes"] if IPv6Address(address) in IPv6Network(p))
+            if prefix not in first_seen:
+                first_seen.append(prefix)
         assert data["prefixes"] == first_seen
         seen_orders.add(tuple(data["prefixes"]))
     assert seen_orders  # BIND shuffles: whichever order came, it was kept
+
+
+U_OCTET_REASON = 'bits 64-71 (the "u" octet) must be zero (RFC 6052 §2.2)'
+
+
+def test_96_prefix_with_non_zero_u_octet_discover_synthesize_and_check_agree(cli, unbound_dns64):
+    """unbound accepts `dns64-prefix: 2001:db8:1:2:ff00::/96` (BIND refuses it). RFC 6052 §2.2:
+    bits 64-71 must be zero, so it is not an RFC 6052 prefix. discover said "found" (exit 0)
+    while synthesize refused it (exit 1) and check called the server's own answer not
+    synthetic: now all three refuse it, exit 1, naming the prefix and the rule."""
+    import dns.message
+    import dns.query
+
+    server = unbound_dns64("2001:db8:1:2:ff00::/96")
+    found = cli("--json", "nat64", "discover", "-n", server.v4)
+    assert (found.exit_code, found.json["outcome"], found.json["prefixes"]) == (1, "non-standard", [])
+    assert found.json["rejected"] == [{"prefix": "2001:db8:1:2:ff00::/96", "reason": U_OCTET_REASON}]
+    assert f"2001:db8:1:2:ff00::/96 left out: {U_OCTET_REASON}" in found.stderr
+
+    made = cli("--json", "nat64", "synthesize", "192.0.2.33", "-n", server.v4)
+    assert (made.exit_code, made.json["addresses"]) == (1, [])
+    assert made.json["refused"] == [{"prefix": "2001:db8:1:2:ff00::/96", "reason": U_OCTET_REASON}]
+
+    # the server's own answer for an IPv4-only name
+    reply = dns.query.udp(dns.message.make_query("v4host.rig.example.", "AAAA"), "127.0.0.1", port=server.port,
+                          timeout=2)
+    (answer,) = [rdata.address for rrset in reply.answer for rdata in rrset]
+    assert answer == "2001:db8:1:2:ff00:0:c000:221"
+    checked = cli("--json", "nat64", "check", answer, "-n", server.v4)
+    assert (checked.exit_code, checked.json["synthetic"]) == (1, False)
+    assert f"2001:db8:1:2:ff00::/96: {U_OCTET_REASON}" in checked.json["reasons"]
+    human = cli("nat64", "check", answer, "-n", server.v4)
+    assert human.exit_code == 1 and U_OCTET_REASON in human.stdout + human.stderr
+    typed = cli("nat64", "synthesize", "192.0.2.33", "--prefix", "2001:db8:1:2:ff00::/96")
+    assert typed.exit_code == 2 and U_OCTET_REASON in typed.stderr  # typed by hand: a usage error
+
+    from travelsync.config.model import Nat64Check, Preflight
+    from travelsync.preflight.checks import nat64 as check
+
+    class Config:  # the preflight check says the same (only preflight.nat64 is read)
+        preflight = Preflight(nat64=Nat64Check(nameserver=server.v4, timeout=1.0))
+
+    preflight = check.run(Config())
+    assert preflight.status == "warn" and preflight.data["outcome"] == "non-standard"
+    assert f"2001:db8:1:2:ff00::/96 left out: {U_OCTET_REASON}" in preflight.details
+
+
+def test_one_record_with_the_well_known_address_twice_is_non_standard(cli, unbound_dns64):
+    """2001:db8:c000:aa::/64 holds 192.0.0.170's bits at the /32 position. Asked for a name with
+    only A 192.0.0.170, the one AAAA record holds it twice (/32 and /64) and there is no
+    192.0.0.171 to search instead: RFC 7050 §3's heuristic fails (it said "found /64").
+    ipv4only.arpa, with both records, is found through 192.0.0.171."""
+    server = unbound_dns64("2001:db8:c000:aa::/64")
+    single = cli("--json", "nat64", "discover", "-n", server.v4, "-d", "wka170.rig.example")
+    assert single.json["addresses"] == ["2001:db8:c000:aa:c0:0:aa00:0"]
+    assert (single.exit_code, single.json["outcome"], single.json["prefixes"]) == (1, "non-standard", [])
+    assert any("192.0.0.170 occurs 2 times" in note for note in single.json["notes"])
+    both = cli("--json", "nat64", "discover", "-n", server.v4)
+    assert (both.exit_code, both.json["prefixes"]) == (0, ["2001:db8:c000:aa::/64"])
+
+
+def test_host_bits_holding_the_well_known_address_bind_suffix(cli, bind_dns64_host_bits):
+    """BIND `dns64 2001:db8::/32 { suffix ::c000:aa; }` puts 192.0.0.170 in every record's host
+    bits: the longest position made two bogus /96 prefixes of it; RFC 7050 §3 (170 twice in
+    its record: search 171) finds 2001:db8::/32."""
+    result = cli("--json", "nat64", "discover", "-n", bind_dns64_host_bits.v4)
+    assert sorted(result.json["addresses"]) == ["2001:db8:c000:aa::c000:aa", "2001:db8:c000:ab::c000:aa"]
+    assert (result.exit_code, result.json["outcome"], result.json["prefixes"]) == (0, "found", ["2001:db8::/32"])
+    made = cli("nat64", "synthesize", "198.51.100.7", "-n", bind_dns64_host_bits.v4)
+    assert (made.exit_code, made.stdout) == (0, "2001:db8:c633:6407::\n")
+
+
+WELL_KNOWN_RULE = ("10.0.0.1 is not a global IPv4 address: the well-known prefix 64:ff9b::/96 must not "
+                   "represent it (RFC 6052 §3.1)")
+
+
+def test_well_known_prefix_with_non_global_ipv4_one_rule_one_message(cli, bind_dns64):
+    """synthesize printed two differently worded warnings and exited 1; check accepted the same
+    address (exit 0, "synthetic"). One rule (RFC 6052 §3.1), one message, exit 1 both ways."""
+    made = cli("nat64", "synthesize", "10.0.0.1", "--prefix", "64:ff9b::/96")
+    assert made.exit_code == 1 and made.stdout == ""
+    assert made.stderr.count("10.0.0.1") == 1 and WELL_KNOWN_RULE in made.stderr
+    for args in (["--prefix", "64:ff9b::/96"], ["-n", bind_dns64.v4]):
+        checked = cli("nat64", "check", "64:ff9b::a00:1", *args)
+        assert checked.exit_code == 1, args
+        assert (checked.stdout + checked.stderr).count(WELL_KNOWN_RULE) == 1, (checked.stdout, checked.stderr)
+        data = cli("--json", "nat64", "check", "64:ff9b::a00:1", *args).json
+        assert (data["synthetic"], data["prefix"], data["ipv4"]) == (False, None, None)
+        assert WELL_KNOWN_RULE in data["reasons"]
+    made = cli("--json", "nat64", "synthesize", "10.0.0.1", "--prefix", "64:ff9b::/96").json
+    assert made["refused"] == [{"prefix": "64:ff9b::/96", "reason": WELL_KNOWN_RULE}]
+    # through BIND's network-specific prefix the same address is fine, and so is a global one
+    assert cli("nat64", "check", "2001:db8:122:a00:0:100::", "-n", bind_dns64.v4).exit_code == 0
+    assert cli("nat64", "check", "64:ff9b::808:404", "--prefix", "64:ff9b::/96").exit_code == 0
 
 
 def test_resolver_without_dns64_is_not_dns64(cli, plain_resolver):

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.fixtures.netns_nat64 import PREFIX, python_in, travelsync_in
+from tests.fixtures.netns_nat64 import PREFIX, python_in, router_advertisement, travelsync_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.root]
 
@@ -117,6 +117,39 @@ def test_ra_without_pref64_falls_back_to_dns(ra_lab):
     data = json.loads(done.stdout)
     assert data["outcome"] == "no-answer"
     assert any("no PREF64 option on ra0 (routers heard: fe80::64:1)" in n for n in data["notes"])
+
+
+def pref64_variant(length_code: int = 3, units: int = 2, lifetime: int = 1800) -> bytes:
+    """An RA whose PREF64 option for 2001:db8:122::/48 has the given length code, length and lifetime."""
+    import struct
+
+    header = router_advertisement(None, 0)
+    option = struct.pack("!BBH", 38, units, (lifetime // 8) << 3 | length_code) + bytes.fromhex("20010db80122") + bytes(6)
+    return header + option + bytes(8 * (units - 2))
+
+
+@pytest.mark.parametrize("payload, received", [
+    (pref64_variant(lifetime=0), "2001:db8:122::/48 withdrawn (lifetime 0)"),
+    (pref64_variant(length_code=7), "ignored: prefix length code 7 (RFC 8781 §4 defines 0-5)"),
+    (pref64_variant(units=3), "2001:db8:122::/48 ignored: length 3 (RFC 8781 §4: must be 2)"),
+], ids=["withdrawn", "length-code-7", "length-3"])
+def test_ra_pref64_withdrawn_or_invalid_says_what_was_received(ra_lab, link_local_dns64, payload, received):
+    """It said "no PREF64 option on ra0" as if the router had sent none."""
+    ra_lab.advertise(None, payload=payload)
+    for _ in range(3):  # a fresh lab's link may take a moment before the first RA is heard
+        done = travelsync_in(ra_lab.client, "--json", "nat64", "discover", "--ra", ra_lab.interface,
+                             "-n", link_local_dns64, "--timeout", "1")
+        data = json.loads(done.stdout)
+        if "no router advertisement heard" not in data["notes"][0]:
+            break
+    # not used: the DNS64 on the link was asked instead, and answered
+    assert (done.returncode, data["source"], data["prefixes"]) == (0, "dns", [PREFIX]), done.stderr
+    assert data["notes"][:2] == [f"PREF64 option from fe80::64:1 on ra0: {received}",
+                                 "no usable PREF64 option on ra0 (routers heard: fe80::64:1); asked DNS instead"]
+    if "withdrawn" in received:  # the same notes for a person (-v); once is enough
+        human = travelsync_in(ra_lab.client, "-v", "nat64", "discover", "--ra", ra_lab.interface,
+                              "-n", link_local_dns64, "--timeout", "1")
+        assert f"PREF64 option from fe80::64:1 on ra0: {received}" in human.stderr
 
 
 def test_link_local_nameserver_with_zone_id(ra_lab, link_local_dns64):

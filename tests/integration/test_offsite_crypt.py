@@ -99,12 +99,14 @@ def our_gocryptfs(mountpoint) -> list[int]:
 def test_password_from_command_strips_one_newline_and_names_the_command_on_failure():
     environ = {"PATH": os.environ["PATH"], "SECRET_FILE_LINE": "s3cret pass"}
     assert crypt.password_from_command('echo "$SECRET_FILE_LINE"', environ) == b"s3cret pass"
-    for command, says in (("echo s3cret; exit 3", "failed (exit status 3)"), ("true", "printed no password"),
-                          ("printf 'a\\nb\\n'", "more than one line"), ("no-such-program-xyz", "exit status 127")):
+    for command, says in (('echo "$SECRET_FILE_LINE"; exit 3', "failed (exit status 3)"),
+                          ("true", "printed no password"), ('printf "%s\\n" "$SECRET_FILE_LINE" b', "more than one line"),
+                          ("no-such-program-xyz", "exit status 127")):
         with pytest.raises(UsageError) as raised:
             crypt.password_from_command(command, environ)
         assert raised.value.exit_status == ExitStatus.USAGE
         assert f"password_command {command!r}" in raised.value.message and says in raised.value.message
+        assert "s3cret" not in raised.value.message  # the command is named, what it printed never
 
 
 def test_the_password_is_on_no_command_line_and_in_no_environment(config, tmp_path):
@@ -127,6 +129,11 @@ def test_init_config_writes_the_config_alone_and_never_replaces_one(fuse, tmp_pa
     with pytest.raises(UsageError, match="refusing to replace"):
         crypt.init_config(path, b"another password")
     assert path.read_bytes() == before
+    longest = tmp_path / "longest" / "gocryptfs.conf"
+    crypt.init_config(longest, b"x" * crypt.PASSWORD_MAX)  # gocryptfs's own limit, measured: 2048 bytes
+    with pytest.raises(UsageError, match="one line of 1 to 2048 bytes"):
+        crypt.init_config(tmp_path / "too-long" / "gocryptfs.conf", b"x" * (crypt.PASSWORD_MAX + 1))
+    assert not (tmp_path / "too-long").exists()
 
 
 # -- what the view shows ------------------------------------------------------------------------
@@ -160,6 +167,8 @@ def test_an_unchanged_file_gets_the_same_ciphertext_and_is_hard_linked_by_link_d
     subprocess.run(["cp", "-a" if made_by == "a copy" else "-al", first, second], check=True)
     (second / "docs" / "changing.txt").unlink()  # replaced, as rsync replaces a changed file
     write(second / "docs" / "changing.txt", b"second version\n" * 300, mtime=1_700_086_400)
+    for folder, day in ((first, 0), (second, 0), (first / "docs", 0), (second / "docs", 1)):
+        os.utime(folder, (1_700_000_000 + day * 86400,) * 2)  # a folder whose entry was replaced: a new mtime
     copies = tmp_path / "offsite"
     copies.mkdir()
     with crypt.reverse_view(first, config, PASSWORD) as view:
@@ -168,10 +177,13 @@ def test_an_unchanged_file_gets_the_same_ciphertext_and_is_hard_linked_by_link_d
         rsync("-aH", f"--link-dest={copies / '1'}", f"{view}/", copies / "2")
     old, new = tree_files(copies / "1"), tree_files(copies / "2")
     assert old.keys() == new.keys()  # same ciphertext names for the same plaintext names
-    linked = [name for name in new if new[name][0] == old[name][0]]
+    copied = sorted(name for name in new if new[name][0] != old[name][0])
     changed = [name for name in new if new[name][1] != old[name][1]]
-    assert len(changed) == 1 and changed[0] not in linked
-    assert len(linked) == len(new) - 1  # every other file (and each gocryptfs.diriv) is one inode
+    docs_diriv = [name for name in new if name.count(b"/") == 1 and name.endswith(b"/gocryptfs.diriv")]
+    assert len(changed) == 1 and len(new) == 23  # 21 files, 2 gocryptfs.diriv
+    # every other file is one inode with its copy in snapshot 1, but for the changed folder's
+    # 16-byte gocryptfs.diriv: the view gives it the folder's mtime, so rsync copies it anew
+    assert copied == sorted(changed + docs_diriv)
     with crypt.forward_view(copies / "2", config, PASSWORD) as plain:
         assert (plain / "docs" / "changing.txt").read_bytes() == b"second version\n" * 300
 
@@ -248,13 +260,16 @@ def awkward_tree(root: Path) -> Path:
     write(root / "private" / "key", b"0600\n", old).chmod(0o600)
     write(root / "bin" / "tool", b"#!/bin/sh\n", old).chmod(0o755)
     write(root / "large.bin", os.urandom(3 << 20) + b"\0" * (5 << 20), old)
+    for folder in (root, root / "gocryptfs-names"):  # a user's files named like gocryptfs's own
+        for name in (".gocryptfs.reverse.conf", "gocryptfs.conf", "gocryptfs.diriv", "gocryptfs.longname.x.name"):
+            write(folder / name, f"a user's file called {name}\n".encode(), old)
     (root / "empty" / "deeper").mkdir(parents=True)
     (root / "links").mkdir()
     (root / "links" / "relative").symlink_to("../plain.txt")
     (root / "links" / "absolute").symlink_to("/etc/hostname")
     (root / "links" / "dangling").symlink_to("no such file")
     (root / "private").chmod(0o700)
-    for folder in ("empty/deeper", "empty", "links", "private", "bin", "."):
+    for folder in ("empty/deeper", "empty", "links", "private", "bin", "gocryptfs-names", "."):
         os.utime(root / folder, (old + 7, old + 7))
     return root
 
@@ -405,7 +420,29 @@ def test_a_ctrl_c_while_the_view_is_being_mounted_leaves_nothing_mounted_or_runn
         signal.signal(signal.SIGALRM, previous)
     left = list(temp.iterdir())
     assert left == [], f"{left} left behind (mounted: {[crypt.is_mounted(p) for p in left]})"
-    assert not pids_where(lambda cmdline: cmdline.startswith(b"gocryptfs\0") and str(tmp_path).encode() in cmdline)
+    # An interrupt inside Popen itself leaves gocryptfs unowned: its stdin closes, it reads no
+    # password and ends by itself (never mounting: its mount point is gone) within moments.
+    ours = lambda cmdline: cmdline.startswith(b"gocryptfs\0") and str(tmp_path).encode() in cmdline  # noqa: E731
+    deadline = time.monotonic() + 10
+    while pids_where(ours) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not pids_where(ours)
+
+
+def test_mount_points_left_by_a_killed_run_are_swept_by_the_next_view(config, tmp_path, temp):
+    """A travelsync killed outright (SIGKILL) leaves an empty mount point; the next view removes
+    those older than STALE_SECONDS, never a fresh one (another run's, about to be mounted) nor
+    one that holds anything."""
+    stale, fresh, kept = temp / "travelsync-crypt-stale", temp / "travelsync-crypt-fresh", temp / "travelsync-crypt-kept"
+    for folder in (stale, fresh, kept):
+        folder.mkdir()
+    write(kept / "something", b"not ours to remove\n")
+    two_hours_ago = time.time() - 7200
+    for folder in (stale, kept):
+        os.utime(folder, (two_hours_ago, two_hours_ago))
+    with crypt.reverse_view(secret_tree(tmp_path / "snap"), config, PASSWORD):
+        pass
+    assert sorted(p.name for p in temp.iterdir()) == ["travelsync-crypt-fresh", "travelsync-crypt-kept"]
 
 
 HOLDER = textwrap.dedent("""

@@ -81,6 +81,8 @@ def test_fix_pins_one_router_and_undo_restores(ra_network):
     dry = ra_network.travelsync("--config", config, "preflight", "--only", "ipv6", "--fix", "--dry-run")
     assert dry.exit_code == 3 and "would run: sysctl -w net.ipv6.conf.eth0.accept_ra_defrtr=0" in dry.stderr
     assert len(ra_network.default_routes()) == 3 and ra_network.sysctl(key) == "1"
+    before = routes_without_expiry(ra_network)
+    assert all(r["metrics"] == [{"hoplimit": 64}] for r in before)  # the advertisement's hop limit
 
     fixed = ra_network.travelsync("--config", config, "--json", "preflight", "--only", "ipv6", "--fix", "--yes")
     assert fixed.exit_code == 0, fixed.stderr
@@ -91,6 +93,8 @@ def test_fix_pins_one_router_and_undo_restores(ra_network):
     record = Path(os.environ["XDG_STATE_HOME"]) / "travelsync" / "preflight-fix.json"
     assert json.loads(record.read_text())["sysctls"] == [{"name": key, "previous": "1"}]
     assert fixed.json["checks"][0]["status"] == "ok"
+    assert re.fullmatch(r"global address \S+, default via fe80::64:\d dev eth0 proto static metric 1024",
+                        fixed.json["checks"][0]["summary"])  # it said "default default via"
 
     def one_static():
         routes = ra_network.default_routes()
@@ -118,8 +122,20 @@ def test_fix_pins_one_router_and_undo_restores(ra_network):
                       timeout=5, interval=0.2, what="the three RA routes back")
     assert sorted(r["gateway"] for r in routes) == [f"fe80::64:{n}" for n in (1, 2, 3)], undone.stderr
     assert {r["protocol"] for r in routes} == {"ra"} and all(r["expires"] > 4 for r in routes)
+    # exactly what was there: every attribute (hoplimit 64 was missing on the re-created route),
+    # also once each router has advertised again (lifetime refreshed past what undo left)
+    assert routes_without_expiry(ra_network) == before, undone.stderr
+    wait_for(lambda: all(r["expires"] > ROUTER_LIFETIME - 3 for r in ra_network.default_routes()),
+             timeout=ROUTER_LIFETIME, interval=0.2, what="an advertisement from every router after the undo")
+    assert routes_without_expiry(ra_network) == before
     assert not record.exists()
     assert ra_network.travelsync("--config", config, "preflight", "--undo-fix", "--yes").exit_code == 2
+
+
+def routes_without_expiry(host) -> list:
+    """The default routes with every attribute `ip -d` shows but the running lifetime, by gateway."""
+    shown = host.ip_json("-d", "-6", "route", "show", "default")
+    return sorted(({k: v for k, v in r.items() if k != "expires"} for r in shown), key=lambda r: r["gateway"])
 
 
 def test_probe_that_never_answers_returns_within_its_timeout(ra_network):

@@ -47,3 +47,26 @@ def test_sample_refuses_bad_percentages_and_version_1_manifests(cli, rig):
     refused = run(cli, rig, "verify", "--sample", "50%", snapshot)
     assert refused.exit_code == 2 and "--sample needs a version-2 manifest" in refused.stderr
     assert os.path.exists(manifest)
+
+
+def test_all_goes_on_past_a_snapshot_it_cannot_check_and_keeps_every_report(cli, rig):
+    """One damaged manifest in the middle used to end `verify --all` with that error alone:
+    the reports of the snapshots already checked were lost, the later ones never checked."""
+    ids = []
+    for number in range(3):
+        (rig.source / f"f{number}").write_bytes(b"x" * (number + 1))
+        ids.append(backup(cli, rig, "--full" if number == 0 else "--incremental")["snapshot"])
+    manifest = rig.repo / "snapshots" / ids[1] / "manifest.tsv.zst"
+    os.chmod(manifest, 0o644)
+    manifest.write_bytes(b"this is no zstd frame at all")
+    every = run(cli, rig, "--json", "verify", "--all")
+    assert every.exit_code == 1, every.stderr
+    reports = every.json["snapshots"] if "snapshots" in every.json else pytest.fail(every.stdout + every.stderr)
+    assert [r["snapshot"] for r in reports] == ids and not every.json["ok"]
+    assert reports[0]["ok"] and reports[2]["ok"] and reports[0]["checked"] == 1 and reports[2]["checked"] == 3
+    assert not reports[1]["ok"] and reports[1]["error"] and reports[1]["error"] in every.stderr
+    alone = run(cli, rig, "verify", ids[1])
+    assert alone.exit_code == 1 and "manifest damaged" in alone.stderr and ids[1] in alone.stderr, alone.stderr
+    assert "internal error" not in alone.stderr
+    history = run(cli, rig, "log", "home/f0")  # the history commands read the same manifests
+    assert "internal error" not in history.stderr and "manifest damaged" in history.stderr, history.stderr

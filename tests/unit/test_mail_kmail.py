@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from travelsync.mail.clients import kmail
-from travelsync.mail.model import DELETE, KEEP, MailConfigError
+from travelsync.mail.model import DELETE, KEEP
 
 RESOURCE = """\
 # written by KConfig; a comment may say keep or delete #
@@ -33,22 +33,6 @@ seenUidTimeList=1700000000,1700000001
 """
 
 
-def test_absent_leave_on_server_means_delete_and_limits_warn():
-    (account,) = kmail.accounts(RESOURCE)
-    assert (account.name, account.protocol, account.mode) == ("marc@pop.example.org", "pop3", DELETE)
-    assert account.warnings == ("marc@pop.example.org: leaveOnServerDays=14: keep mode still deletes mail beyond "
-                                "14 days",)
-
-
-def test_keep_inserts_the_key_in_kconfig_sorted_place_in_general_not_in_the_leave_on_server_group():
-    plan = kmail.plan_keep(RESOURCE)
-    assert plan.new_text == RESOURCE.replace("Interval=5\n", "Interval=5\nleaveOnServer=true\n")
-    assert [(c.before, c.after) for c in plan.changes] == [(None, "leaveOnServer=true")]
-    assert kmail.accounts(plan.new_text)[0].mode == KEEP
-    assert kmail.plan_keep(plan.new_text).changes == ()
-    assert kmail.plan_revert(plan.new_text, plan.changes).new_text == RESOURCE
-
-
 @pytest.mark.parametrize("written, mode", [
     ("leaveOnServer=false", DELETE), ("leaveOnServer = false", DELETE), ("leaveOnServer=true", KEEP),
     ("leaveOnServer=yes", KEEP), ("leaveOnServer[$i]=false", DELETE),
@@ -65,30 +49,6 @@ def test_present_once_or_twice_last_wins_and_only_the_value_token_changes(writte
         last = written.split("\n")[-1]
         assert plan.new_text == text.replace(f"{last}\n", last.replace("false", "true") + "\n")
     assert kmail.plan_revert(plan.new_text, plan.changes).new_text == text
-
-
-def test_only_selects_by_login_at_host_or_host():
-    assert kmail.plan_keep(RESOURCE, frozenset({"other@example.org"})).changes == ()
-    assert len(kmail.plan_keep(RESOURCE, frozenset({"pop.example.org"})).changes) == 1
-
-
-def test_revert_after_kmail_added_a_seen_uid_keeps_it():
-    plan = kmail.plan_keep(RESOURCE)
-    edited = plan.new_text.replace("000001,000002", "000001,000002,000003")
-    assert kmail.plan_revert(edited, plan.changes).new_text == RESOURCE.replace("000001,000002", "000001,000002,000003")
-
-
-@pytest.mark.parametrize("text, line", [
-    ("", 1),
-    ("[General]\nhost pop.example.org\n", 2),
-    ("[General\nhost=x\n", 1),
-    ("[General]\nhost=\x00\x01\n", 2),
-    ("[LeaveOnServer]\nseenUidList=1\n", 1),
-])
-def test_garbage_binary_and_empty_do_not_parse(text, line):
-    with pytest.raises(MailConfigError) as raised:
-        kmail.plan_keep(text)
-    assert raised.value.line == line
 
 
 def test_default_paths_in_resource_order_native_then_flatpak(tmp_path):
@@ -128,8 +88,3 @@ def test_refuses_while_its_own_resource_runs_but_not_for_another_one(tmp_path):
         finally:
             child.stdin.close()
             child.wait(timeout=10)
-
-
-def test_module_contract_constants(tmp_path):
-    assert kmail.KIND == "kmail" and kmail.AFTER_TRIP_DELETES_KEPT is True
-    assert kmail.validate_argv(tmp_path / "x") is None

@@ -3,13 +3,12 @@
 import subprocess
 from pathlib import Path
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.unit.test_mail_property import PROPERTY_SETTINGS, check_keep_revert_round_trip
 from travelsync.mail.clients import mbsync
-from travelsync.mail.model import DELETE, KEEP, SYNC, Change, MailConfigError
+from travelsync.mail.model import SYNC
 
 # In the style of the published ones: pass(1) and gpg for passwords, a global Expunge, one
 # channel with its own settings, an isync 1.3 style (Master/Slave) channel, a local-only
@@ -77,33 +76,6 @@ Channel work-inbox
 """
 
 
-def test_channels_with_an_imap_side_are_sync_accounts():
-    accounts = {a.name: a for a in mbsync.accounts(MBSYNCRC)}
-    assert {name: (a.protocol, a.mode) for name, a in accounts.items()} == {
-        "fastmail": (SYNC, DELETE),  # Expunge Both (global), Remove Both: expunges on the server
-        "work-inbox": (SYNC, KEEP),  # Expunge Slave: only the local side
-        "work-archive": (SYNC, DELETE),  # inherits the global Expunge Both
-        "local-copy": ("maildir", KEEP),  # no server: never switched
-    }
-
-
-def test_keep_rewrites_own_lines_adds_lines_for_inherited_ones_and_reverts_exactly():
-    plan = mbsync.plan_keep(MBSYNCRC)
-    assert plan.changes == (
-        Change("fastmail", "Expunge", None, "Expunge Near"),
-        Change("fastmail", "Remove", "Remove Both", "Remove Near"),
-        Change("work-archive", "Expunge", None, "Expunge Near"),
-    )
-    new = plan.new_text
-    assert 'Patterns * !"[Gmail]/All Mail"\nRemove Near\nExpunge Near\n\f\n' in new
-    assert "Near :work-local:Archive\nExpunge Near\n# inherits Expunge Both\n\nMaildirStore backup" in new
-    assert new.startswith("# ~/.mbsyncrc -- isync 1.4\nCreate Both\nExpunge Both\nSyncState *\n")  # global untouched
-    assert all(a.mode == KEEP for a in mbsync.accounts(new))
-    assert mbsync.plan_keep(new).changes == ()
-    assert mbsync.plan_revert(new, plan.changes).new_text == MBSYNCRC
-    check_keep_revert_round_trip(mbsync, MBSYNCRC.replace("\n", "\r\n"))
-
-
 def test_old_spelling_is_kept_and_a_far_side_maildir_is_not_the_server():
     text = ("IMAPStore r\nHost h\nUser u\n\nMaildirStore l\nPath ~/m/\n\n"
             "Channel c\nMaster :r:\nSlave :l:\nExpunge Both\n\n"
@@ -112,31 +84,6 @@ def test_old_spelling_is_kept_and_a_far_side_maildir_is_not_the_server():
     assert "Channel c\nMaster :r:\nSlave :l:\nExpunge Slave\n" in plan.new_text
     assert "Channel reversed\nFar :l:\nNear :r:\nExpunge Far\nRemove Far\n" in plan.new_text  # the server is Near
     assert mbsync.plan_revert(plan.new_text, plan.changes).new_text == text
-
-
-def test_only_selected_channels_change():
-    plan = mbsync.plan_keep(MBSYNCRC, frozenset({"work-archive"}))
-    assert [c.account for c in plan.changes] == ["work-archive"]
-
-
-def test_revert_after_the_user_edited_elsewhere_undoes_only_our_lines():
-    plan = mbsync.plan_keep(MBSYNCRC)
-    edited = plan.new_text.replace("SSLType STARTTLS", "SSLType IMAPS")
-    assert mbsync.plan_revert(edited, plan.changes).new_text == MBSYNCRC.replace("SSLType STARTTLS", "SSLType IMAPS")
-
-
-@pytest.mark.parametrize("text, line", [
-    ("Channel c\nFar :r:\nIMAPStore x\n", 3),  # a section needs a blank line before the next
-    ('IMAPAccount a\nPassCmd "pass show x\n', 2),
-    ("IMAPStore r\nHost h\n\nChannel c\nFar :r:\nNear :r:\nExpunge Sometimes\n", 7),
-    ("Channel c\nNear :x:\n", 1),
-    ("Expunge\n", 1),
-    ("Host x\n\x00\x01", 2),
-])
-def test_what_mbsync_refuses_is_refused_with_its_line(text, line):
-    with pytest.raises(MailConfigError) as raised:
-        mbsync.accounts(text)
-    assert raised.value.line == line
 
 
 def test_neutralise_keeps_line_numbers_and_runs_nothing():
@@ -158,12 +105,6 @@ def test_mbsync_itself_reads_the_file_without_running_its_commands(tmp_path):
     done = subprocess.run(mbsync.validate_argv(rc), capture_output=True, text=True, timeout=30)
     assert done.returncode == 1 and f"{rc}:25:" in done.stderr
     assert not marker.exists()
-
-
-def test_module_contract(tmp_path):
-    assert mbsync.KIND == "mbsync" and mbsync.AFTER_TRIP_DELETES_KEPT is False
-    assert mbsync.default_paths(tmp_path, {}) == [tmp_path / ".mbsyncrc", tmp_path / ".config" / "isyncrc"]
-    assert mbsync.refuse_reason(tmp_path / "x") is None
 
 
 # -- generated files -----------------------------------------------------------------------------

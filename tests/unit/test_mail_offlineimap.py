@@ -3,13 +3,11 @@
 import json
 import subprocess
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.unit.test_mail_property import PROPERTY_SETTINGS, check_keep_revert_round_trip
 from travelsync.mail.clients import offlineimap
-from travelsync.mail.model import DELETE, KEEP, SYNC, Change, MailConfigError
 
 # In the style of the published ones: a pythonfile with a password helper, remotepasseval,
 # a Gmail account, a readonly archive, a shared local repository, [DEFAULT], comments.
@@ -74,49 +72,12 @@ readonly = True
 """
 
 
-def test_accounts_with_an_imap_server_are_sync_accounts():
-    assert [(a.name, a.protocol, a.mode) for a in offlineimap.accounts(OFFLINEIMAPRC)] == [
-        ("Personal", SYNC, DELETE), ("Gmail", SYNC, DELETE), ("Archive", SYNC, KEEP)]
-
-
-def test_keep_rewrites_values_in_place_adds_missing_lines_and_reverts_exactly():
-    plan = offlineimap.plan_keep(OFFLINEIMAPRC)
-    assert plan.changes == (
-        Change("Personal", "[Repository Personal-Local] sync_deletes", "sync_deletes = yes", "sync_deletes = no"),
-        Change("Personal", "[Repository Personal-Remote] expunge", None, "expunge = no"),
-        Change("Gmail", "[Repository Gmail-Local] sync_deletes", None, "sync_deletes = no"),
-        Change("Gmail", "[Repository Gmail-Remote] expunge", "expunge = True", "expunge = False"),
-    )
-    new = plan.new_text
-    assert "                                             'Spam']\nexpunge = no\n; expunge is yes" in new
-    assert "localfolders = ~/Mail/gmail\nsync_deletes = no\n\n[Repository Gmail-Remote]" in new
-    assert all(a.mode == KEEP for a in offlineimap.accounts(new))
-    assert offlineimap.plan_keep(new).changes == ()
-    assert offlineimap.plan_revert(new, plan.changes).new_text == OFFLINEIMAPRC
-    check_keep_revert_round_trip(offlineimap, OFFLINEIMAPRC.replace("\n", "\r\n"))
-
-
 def test_default_section_values_count_and_are_overridden_per_repository():
     text = OFFLINEIMAPRC.replace("maxconnections = 2", "maxconnections = 2\nexpunge = no")
     plan = offlineimap.plan_keep(text)
     assert [c.setting for c in plan.changes] == ["[Repository Personal-Local] sync_deletes",
                                                 "[Repository Gmail-Local] sync_deletes",
                                                 "[Repository Gmail-Remote] expunge"]
-
-
-@pytest.mark.parametrize("text, line", [
-    ("[Account A]\nlocalrepository = L\nremoterepository = R\n[Repository L]\ntype = Maildir\n"
-     "[Repository R]\ntype = IMAP\nexpunge = maybe\n", 8),
-    ("[Account A]\nlocalrepository = L\nremoterepository = R\n[Repository L]\ntype = Maildir\n"
-     "[Repository R]\ntype = Maildir\n", 7),
-    ("[Account A]\nlocalrepository = L\nremoterepository = Nowhere\n[Repository L]\ntype = Maildir\n", 3),
-    ("[general]\naccounts = A\n[general]\n", 3),
-    ("accounts = A\n", 1),
-])
-def test_what_offlineimap_refuses_is_refused_with_its_line(text, line):
-    with pytest.raises(MailConfigError) as raised:
-        offlineimap.accounts(text)
-    assert raised.value.line == line
 
 
 def test_offlineimap_itself_reads_the_edited_file_without_loading_the_pythonfile(tmp_path):
@@ -139,12 +100,6 @@ def test_offlineimap_itself_reads_the_edited_file_without_loading_the_pythonfile
     rc.write_text(text.replace("expunge = False", "expunge = Falsch"))
     done = subprocess.run(offlineimap.validate_argv(rc), capture_output=True, text=True, timeout=30)
     assert done.returncode == 1 and "Falsch" in done.stderr
-
-
-def test_module_contract(tmp_path):
-    assert offlineimap.KIND == "offlineimap" and offlineimap.AFTER_TRIP_DELETES_KEPT is False
-    assert offlineimap.default_paths(tmp_path, {"XDG_CONFIG_HOME": "/x"})[1].as_posix() == "/x/offlineimap/config"
-    assert offlineimap.refuse_reason(tmp_path) is None
 
 
 # -- generated files -----------------------------------------------------------------------------

@@ -4,10 +4,8 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 from travelsync.mail.clients import thunderbird
-from travelsync.mail.model import DELETE, KEEP, UNKNOWN, Change, MailConfigError
+from travelsync.mail.model import DELETE, KEEP, Change
 
 PREFS = """\
 // Mozilla User Preferences
@@ -53,42 +51,6 @@ KEPT = PREFS.replace(
     'user_pref("mail.server.server6.leave_on_server", true);')
 
 
-def test_accounts_report_pop_modes_and_leave_other_protocols_unknown():
-    found = {a.name.split()[0]: a for a in thunderbird.accounts(PREFS)}
-    assert [(k, a.protocol, a.mode) for k, a in found.items()] == [
-        ("server1", "none", UNKNOWN), ("server2", "pop3", DELETE), ("server3", "imap", UNKNOWN),
-        ("server4", "pop3", DELETE), ("server5", "pop3", KEEP), ("server6", "pop3", DELETE)]
-    assert found["server2"].name == "server2 marc@pop.example.org"
-    assert "14 days" in found["server2"].warnings[0]
-    assert "delete_mail_left_on_server" in found["server5"].warnings[0]
-    assert found["server4"].warnings == ()
-
-
-def test_keep_inserts_missing_line_in_sorted_place_and_flips_false_values_of_pop_servers_only():
-    plan = thunderbird.plan_keep(PREFS)
-    assert plan.new_text == KEPT
-    assert [(c.account, c.before) for c in plan.changes] == [
-        ("server2", None),
-        ("server4", 'user_pref("mail.server.server4.leave_on_server", false);'),
-        ("server6", 'user_pref("mail.server.server6.leave_on_server", false);')]
-    assert {a.mode for a in thunderbird.accounts(plan.new_text) if a.protocol == "pop3"} == {KEEP}
-    assert any("delete_by_age_from_server" in w for w in plan.warnings)
-
-
-def test_keep_is_idempotent_and_revert_gives_back_the_original_bytes():
-    plan = thunderbird.plan_keep(PREFS)
-    assert thunderbird.plan_keep(plan.new_text).changes == ()
-    assert thunderbird.plan_keep(plan.new_text).new_text == plan.new_text
-    assert thunderbird.plan_revert(plan.new_text, plan.changes).new_text == PREFS
-
-
-def test_only_selects_servers_by_key_or_user_at_host():
-    by_key = thunderbird.plan_keep(PREFS, frozenset({"server4"}))
-    assert [c.account for c in by_key.changes] == ["server4"]
-    by_address = thunderbird.plan_keep(PREFS, frozenset({"marc@pop.example.org"}))
-    assert [c.account for c in by_address.changes] == ["server2"]
-
-
 def test_crlf_and_missing_final_newline_are_kept():
     text = ('user_pref("mail.server.server1.hostname", "pop.example.org");\r\n'
             'user_pref("mail.server.server1.type", "pop3");')
@@ -116,30 +78,15 @@ def test_default_server_pref_decides_when_a_server_has_no_line():
 
 def test_revert_after_someone_else_edited_keeps_their_edit_and_reports_what_it_cannot_undo():
     plan = thunderbird.plan_keep(PREFS)
-    edited = plan.new_text.replace('"server2.check_new_mail", true', '"server2.check_new_mail", false')
+    edited = plan.new_text.replace('server2.check_new_mail", true', 'server2.check_new_mail", false')
+    assert edited.count('server2.check_new_mail", false') == 1  # the edit happens (it once matched nothing)
     edited = edited.replace('"mail.server.server4.leave_on_server", true);\n',
                             '"mail.server.server4.leave_on_server", 1);\n')
     undone = thunderbird.plan_revert(edited, plan.changes)
-    assert undone.new_text == PREFS.replace('"server2.check_new_mail", true', '"server2.check_new_mail", false') \
+    assert undone.new_text == PREFS.replace('server2.check_new_mail", true', 'server2.check_new_mail", false') \
         .replace('"mail.server.server4.leave_on_server", false);\n', '"mail.server.server4.leave_on_server", 1);\n')
     assert [c.account for c in undone.changes] == ["server2", "server6"]
     assert len(undone.warnings) == 1 and "server4" in undone.warnings[0]
-
-
-@pytest.mark.parametrize("text, line", [
-    ("", 1),
-    ("\n\n   \n", 1),
-    ('user_pref("a", true);\nthis is not javascript\n', 2),
-    ('user_pref("a", true);\nuser_pref("b", \x00\x01\x02);\n', 2),
-    ('user_pref("a", true)\nuser_pref("b", 1);\n', 2),
-    ('user_pref("a", maybe);\n', 1),
-    ('user_pref("a", true);\n/* never closed\n', 2),
-    ('user_pref("a", "unterminated);\n', 1),
-])
-def test_garbage_binary_and_empty_files_do_not_parse(text, line):
-    with pytest.raises(MailConfigError) as raised:
-        thunderbird.plan_keep(text)
-    assert raised.value.line == line
 
 
 def test_revert_undoes_exactly_the_changes_given():
@@ -224,11 +171,6 @@ def test_unparsable_user_js_refuses(tmp_path):
     prefs = _profile(tmp_path, "p.default")
     prefs.with_name("user.js").write_text("user_pref(oops\n")
     assert "does not parse" in thunderbird.refuse_reason(prefs)
-
-
-def test_module_contract_constants():
-    assert thunderbird.KIND == "thunderbird" and thunderbird.AFTER_TRIP_DELETES_KEPT is True
-    assert thunderbird.validate_argv(__import__("pathlib").Path("prefs.js")) is None
 
 
 def test_a_server_inheriting_false_from_the_default_gets_its_own_line():

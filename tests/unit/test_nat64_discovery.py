@@ -41,12 +41,54 @@ def test_shuffled_answers_keep_first_seen_order(seed):
     assert [str(p) for p in result.prefixes] == expected
 
 
-def test_prefix_holding_the_well_known_bit_pattern_is_found():
-    # bytes 4-7 of this /96 prefix are c0 00 00 aa: a shortest-first search would say /32
-    record = synthetic("2001:db8:c000:aa::/96")
+def test_prefix_holding_the_well_known_bit_pattern_is_found_through_192_0_0_171():
+    # bytes 4-7 of this /96 prefix are c0 00 00 aa: 192.0.0.170 occurs twice in its record, so
+    # RFC 7050 §3 searches again with 192.0.0.171, which occurs once
+    records = (synthetic("2001:db8:c000:aa::/96"), synthetic("2001:db8:c000:aa::/96", "192.0.0.171"))
+    result = discovery.decide(Answer(discovery.ANSWER, records, 30))
+    assert (result.outcome, result.prefixes) == (discovery.FOUND, (IPv6Network("2001:db8:c000:aa::/96"),))
+    assert any("192.0.0.170 occurs 2 times" in note and "192.0.0.171" in note for note in result.notes)
+
+
+def test_single_ambiguous_record_is_non_standard_not_the_longest_position():
+    """One AAAA record holding 192.0.0.170 at the /32 and the /64 position, and no record with
+    192.0.0.171: RFC 7050 §3 has no way to choose (it was "found 2001:db8:c000:aa::/64")."""
+    record = synthetic("2001:db8:c000:aa::/64")
+    assert record == "2001:db8:c000:aa:c0:0:aa00:0"
     result = discovery.decide(Answer(discovery.ANSWER, (record,), 30))
-    assert result.prefixes == (IPv6Network("2001:db8:c000:aa::/96"),)
-    assert any("more than once" in note for note in result.notes)
+    assert (result.outcome, result.prefixes) == (discovery.NON_STANDARD, ())
+    assert any("192.0.0.170 occurs 2 times" in note for note in result.notes)
+    assert any("searching with 192.0.0.171" in note for note in result.notes)
+    assert result.notes[-1] == "no well-known address occurs only once: heuristic failed (RFC 7050 §3)"
+    assert discovery.exit_code_for(result.outcome) == 1
+
+
+def test_host_bits_holding_the_well_known_address_give_the_true_prefix():
+    """BIND `dns64 2001:db8::/32 { suffix ::c000:aa; }`: every record carries 192.0.0.170 in its
+    host bits. 170 is ambiguous in its own record; 171 occurs once: 2001:db8::/32 (it was two
+    bogus /96 prefixes, 2001:db8:c000:aa::/96 and 2001:db8:c000:ab::/96)."""
+    records = ("2001:db8:c000:ab::c000:aa", "2001:db8:c000:aa::c000:aa")
+    result = discovery.decide(Answer(discovery.ANSWER, records, 30))
+    assert (result.outcome, result.prefixes) == (discovery.FOUND, (IPv6Network("2001:db8::/32"),))
+
+
+def test_both_well_known_addresses_ambiguous_fails():
+    records = ("2001:db8:c000:aa::c000:aa", "2001:db8:c000:ab::c000:ab")
+    result = discovery.decide(Answer(discovery.ANSWER, records, 30))
+    assert (result.outcome, result.prefixes) == (discovery.NON_STANDARD, ())
+    assert sum("occurs 2 times" in note for note in result.notes) == 2
+
+
+def test_96_prefix_with_non_zero_u_octet_is_rejected_with_the_reason():
+    """unbound `dns64-prefix: 2001:db8:1:2:ff00::/96`: not an RFC 6052 prefix (§2.2), so not
+    "found" (synthesize and check refuse it too); the JSON says which prefix and why."""
+    records = ("2001:db8:1:2:ff00:0:c000:aa", "2001:db8:1:2:ff00:0:c000:ab")
+    result = discovery.decide(Answer(discovery.ANSWER, records, 30))
+    assert (result.outcome, result.prefixes) == (discovery.NON_STANDARD, ())
+    assert result.rejected == ((IPv6Network("2001:db8:1:2:ff00::/96"),
+                                'bits 64-71 (the "u" octet) must be zero (RFC 6052 §2.2)'),)
+    assert result.as_json()["rejected"] == [{"prefix": "2001:db8:1:2:ff00::/96",
+                                             "reason": 'bits 64-71 (the "u" octet) must be zero (RFC 6052 §2.2)'}]
 
 
 def test_only_192_0_0_171_answered():

@@ -45,14 +45,62 @@ def test_bits_past_the_length_are_ignored():
 
 
 @pytest.mark.parametrize("raw", [
-    option(1 << 3 | 6, WKP),  # length code 6: ignore
-    option(1 << 3 | 7, WKP),
-    option(1 << 3, WKP, length_units=3) + bytes(8),  # length field not 2
     option(1 << 3, WKP, kind=25),  # RDNSS, not PREF64
     option(1 << 3, WKP)[:10],  # truncated
 ])
-def test_invalid_options_are_ignored(raw):
+def test_not_a_pref64_option(raw):
     assert pref64.decode_option(raw) is None
+
+
+@pytest.mark.parametrize("raw, reason, prefix", [
+    (option(1 << 3 | 6, WKP), "prefix length code 6 (RFC 8781 §4 defines 0-5)", None),
+    (option(1 << 3 | 7, WKP), "prefix length code 7 (RFC 8781 §4 defines 0-5)", None),
+    (option(1 << 3 | 3, bytes.fromhex("20010db80122000000000000"), length_units=3) + bytes(8),
+     "length 3 (RFC 8781 §4: must be 2)", IPv6Network("2001:db8:122::/48")),
+    (option(1 << 3, b"", length_units=1) + bytes(4), "length 1 (RFC 8781 §4: must be 2)", None),
+])
+def test_invalid_pref64_options_are_received_and_ignored_with_the_reason(raw, reason, prefix):
+    """RFC 8781 says to ignore them; travelsync still says what came and why it was not used."""
+    decoded = pref64.decode_option(raw)
+    assert not decoded.usable
+    assert decoded.ignored == reason
+    assert decoded.prefix == prefix
+    assert reason in decoded.describe() and "ignored" in decoded.describe()
+
+
+def test_96_prefix_with_non_zero_u_octet_is_ignored_as_dns_discovery_refuses_it():
+    decoded = pref64.decode_option(option(225 << 3, bytes.fromhex("20010db800010002ff000000")))
+    assert (decoded.prefix, decoded.usable) == (IPv6Network("2001:db8:1:2:ff00::/96"), False)
+    assert decoded.describe() == ('2001:db8:1:2:ff00::/96 ignored: bits 64-71 (the "u" octet) must be zero '
+                                  '(RFC 6052 §2.2)')
+
+
+def test_withdrawn_option_is_received_but_not_usable():
+    decoded = pref64.decode_option(option(0 << 3 | 3, bytes.fromhex("20010db80122000000000000")))
+    assert (decoded.prefix, decoded.lifetime, decoded.usable) == (IPv6Network("2001:db8:122::/48"), 0, False)
+    assert decoded.describe() == "2001:db8:122::/48 withdrawn (lifetime 0)"
+    assert pref64.decode_option(option(225 << 3, WKP)).describe() == "64:ff9b::/96, lifetime 1800 s"
+
+
+def test_explanation_says_what_was_received_and_why_it_was_not_used():
+    withdrawn = pref64.Pref64(IPv6Network("2001:db8:122::/48"), 0, router="fe80::64:1")
+    bad = pref64.decode_option(option(1 << 3 | 7, WKP))
+    from dataclasses import replace
+
+    assert pref64.explain("ra0", [withdrawn, replace(bad, router="fe80::64:2")], ["fe80::64:1", "fe80::64:2"]) == (
+        "PREF64 option from fe80::64:1 on ra0: 2001:db8:122::/48 withdrawn (lifetime 0)",
+        "PREF64 option from fe80::64:2 on ra0: ignored: prefix length code 7 (RFC 8781 §4 defines 0-5)",
+        "no usable PREF64 option on ra0 (routers heard: fe80::64:1, fe80::64:2); asked DNS instead")
+    assert pref64.explain("ra0", [], ["fe80::64:1"]) == (
+        "no PREF64 option on ra0 (routers heard: fe80::64:1); asked DNS instead",)
+    assert pref64.explain("ra0", [], []) == (
+        "no PREF64 option on ra0 (no router advertisement heard); asked DNS instead",)
+
+
+def test_an_advertisement_lists_ignored_and_withdrawn_options_too():
+    packet = ra(option(1 << 3 | 7, WKP), option(0, WKP), option(225 << 3, WKP))
+    decoded = pref64.decode_router_advertisement(packet)
+    assert [d.usable for d in decoded] == [False, False, True]
 
 
 def test_router_advertisement_with_other_options():

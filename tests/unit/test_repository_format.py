@@ -9,7 +9,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from travelsync.backup.outcome import Outcome, classify, retry_delays
+from travelsync.backup.outcome import Outcome, classify
+from travelsync.rsync.retry import RetryPolicy
 from travelsync.backup.plan import choose_kind, full_interval
 from travelsync.config.model import Schedule, ScheduleSpec
 from travelsync.errors import TemporaryError, TravelsyncError
@@ -95,8 +96,23 @@ def test_rsync_outcomes(code, extra, outcome):
 
 
 def test_retry_delays_double():
-    assert retry_delays(3, 5) == [5, 10, 20]
-    assert retry_delays(0, 5) == []
+    assert RetryPolicy(3, 5).delays() == [5, 10, 20]
+    assert RetryPolicy(0, 5).delays() == []
+
+
+def test_one_retry_policy_retries_transport_failures_only():
+    """Backup and restore share with_retries: a transport failure is tried again after the
+    policy's delays, anything else (a 23, a kill) is returned at once."""
+    from travelsync.rsync.retry import with_retries
+
+    codes, paused, told = iter([255, 12, 23, 0]), [], []
+    result = with_retries(lambda number: RsyncResult(exit_code=next(codes)), RetryPolicy(3, 2),
+                          on_retry=lambda result, delay: told.append((result.exit_code, delay)), pause=paused.append)
+    assert (result.exit_code, paused, told) == (23, [2, 4], [(255, 2), (12, 4)])
+    spent = with_retries(lambda number: RsyncResult(exit_code=255), RetryPolicy(1, 1), pause=paused.append)
+    assert spent.exit_code == 255 and paused == [2, 4, 1]
+    killed = with_retries(lambda number: RsyncResult(exit_code=255, signal=9), RetryPolicy(3, 1), pause=paused.append)
+    assert killed.signal == 9 and paused == [2, 4, 1]
 
 
 def _spooled(builder_lines):

@@ -96,8 +96,9 @@ def test_round_trip(length, high, ipv4):
     assert address in network
     assert address.packed[8] == 0
     assert rfc6052.extract(address, network) == IPv4Address(ipv4)
-    located = rfc6052.locate_well_known(rfc6052.embed(network, IPv4Address("192.0.0.171")))
-    assert located == (network, IPv4Address("192.0.0.171"))
+    synthetic = rfc6052.embed(network, IPv4Address("192.0.0.171"))
+    if len(rfc6052.places(synthetic, IPv4Address("192.0.0.171"))) == 1:  # else RFC 7050 asks for 170
+        assert rfc6052.prefix_embedding(synthetic, IPv4Address("192.0.0.171")) == network
 
 
 @pytest.mark.parametrize("prefix", [
@@ -105,15 +106,60 @@ def test_round_trip(length, high, ipv4):
     "c000:aa:c000:aa::/64",  # and at the start
     "2001:db8:c000:aa::/64",  # at the /32 position of a /64
 ])
-def test_locate_finds_prefix_holding_the_well_known_bits(prefix):
+def test_prefix_holding_the_well_known_bits_is_ambiguous_for_170_not_171(prefix):
+    """RFC 7050 §3: 192.0.0.170 more than once on octet boundaries is ambiguous (the search
+    then turns to 192.0.0.171); no "longest position wins"."""
     network = IPv6Network(prefix)
-    address = rfc6052.embed(network, IPv4Address("192.0.0.170"))
-    assert rfc6052.occurrences(address, IPv4Address("192.0.0.170")) >= 1
-    assert rfc6052.locate_well_known(address) == (network, IPv4Address("192.0.0.170"))
+    wka170, wka171 = rfc6052.WELL_KNOWN_IPV4
+    address = rfc6052.embed(network, wka170)
+    assert len(rfc6052.places(address, wka170)) >= 2
+    with pytest.raises(rfc6052.Ambiguous, match="192.0.0.170 occurs"):
+        rfc6052.prefix_embedding(address, wka170)
+    assert rfc6052.prefix_embedding(rfc6052.embed(network, wka171), wka171) == network
 
 
-def test_locate_returns_none_without_well_known_address():
-    assert rfc6052.locate_well_known(IPv6Address("2001:db8:122:c000:2:2100::")) is None
+def test_places_are_every_octet_boundary_not_only_rfc6052_positions():
+    wka = IPv4Address("192.0.0.170")
+    # host bits (the suffix) repeat the address: at the /32 position and at bytes 12-15
+    assert rfc6052.places(IPv6Address("2001:db8:c000:aa::c000:aa"), wka) == ((4, 5, 6, 7), (12, 13, 14, 15))
+    # bytes 10-13: an octet boundary, but no RFC 6052 position
+    assert rfc6052.places(IPv6Address("2001:db8:122::c000:aa:0"), wka) == ((10, 11, 12, 13),)
+    with pytest.raises(rfc6052.NotEmbedded, match="not at an RFC 6052 position"):
+        rfc6052.prefix_embedding(IPv6Address("2001:db8:122::c000:aa:0"), wka)
+    with pytest.raises(rfc6052.NotEmbedded, match="does not hold"):
+        rfc6052.prefix_embedding(IPv6Address("2001:db8:122:c000:2:2100::"), wka)
+
+
+def test_u_octet_rule_is_one_rule_with_one_message():
+    """A /96 prefix whose bits 64-71 are not zero (unbound accepts it, BIND refuses it) is not an
+    RFC 6052 prefix (§2.2): typed with --prefix, or found in a DNS64 answer, the same words."""
+    wka = IPv4Address("192.0.0.170")
+    with pytest.raises(rfc6052.InvalidPrefix) as typed:
+        rfc6052.parse_prefix("2001:db8:1:2:ff00::/96")
+    with pytest.raises(rfc6052.InvalidPrefix) as answered:
+        rfc6052.prefix_embedding(IPv6Address("2001:db8:1:2:ff00:0:c000:aa"), wka)
+    assert str(typed.value) == str(answered.value) == (
+        '2001:db8:1:2:ff00::/96: bits 64-71 (the "u" octet) must be zero (RFC 6052 §2.2)')
+    assert answered.value.network == IPv6Network("2001:db8:1:2:ff00::/96")
+    # below /96 the u octet belongs to the address: not zero there, the address is not synthetic
+    with pytest.raises(rfc6052.NotEmbedded, match='"u" octet'):
+        rfc6052.prefix_embedding(IPv6Address("2001:db8:122:c000:100:aa00::"), wka)
+
+
+def test_well_known_prefix_rule_one_message_both_ways():
+    """RFC 6052 §3.1: 64:ff9b::/96 must not represent a non-global IPv4 address. synthesize
+    refuses to make such an address, and check refuses to call one synthetic, in the same words."""
+    with pytest.raises(rfc6052.NonGlobalWithWellKnownPrefix) as made:
+        rfc6052.synthesize(rfc6052.WELL_KNOWN_PREFIX, IPv4Address("10.0.0.1"))
+    with pytest.raises(rfc6052.NonGlobalWithWellKnownPrefix) as checked:
+        rfc6052.synthetic_ipv4(IPv6Address("64:ff9b::a00:1"), rfc6052.WELL_KNOWN_PREFIX)
+    assert str(made.value) == str(checked.value) == (
+        "10.0.0.1 is not a global IPv4 address: the well-known prefix 64:ff9b::/96 must not represent it "
+        "(RFC 6052 §3.1)")
+    assert rfc6052.synthetic_ipv4(IPv6Address("64:ff9b::808:404"), rfc6052.WELL_KNOWN_PREFIX) == \
+        IPv4Address("8.8.4.4")
+    assert rfc6052.synthetic_ipv4(IPv6Address("2001:db8:122:a00:0:100::"), IPv6Network("2001:db8:122::/48")) == \
+        IPv4Address("10.0.0.1")  # a network-specific prefix may carry any IPv4 address
 
 
 def test_reverse_pointer():

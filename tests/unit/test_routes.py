@@ -5,6 +5,7 @@ and from veth namespaces: healthy, three RA routes, expiring, expired (negative 
 ULA-only, deprecated/tentative/dadfailed addresses without a default route.
 """
 
+import json
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,7 @@ def test_parse_routes_reads_every_field_of_an_ra_default():
     assert [r.gateway for r in defaults] == ["fe80::64:1", "fe80::64:2", "fe80::64:3"]
     assert {(r.interface, r.protocol, r.metric, r.pref) for r in defaults} == {("eth0", "ra", 1024, "medium")}
     assert all(r.from_ra and 0 < r.expires <= 15 and not r.expired for r in defaults)
+    assert {r.metrics for r in defaults} == {(("hoplimit", 64),)}  # the advertisement's hop limit
     assert not [r for r in route_list if r.destination == "fe80::/64"][0].is_default
 
 
@@ -51,6 +53,9 @@ def test_one_healthy_ra_route_is_ok():
     assert result.codes() == ["ok"]
     assert "fe80::64:1" in result.summary and "2001:db8:64:" in result.summary
     assert not result.fixable
+    # it said "default default via …"
+    assert result.summary == ("global address 2001:db8:64:0:b88d:32ff:fe97:54c5, "
+                              "default via fe80::64:1 dev eth0 proto ra metric 1024 expires 12s")
 
 
 def test_static_default_route_after_the_fix_is_ok():
@@ -213,13 +218,47 @@ def test_undo_deletes_the_static_route_restores_a_route_the_sysctl_and_solicits(
     pinned = [r for r in defaults if r.gateway == "fe80::64:2"][0]
     assert commands == [
         "ip -6 route del default via fe80::64:2 dev eth0 proto static metric 1024",
-        f"ip -6 route add default via fe80::64:2 dev eth0 metric 1024 proto ra expires {pinned.expires - elapsed} pref medium",
+        f"ip -6 route add default via fe80::64:2 dev eth0 metric 1024 proto ra expires {pinned.expires - elapsed} "
+        "hoplimit 64 pref medium",
         "sysctl -w net.ipv6.conf.eth0.accept_ra_defrtr=1",
         "rdisc6 -1 -n -q -r 1 -w 1000 eth0"]
     # long after the fix the removed routes would have expired: none is re-created
     assert [c[0] for c in fix.plan_undo(record, after, 600)] == ["ip", "sysctl", "rdisc6"]
     # a route the routers re-created meanwhile is left alone
     assert [c[3] for c in fix.plan_undo(record, before, elapsed) if c[0] == "ip"] == []
+
+
+def test_undo_re_creates_every_attribute_the_kernel_had():
+    """The re-created route lacked the kernel's `hoplimit 64` (and later advertisements do not
+    put it back): every attribute `ip -j -6 route` showed is recorded and given back."""
+    captured = ('[{"dst":"default","gateway":"fe80::64:1","dev":"eth0","protocol":"ra","metric":1024,'
+                '"flags":["onlink"],"expires":1500,"metrics":[{"mtu":1400,"hoplimit":255}],"pref":"high"},'
+                '{"dst":"default","gateway":"fe80::64:2","dev":"eth0","protocol":"ra","metric":1024,'
+                '"flags":[],"expires":1500,"metrics":[{"hoplimit":64}],"pref":"medium"}]')
+    defaults = routes.parse_routes(captured)
+    plan = fix.plan_route_fix(defaults, {("fe80::64:1", "eth0"): True})
+    record = {"interface": "eth0", "gateway": plan.gateway, "removed": plan.as_json()["remove"], "sysctls": []}
+    record = json.loads(json.dumps(record))  # as read back from preflight-fix.json
+    assert fix.RouteFix.from_json(plan.as_json()) == plan
+    (add,) = [c for c in fix.plan_undo(record, [], 100) if c[:4] == ["ip", "-6", "route", "add"]]
+    assert fix.show(add) == ("ip -6 route add default via fe80::64:1 dev eth0 metric 1024 proto ra expires 1400 "
+                             "mtu 1400 hoplimit 255 pref high onlink")
+    # a record written before metrics were kept still undoes (without them)
+    old = {**record, "removed": [{k: v for k, v in r.items() if k not in ("metrics", "flags")}
+                                 for r in record["removed"]]}
+    (add,) = [c for c in fix.plan_undo(old, [], 100) if c[:4] == ["ip", "-6", "route", "add"]]
+    assert "hoplimit" not in add and add[-2:] == ["pref", "high"]
+
+
+def test_route_attributes_spell_ip_j_metrics_as_ip_route_words():
+    # captured from `ip -j -6 route` after `ip -6 route add 2001:db8::/64 dev lo mtu 1400 hoplimit 5
+    # congctl reno initcwnd 10 quickack 1 features ecn`; these words re-create the same JSON
+    (route,) = routes.parse_routes('[{"dst":"2001:db8::/64","dev":"lo","metric":1024,"flags":[],"metrics":[{'
+                                   '"mtu":1400,"hoplimit":5,"initcwnd":10,"ecn":null,"quickack":1,'
+                                   '"congestion":"reno"}],"pref":"medium"}]')
+    assert fix.route_attributes({"metrics": dict(route.metrics), "pref": route.pref, "flags": list(route.flags)}) == [
+        "mtu", "1400", "hoplimit", "5", "initcwnd", "10", "features", "ecn", "quickack", "1", "congctl", "reno",
+        "pref", "medium"]
 
 
 def test_undo_without_rdisc6_still_succeeds():

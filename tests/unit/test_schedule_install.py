@@ -374,3 +374,19 @@ def test_remove_block_leaves_every_other_line():
     merged = install.merge_crontab(mine, install.render_cron(install.GENERIC)) + "# after\n"
     assert install.remove_block(merged) == mine + "# after\n"
     assert install.remove_block(mine) == mine
+
+
+def test_uninstall_after_the_configuration_was_deleted_removes_what_install_wrote(cli, tmp_path, isolated_dirs):
+    """Deleting the configuration first is the natural order for someone giving travelsync up;
+    uninstall then still finds the schedule (the invoking user's), instead of suggesting `init`."""
+    need_programs("systemd-analyze")
+    config = write_config(tmp_path)
+    cli("--config", config, "schedule", "install", "--systemd", "--user")
+    folder = isolated_dirs / "config" / "systemd" / "user"
+    assert sorted(p.name for p in folder.iterdir()) == [install.SERVICE, install.TIMER]
+    config.unlink()
+    gone = cli("--config", config, "--json", "schedule", "uninstall", "--systemd", "--user")
+    assert "travelsync init" not in gone.stderr, gone.stderr
+    assert sorted(gone.json["remove"]) == [str(folder / install.SERVICE), str(folder / install.TIMER)]
+    assert not any(folder.iterdir())
+    assert f"{config}: no configuration file here" in gone.stderr  # said, as a note

@@ -18,49 +18,11 @@ from travelsync.exitcodes import ExitStatus
 from travelsync.repository import layout, open_repository
 from travelsync.repository.snapshot import SnapshotInfo
 from travelsync.backup.cache_tags import with_tagged_folders
-from travelsync.backup.outcome import Outcome, classify, retry_delays
+from travelsync.backup.outcome import Outcome, classify
 from travelsync.backup.plan import choose_kind
 from travelsync.backup.report import BackupReport
+from travelsync.backup.run import BackupRun, Callbacks, Stop
 from travelsync.rsync.stats import Stats
-
-
-class Stopped(TemporaryError):
-    """The run was asked to stop (SIGTERM): rsync terminated, the partial kept for resume."""
-
-
-class LockLost(TemporaryError):
-    """The repository lock ended during the run (a remote lock's ssh session died): rsync
-    terminated, nothing committed, the partial kept for resume."""
-
-
-class _Stop:
-    """When a run stops at a safe point: on request (`cancel`, set by SIGTERM) or when the
-    lock it holds is lost. run_rsync polls `is_set()` and terminates rsync; `check()`, called
-    before anything is written outside the partial, raises why."""
-
-    def __init__(self, cancel, held):
-        self.cancel, self.held = cancel, held
-
-    def is_set(self) -> bool:
-        return (self.cancel is not None and self.cancel.is_set()) or self.held.lost() is not None
-
-    def pause(self, seconds: float, sleep) -> None:
-        """Wait `seconds` (between two rsync tries), ending early when the run is to stop: a
-        SIGTERM must not wait out a retry delay of 20 s."""
-        deadline = time.monotonic() + seconds
-        while not self.is_set():
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            sleep(min(left, 0.2))
-
-    def check(self) -> None:
-        if self.cancel is not None and self.cancel.is_set():
-            raise Stopped("backup stopped on request; the partial snapshot is kept and the next run resumes it")
-        why = self.held.lost()
-        if why is not None:
-            raise LockLost(f"the repository lock was lost ({why}); stopped before committing: the partial "
-                           "snapshot is kept and the next run resumes it")
 
 
 def run_backup(app_or_config, *, kind: str = "auto", dry_run: bool = False, environ=None,
@@ -74,7 +36,7 @@ def run_backup(app_or_config, *, kind: str = "auto", dry_run: bool = False, envi
     on_item(code, name) / on_progress(Progress): rsync's itemized lines and progress, streamed.
     notice(message): one-line messages for the user (lock taken over, partial resumed…).
     cancel: set it (e.g. from a SIGTERM handler) to stop at a safe point: rsync is terminated,
-    the partial kept, and Stopped (exit 75) raised.
+    the partial kept, and backup/run.Stopped (exit 75) raised.
     on_started(): called once the lock is held (notifiers ping "start" then, not for a run
     that only found the repository locked).
     Raises TemporaryError (75) when locked or unreachable, or when the lock is lost during the
@@ -86,19 +48,19 @@ def run_backup(app_or_config, *, kind: str = "auto", dry_run: bool = False, envi
     """
     config = getattr(app_or_config, "config", app_or_config)
     environ = environ if environ is not None else getattr(app_or_config, "environ", None)
-    notice = notice or (lambda message: None)
+    callbacks = Callbacks(on_item, on_progress, notice or (lambda message: None), sleep)
     repository = open_repository(config, environ)
     started = clock.now(environ)
     began = time.monotonic()  # durations by the real clock: TRAVELSYNC_NOW replays a fixed instant
     _check_sources(config)
     for source in config.sources:
         for entry in source.left_out:
-            notice(f"source {source.name}: left out {entry.what} {entry.path} (it is inside the source)")
+            callbacks.notice(f"source {source.name}: left out {entry.what} {entry.path} (it is inside the source)")
     if dry_run:
         repository.check_format(missing_ok=True)
-        config = with_tagged_folders(config, notice)
-        return _dry_run(config, repository, kind, started, on_item, on_progress, allow_clock_behind)
-    lock = repository.lock("backup", notice)  # over ssh its connection opens now, alongside the check
+        run = BackupRun(with_tagged_folders(config, callbacks.notice), repository, started, began, callbacks)
+        return _dry_run(run, kind, allow_clock_behind)
+    lock = repository.lock("backup", callbacks.notice)  # over ssh its connection opens now, alongside the check
     try:
         repository.check_format(missing_ok=True)  # read only: an empty or missing folder is created under the lock
     except BaseException:
@@ -107,10 +69,11 @@ def run_backup(app_or_config, *, kind: str = "auto", dry_run: bool = False, envi
     with lock as held:
         if on_started is not None:
             on_started()
-        config = with_tagged_folders(config, notice)  # after the lock: a locked run walks nothing
+        config = with_tagged_folders(config, callbacks.notice)  # after the lock: a locked run walks nothing
+        run = BackupRun(config, repository, started, began, callbacks, Stop(cancel, held),
+                        _closed_paths(config, repository))
         try:
-            return _backup(config, repository, kind, started, environ, on_item, on_progress, notice,
-                           _Stop(cancel, held), sleep, check_changes, allow_clock_behind, began=began)
+            return _backup(run, kind, check_changes=check_changes, allow_clock_behind=allow_clock_behind)
         except OSError as error:
             if error.errno == errno.ENOSPC:
                 raise _no_space(repository)
@@ -129,10 +92,11 @@ def _no_space(repository) -> TravelsyncError:
                                 "`travelsync prune` (which also removes partial snapshots)")
 
 
-def _dry_run(config, repository, kind, started, on_item, on_progress, allow_clock_behind=False) -> BackupReport:
+def _dry_run(run: BackupRun, kind: str, allow_clock_behind: bool = False) -> BackupReport:
     from travelsync.rsync.args import backup_args
     from travelsync.rsync.run import run_rsync
 
+    config, repository, started = run.config, run.repository, run.started
     snapshots = repository.snapshots() if repository.exists() else []  # else the first real run creates it
     chosen = choose_kind(kind, config.schedule, snapshots, started)
     parent = repository.latest() if chosen == "incremental" and snapshots else None
@@ -146,7 +110,7 @@ def _dry_run(config, repository, kind, started, on_item, on_progress, allow_cloc
         link_dest = _link_dest(repository, parent, source)
         result = run_rsync(backup_args(config.rsync, _ssh(config, repository), source, destination, link_dest=link_dest,
                                        dry_run=True, closed_paths=closed),
-                           on_item=on_item, on_progress=on_progress)
+                           on_item=run.callbacks.on_item, on_progress=run.callbacks.on_progress)
         outcome = classify(result)
         if outcome in (Outcome.FAILED, Outcome.TRANSPORT, Outcome.KILLED):
             raise TravelsyncError(f"rsync dry run of source {source.name} failed: {result.error_summary()}")
@@ -190,15 +154,15 @@ def _link_dest(repository, parent, source) -> str | None:
     return repository.store.absolute(f"{layout.SNAPSHOTS}/{parent.id}/{layout.DATA}/{source.name}")
 
 
-def _backup(config, repository, kind, started, environ, on_item, on_progress, notice, stop, sleep,
-            check_changes, allow_clock_behind=False, *, began: float) -> BackupReport:
+def _backup(run: BackupRun, kind: str, *, check_changes: bool = True, allow_clock_behind: bool = False) -> BackupReport:
+    config, repository, started, stop = run.config, run.repository, run.started, run.stop
     if repository.location.is_remote:  # a stopped run's rsync may still be writing there
         from travelsync.rsync.leftovers import end_stale_receivers
 
         ended = end_stale_receivers(repository.store.run, repository.store.absolute(layout.PARTIAL))
         if ended:
-            notice(f"ended {ended} rsync process(es) that an earlier, stopped run left writing into "
-                   f"{repository.location}")
+            run.notice(f"ended {ended} rsync process(es) that an earlier, stopped run left writing into "
+                       f"{repository.location}")
     repository.overview(refresh=True)  # as it is now that the lock is held
     repository.check_format(create_at=started)
     snapshots = repository.snapshots()
@@ -207,28 +171,28 @@ def _backup(config, repository, kind, started, environ, on_item, on_progress, no
     chosen = choose_kind(kind, config.schedule, snapshots, started)
     parent = repository.latest() if chosen == "incremental" else None
     if chosen == "incremental" and parent is None:
-        notice("no intact snapshot yet: taking a full backup")
+        run.notice("no intact snapshot yet: taking a full backup")
         chosen = "full"
     noted = _repository_warnings(repository, parent)
     exit_status = ExitStatus.WARNINGS if noted else ExitStatus.SUCCESS
-    closed = _closed_paths(config, repository)
     if parent is not None and check_changes:
         from travelsync.backup.changes import unchanged_since
 
-        if unchanged_since(config, repository, parent, closed_paths=closed):
+        if unchanged_since(config, repository, parent, closed_paths=run.closed_paths):
             stop.check()
-            finished = _finished(started, began)
+            finished = run.finished()
             repository.record_no_change("incremental", started, finished, parent.id)
             return BackupReport(parent.id, "incremental", seconds=(finished - started).total_seconds(),
                                 warnings=noted, exit_status=exit_status, no_change=True)
+    from travelsync.verify.spool import ManifestSpool
+
     taken = {name for name, _ in repository.overview().documents}  # damaged folders' names too
-    snapshot_id, resumed = _prepare_partial(repository, chosen, started, taken, notice)
+    snapshot_id, resumed = _prepare_partial(repository, chosen, started, taken, run.notice)
     partial = repository.partial_path(snapshot_id)
     total, warnings, failed, status = Stats(), [], [], "complete"
-    with _ManifestSpool(config, repository, partial, parent if chosen == "incremental" else None) as manifest:
+    with ManifestSpool(config, repository, partial, parent if chosen == "incremental" else None) as manifest:
         for source in _in_rsync_order(config.sources):
-            result = _transfer(config, repository, source, partial, parent, on_item, on_progress, stop, sleep,
-                               notice, manifest, closed_paths=closed)
+            result = _transfer(run, source, partial, parent, manifest)
             outcome = classify(result)
             total = total.add(result.stats)
             if outcome is Outcome.VANISHED:
@@ -245,7 +209,7 @@ def _backup(config, repository, kind, started, environ, on_item, on_progress, no
         stop.check()
         manifest.write()
     attributes = _extended_attributes(repository, partial)
-    finished = _finished(started, began)
+    finished = run.finished()
     info = SnapshotInfo(snapshot_id, chosen, parent.id if parent else None, started, finished, status,
                         total.files, total.total_size, tuple(warnings), tuple(s.name for s in config.sources),
                         {k: getattr(total, k) for k in total.__dataclass_fields__}, tuple(failed),
@@ -255,14 +219,6 @@ def _backup(config, repository, kind, started, environ, on_item, on_progress, no
     return BackupReport(snapshot_id, chosen, total.files_transferred, total.literal_data, total.total_size,
                         (finished - started).total_seconds(), noted + warnings, exit_status, status,
                         resumed=resumed, failed_files=failed, **manifest.counts())
-
-
-def _finished(started, began: float):
-    """The end of a run: its start plus the time it really took (time.monotonic), so that its
-    duration is true under a replayed clock and when the wall clock is stepped meanwhile."""
-    from datetime import timedelta
-
-    return started + timedelta(seconds=time.monotonic() - began)
 
 
 def _in_source(failed: str, source_path: str, target: str) -> str:
@@ -335,24 +291,25 @@ def _in_rsync_order(sources):
     return sorted(sources, key=lambda source: source.name.encode() + b"/")
 
 
-def _transfer(config, repository, source, partial, parent, on_item, on_progress, stop, sleep, notice,
-              manifest=None, *, closed_paths=False):
-    """rsync one source into the partial snapshot, retrying transport failures with backoff.
-    rsync's listing feeds `manifest` (a _ManifestSpool) as it streams; `stop` (a _Stop)
-    terminates rsync and ends the run at once."""
+def _transfer(run: BackupRun, source, partial, parent, manifest=None):
+    """rsync one source into the partial snapshot, retrying transport failures (rsync/retry.py).
+    rsync's listing feeds `manifest` (a verify/spool.ManifestSpool) as it streams; the run's
+    stop terminates rsync and ends the run at once."""
     from travelsync.rsync.args import backup_args
+    from travelsync.rsync.retry import RetryPolicy, with_retries
     from travelsync.rsync.run import run_rsync
 
+    config, repository, stop, callbacks = run.config, run.repository, run.stop, run.callbacks
     destination = repository.location.child(partial, layout.DATA, source.name)
     argv = backup_args(config.rsync, _ssh(config, repository), source, destination,
                        link_dest=_link_dest(repository, parent, source), listing=manifest is not None,
-                       progress=on_progress is not None,  # progress2 doubles rsync's output: only for a bar
-                       closed_paths=closed_paths)
-    delays = retry_delays(config.rsync.retries, config.rsync.retry_delay)
-    for attempt in range(len(delays) + 1):
+                       progress=callbacks.on_progress is not None,  # progress2 doubles rsync's output: only for a bar
+                       closed_paths=run.closed_paths)
+
+    def attempt(number: int):
         stop.check()
-        builder = manifest.start(source, first_attempt=attempt == 0) if manifest is not None else None
-        result = run_rsync(argv, on_item=on_item, on_progress=on_progress, cancel=stop,
+        builder = manifest.start(source, first_attempt=number == 0) if manifest is not None else None
+        result = run_rsync(argv, on_item=callbacks.on_item, on_progress=callbacks.on_progress, cancel=stop,
                            on_files=builder.add_lines if builder is not None else None)
         stop.check()
         outcome = classify(result)
@@ -364,96 +321,18 @@ def _transfer(config, repository, source, partial, parent, on_item, on_progress,
         if outcome is Outcome.FAILED:
             raise TravelsyncError(f"rsync failed on source {source.name} (exit {result.exit_code}): "
                                   f"{result.error_summary()}")
-        if outcome is not Outcome.TRANSPORT:
-            if builder is not None:
-                manifest.finish(builder)
-            return result
-        if attempt < len(delays):
-            notice(f"rsync transport failure (exit {result.exit_code}: {result.error_summary()}); "
-                   f"retrying in {delays[attempt]:g} s")
-            stop.pause(delays[attempt], sleep)
-    raise TemporaryError(f"repository {repository.location} unreachable: rsync exit {result.exit_code}: "
-                         f"{result.error_summary()} (after {len(delays)} retries; previous snapshots untouched)")
+        if outcome is not Outcome.TRANSPORT and builder is not None:
+            manifest.finish(builder)
+        return result
 
+    def on_retry(result, delay: float) -> None:
+        run.notice(f"rsync transport failure (exit {result.exit_code}: {result.error_summary()}); "
+                   f"retrying in {delay:g} s")
 
-class _ManifestSpool:
-    """manifest.tsv.zst of the snapshot being taken, built from rsync's listing as it streams
-    (verify/build.py) and compressed as it comes into a local temp file, one section per
-    source (a retried source starts its section again); copied into partial/<id>/ at the end.
-
-    Checksums come from rsync (`%C`) or, for unchanged files, from the parent's manifest;
-    the few files left (hard-link followers, files already in a resumed partial) are hashed
-    by rsync in batches: from the snapshot, or from the source for a remote repository."""
-
-    def __init__(self, config, repository, partial, parent):
-        self.config, self.repository, self.partial = config, repository, partial
-        self.parent_handle = self.parent = None
-        self.builders = []
-        if parent is not None:
-            from travelsync.verify.build import ParentEntries
-            from travelsync.verify.manifest import VERSION, Manifest
-
-            handle = repository.store.open_for_reading(f"{layout.SNAPSHOTS}/{parent.id}/{layout.MANIFEST_FILE}")
-            if handle is not None:
-                self.parent_handle = handle
-                manifest = Manifest(handle)
-                if manifest.version == VERSION:  # an older manifest's checksums cannot be inherited
-                    self.parent = ParentEntries(manifest)
-
-    def __enter__(self):
-        import tempfile
-
-        from travelsync.verify.manifest import SectionSpool
-
-        self.file = tempfile.TemporaryFile(prefix="travelsync-manifest-")
-        self.spool = SectionSpool(self.file)
-        return self
-
-    def __exit__(self, *exc):
-        self.file.close()
-        if self.parent_handle is not None:
-            self.parent_handle.close()
-        return False
-
-    def start(self, source, first_attempt: bool):
-        """A SourceManifest for one rsync attempt of `source` (its section restarted)."""
-        from travelsync.location import Location
-        from travelsync.verify.build import SourceManifest, candidates_resolver
-        from travelsync.verify.sums import checksums_of
-
-        if self.builders and self.builders[-1][0] == source.name:
-            self.builders.pop()
-            self.spool.restart()
-        else:
-            self.spool.begin()
-        if self.repository.location.is_remote:
-            root = source.path  # the source rsync just sent from (the repository is far away)
-        else:
-            root = self.repository.store.absolute(f"{self.partial}/{layout.DATA}/{source.name}")
-        root_location = Location(str(root))
-
-        def hash_names(names):
-            return checksums_of(self.config.rsync, None, root_location, names)
-
-        builder = SourceManifest(source.name, self.spool, self.parent if first_attempt else None, hash_names,
-                                 candidates_resolver(os.fsencode(str(root))))
-        self.builders.append((source.name, builder))
-        return builder
-
-    def finish(self, builder) -> None:
-        """The source's rsync succeeded: its last lines, then close its section."""
-        builder.finish()
-        self.spool.end()
-
-    def counts(self) -> dict:
-        builders = [builder for _, builder in self.builders]
-        return {"hashed": sum(b.hashed for b in builders), "from_rsync": sum(b.sent for b in builders),
-                "inherited": sum(b.inherited for b in builders)}
-
-    def write(self) -> None:
-        """Copy the compressed spool to partial/<id>/manifest.tsv.zst."""
-        self.file.seek(0)
-        # straight to its name: partial/ is invisible until the commit, which fsyncs the folder
-        with self.repository.store.open_for_writing(f"{self.partial}/{layout.MANIFEST_FILE}") as handle:
-            while chunk := self.file.read(1 << 20):
-                handle.write(chunk)
+    policy = RetryPolicy.of(config.rsync)
+    result = with_retries(attempt, policy, is_transport=lambda result: classify(result) is Outcome.TRANSPORT,
+                          on_retry=on_retry, pause=lambda seconds: stop.pause(seconds, callbacks.sleep))
+    if classify(result) is Outcome.TRANSPORT:
+        raise TemporaryError(f"repository {repository.location} unreachable: rsync exit {result.exit_code}: "
+                             f"{result.error_summary()} (after {policy.retries} retries; previous snapshots untouched)")
+    return result

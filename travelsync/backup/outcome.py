@@ -2,7 +2,7 @@
 
 from enum import Enum
 
-from travelsync.rsync.args import PARTIAL_TRANSFER, TRANSPORT_FAILURES, VANISHED
+from travelsync.rsync.exits import PARTIAL_TRANSFER, TRANSPORT_FAILURES, VANISHED
 
 
 class Outcome(Enum):
@@ -31,7 +31,3 @@ def classify(result) -> Outcome:
         return Outcome.TRANSPORT
     return Outcome.FAILED
 
-
-def retry_delays(retries: int, first_delay: float) -> list[float]:
-    """Seconds to wait before each retry: first_delay, doubled each time."""
-    return [first_delay * (2 ** attempt) for attempt in range(max(0, retries))]

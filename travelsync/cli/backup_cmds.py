@@ -203,16 +203,30 @@ def verify(app, snapshot_id, every, sample):
             raise TravelsyncError(f"{repository.location}: no snapshot to verify")
     else:
         names = [snapshot_id or "latest"]
-    results = []
+    results, stopped = [], None
     for name in names:
-        data, problem = _verify_one(app, repository, name, sample, missing_ok=every)
+        try:
+            data, problem = _verify_one(app, repository, name, sample, missing_ok=every)
+        except TravelsyncError as error:
+            if not every:
+                raise
+            # --all: this snapshot failed; the others are still worth checking and reporting,
+            # unless the repository itself is out of reach (then every next one would fail too)
+            data, problem = {"snapshot": name, "ok": False, "checked": 0, "corrupted": [], "missing": [],
+                             "extra": [], "error": error.message}, error.message
+            if int(error.exit_status) == ExitStatus.TEMPORARY:
+                stopped = error
         results.append(data)
         if problem is not None:
             app.error(problem)
+        if stopped is not None:
+            break
 
     def block(r):
         what = "all match the manifest" if r["ok"] else "DIFFERENCES FOUND"
-        if r.get("no_manifest"):
+        if r.get("error"):
+            what = f"NOT CHECKED: {r['error']}"
+        elif r.get("no_manifest"):
             what = f"no manifest ({layout.MANIFEST_FILE}): not checked"
         damaged = f", but its {layout.SNAPSHOT_FILE} is missing or damaged" if r.get("problems") else ""
         sampled = f" (a {r['sample']['percent']:g} % sample of {r['sample']['of']})" if r.get("sample") else ""
@@ -226,6 +240,8 @@ def verify(app, snapshot_id, every, sample):
         app.emit({"ok": ok, "snapshots": results}, lambda d: "\n".join(block(r) for r in d["snapshots"]))
     else:
         app.emit(results[0], block)
+    if stopped is not None:
+        return ExitStatus.TEMPORARY
     return ExitStatus.SUCCESS if ok else ExitStatus.FAILURE
 
 
@@ -234,6 +250,7 @@ def _verify_one(app, repository, snapshot_id: str, sample, *, missing_ok: bool):
     A snapshot without a manifest: TravelsyncError, or with `missing_ok` a failed report."""
     from travelsync.repository import layout
     from travelsync.verify.check import compare
+    from travelsync.verify.manifest import ManifestDamaged
 
     snapshot, problem = repository.named(snapshot_id)
     base = f"{layout.SNAPSHOTS}/{snapshot}"
@@ -264,6 +281,9 @@ def _verify_one(app, repository, snapshot_id: str, sample, *, missing_ok: bool):
                 chosen = Sample(opener, sample)
                 opener, hashes = chosen.open, SampleHashes(hashes, chosen)
             report = compare(snapshot, opener, hashes, on_progress=bar.update if bar else None)
+    except ManifestDamaged as error:
+        raise TravelsyncError(f"snapshot {snapshot}: {error.message} ({manifest_rel})",
+                              hint="its files cannot be checked; `verify` the others, back up again") from None
     finally:
         if bar:
             bar.finish()

@@ -105,37 +105,50 @@ class TravelsyncGroup(LazyGroup):
             result = super().main(args=args, prog_name=prog_name or "travelsync", complete_var=complete_var,
                                   standalone_mode=False, **extra)
         except click.exceptions.Exit as done:
-            code = done.exit_code
+            return done.exit_code
         except click.ClickException as error:
             error.show()
-            code = ExitStatus.USAGE
+            return self._failed(args, ExitStatus.USAGE, error.format_message())
         except click.Abort as error:  # click turns a KeyboardInterrupt into Abort
             code = _interrupted(error.__cause__ or error.__context__)
             if code is None:
                 click.echo("travelsync: aborted", err=True)
-                code = ExitStatus.FAILURE
+                return self._failed(args, ExitStatus.FAILURE, "aborted")
+            return self._failed(args, code, _STOPPED[code])
         except TravelsyncError as error:
             click.echo(f"travelsync: {error.message}", err=True)
             if error.hint:
                 click.echo(f"hint: {error.hint}", err=True)
-            code = int(error.exit_status)
-            app = TravelsyncGroup.app
-            if app is not None and app.json and not app.emitted:  # scripts read stdout: one document there
-                import json
-
-                click.echo(json.dumps({"error": error.message, "hint": error.hint, "exit_status": code}, indent=2))
+            return self._failed(args, int(error.exit_status), error.message, error.hint)
         except KeyboardInterrupt as error:
             code = _interrupted(error)
+            return self._failed(args, code, _STOPPED[code])
         except Exception as error:  # the one place an unexpected error is caught
             if TravelsyncGroup.verbose:
                 traceback.print_exc()
-            click.echo(f"travelsync: internal error: {type(error).__name__}: {error}", err=True)
-            if not TravelsyncGroup.verbose:
-                click.echo("hint: rerun with -v for the traceback", err=True)
-            code = ExitStatus.FAILURE
-        else:
-            code = int(result) if isinstance(result, int) else 0
-        return code
+            message = f"internal error: {type(error).__name__}: {error}"
+            click.echo(f"travelsync: {message}", err=True)
+            hint = None if TravelsyncGroup.verbose else "rerun with -v for the traceback"
+            if hint:
+                click.echo(f"hint: {hint}", err=True)
+            return self._failed(args, ExitStatus.FAILURE, message, hint)
+        return int(result) if isinstance(result, int) else 0
+
+    @staticmethod
+    def _failed(args, code: int, message: str, hint: str | None = None) -> int:
+        """Under --json, the one error document on stdout (scripts read stdout), unless the
+        command already printed its own report; the exit status either way."""
+        app = TravelsyncGroup.app
+        argv = list(sys.argv[1:] if args is None else args)
+        asked = "--json" in argv[:argv.index("--")] if "--" in argv else "--json" in argv
+        if (asked or (app is not None and app.json)) and not (app is not None and app.emitted):
+            import json
+
+            click.echo(json.dumps({"error": message, "hint": hint, "exit_status": int(code)}, indent=2))
+        return int(code)
+
+
+_STOPPED = {128 + int(signal.SIGTERM): "stopped by SIGTERM", 128 + int(signal.SIGINT): "interrupted (SIGINT)"}
 
 
 def _interrupted(error) -> int | None:

@@ -7,7 +7,7 @@ from travelsync.errors import UsageError
 OUTCOME_HELP = """\b
 Outcomes (JSON "outcome"):
   found          prefixes found (exit 0)
-  non-standard   AAAA records, but no well-known address at an RFC 6052 position (exit 1)
+  non-standard   AAAA records, but no well-known address once at an RFC 6052 position (exit 1)
   not-dns64      no AAAA; the A records are 192.0.0.170/171: the resolver is not a DNS64 (exit 1)
   no-nat64       NXDOMAIN or no AAAA: no NAT64 here; "ttl" is the negative TTL (exit 1)
   no-answer      timeout, SERVFAIL or refused at every server, after retries (exit 75)"""
@@ -83,10 +83,10 @@ def discover(app, domain, nameserver, timeout, ra_interface, as_list, validate, 
              check_server):
     """Find the NAT64 prefixes of this network.
 
-    Asks AAAA of ipv4only.arpa (RD=1, CD=0, never ANY) and looks for 192.0.0.170/171 at
-    every RFC 6052 position in every answer; every distinct prefix is kept, in the order
-    first seen. Exit 0 when a usable prefix is found, 1 otherwise, 75 when no server
-    answered.
+    Asks AAAA of ipv4only.arpa (RD=1, CD=0, never ANY) and looks for 192.0.0.170 in every
+    answer, once, at an RFC 6052 position (192.0.0.171 when 170 occurs twice, RFC 7050
+    §3); every distinct prefix is kept, in the order first seen. Exit 0 when a usable
+    prefix is found, 1 otherwise, 75 when no server answered.
 
     \b
     Examples:
@@ -181,8 +181,9 @@ def synthesize(app, ipv4, given, domain, nameserver, timeout):
     """Print the IPv6 address of IPV4 under every discovered (or given) prefix.
 
     The well-known prefix 64:ff9b::/96 is refused for non-global IPv4 addresses (RFC 6052
-    §3.1). Exit 0 when at least one address was made, 1 when none could be, 75 when
-    discovery got no answer.
+    §3.1), and so is a discovered /96 prefix whose bits 64-71 are not zero (§2.2). Exit 0
+    when at least one address was made, 1 when none could be, 75 when discovery got no
+    answer.
 
     \b
     Example:
@@ -198,16 +199,21 @@ def synthesize(app, ipv4, given, domain, nameserver, timeout):
     except ValueError:
         raise UsageError(f"{ipv4!r} is not an IPv4 address") from None
     prefixes, result = _prefixes(app, given, domain, nameserver, timeout)
-    made, refused = [], []
+    made, refused, messages = [], [], []  # messages: one line per refusal, in the words of the rule
+    for prefix, reason in (result.rejected if result else ()):  # the network's prefix, refused as discover does
+        refused.append({"prefix": str(prefix), "reason": reason})
+        messages.append(f"{prefix}: {reason}")
     for prefix in prefixes:
         try:
             made.append({"prefix": str(prefix), "address": str(rfc6052.synthesize(prefix, address))})
-        except (rfc6052.NonGlobalWithWellKnownPrefix, rfc6052.InvalidPrefix) as error:
+        except rfc6052.NonGlobalWithWellKnownPrefix as error:
             refused.append({"prefix": str(prefix), "reason": str(error)})
-            app.warn(str(error))
+            messages.append(str(error))
     data = {"ipv4": str(address), "addresses": made, "refused": refused}
     if result is not None:
         data["outcome"] = result.outcome
+    for message in messages:
+        (app.warn if made else app.error)(message)
     app.emit(data, lambda d: "\n".join(item["address"] for item in d["addresses"]))
     if made:
         return 0
@@ -227,7 +233,9 @@ def check(app, ipv6, given, domain, nameserver, timeout):
     """Tell whether IPV6 is synthetic: under which prefix, embedding which IPv4 address.
 
     Without --prefix, the discovered prefixes and the well-known prefix 64:ff9b::/96 are
-    tried. Exit 0 when synthetic, 1 when not.
+    tried. An address that breaks RFC 6052 is not synthetic, in the words synthesize
+    uses: 64:ff9b::/96 with a non-global IPv4 address (§3.1), a discovered /96 prefix
+    whose bits 64-71 are not zero (§2.2). Exit 0 when synthetic, 1 when not.
 
     \b
     Example:
@@ -245,22 +253,31 @@ def check(app, ipv6, given, domain, nameserver, timeout):
     prefixes, result = _prefixes(app, given, domain, nameserver, timeout, fallback_well_known=True)
     data = {"address": str(address), "synthetic": False, "prefix": None, "ipv4": None,
             "prefixes_checked": [str(p) for p in prefixes], "reasons": []}
+    refusals = []  # a rule of RFC 6052 that this address breaks: the reason it is not synthetic
     if result is not None:
         data["outcome"] = result.outcome
+        for prefix, reason in result.rejected:  # the network's own prefix, refused as discover refuses it
+            data["reasons"].append(f"{prefix}: {reason}")
+            if address in prefix:
+                refusals.append(data["reasons"][-1])
     for prefix in prefixes:
         try:
-            embedded = rfc6052.extract(address, prefix)
+            embedded = rfc6052.synthetic_ipv4(address, prefix)
+        except rfc6052.NonGlobalWithWellKnownPrefix as error:
+            data["reasons"].append(str(error))
+            refusals.append(str(error))
+            continue
         except (rfc6052.NotEmbedded, rfc6052.InvalidPrefix) as error:
             data["reasons"].append(str(error))
             continue
         data.update(synthetic=True, prefix=str(prefix), ipv4=str(embedded))
-        if prefix == rfc6052.WELL_KNOWN_PREFIX and not embedded.is_global:
-            app.warn(f"{embedded} is not global: the well-known prefix must not embed it (RFC 6052 §3.1)")
         break
 
     def human(d):
         if d["synthetic"]:
             return f"{d['address']} is synthetic: prefix {d['prefix']}, IPv4 {d['ipv4']}"
+        if refusals:
+            return f"{d['address']} is not synthetic: {'; '.join(refusals)}"
         return f"{d['address']} is not synthetic (checked: {', '.join(d['prefixes_checked'])})"
 
     app.emit(data, human)

@@ -148,11 +148,12 @@ def run(app, heartbeat, every):
     return daemon.run()
 
 
-def _target(app, front, user):
-    """Where the schedule goes and whom it runs as: the owner of the configuration file."""
+def _target(app, front, user, config_may_be_gone=False):
+    """Where the schedule goes and whom it runs as: the owner of the configuration file (for
+    uninstall after the file was deleted: the invoking user, whose schedule it then was)."""
     import os
 
-    from travelsync.errors import UsageError
+    from travelsync.errors import ConfigError, UsageError
     from travelsync.schedule import target
 
     if front is None:
@@ -160,7 +161,13 @@ def _target(app, front, user):
     if user and front != "systemd":
         raise UsageError("--user goes with --systemd")
     config_path = app.config_path.expanduser().absolute()
-    account = target.config_owner(config_path, app.environ)
+    try:
+        account = target.config_owner(config_path, app.environ)
+    except ConfigError as error:
+        if not config_may_be_gone or config_path.exists():
+            raise
+        account = target.Account.of_uid(os.geteuid())
+        app.info(f"{error.message}: removing {account.name}'s schedule")
     return target.choose(front, user, os.geteuid(), account, config_path, app.environ), config_path
 
 
@@ -294,7 +301,7 @@ def uninstall(app, front, user, dry_run):
     """
     from travelsync.schedule import install as render
 
-    where, config_path = _target(app, front, user)
+    where, config_path = _target(app, front, user, config_may_be_gone=True)
     data = {"front": front, "dry_run": dry_run, "run_as": {"user": where.account.name, "home": where.account.home},
             "remove": [], "commands": [], "problems": []}
     if front == "cron":

@@ -1,7 +1,7 @@
 """The side effects of switching a mail client: read, check, replace, remember the original.
 
-A config file is either on this machine or `[user@]host:/path` (read with `ssh cat`, edited
-here, written to a temp file beside it there and renamed there; every remote script runs
+A config file is either on this machine (LocalFiles) or `[user@]host:/path` (RemoteFiles in
+travelsync/mail/remote.py: the same steps done by shipped programs over ssh; every one runs
 under umask 077, so a temp copy is never readable by others, not even for a moment).
 Before anything is replaced, the edited text is written, with the file's name, mode and owner, into a private
 temp folder (mode 0700; on the file's machine) and handed to the client's own parser; only if
@@ -29,7 +29,6 @@ import difflib
 import hashlib
 import os
 import re
-import secrets
 import stat
 import tempfile
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ from typing import Callable
 
 from travelsync import atomic, process
 from travelsync.errors import TravelsyncError
-from travelsync.location import Location, remote_shell_command, ssh_argv
+from travelsync.location import Location
 from travelsync.mail.model import Change, MailConfigError
 
 STATE_FILE = "mailer.json"
@@ -227,118 +226,13 @@ def _said(done, config: ConfigFile, module: ModuleType, temp: str) -> str:
     return ": " + done.error_line().replace(temp, config.real_path)
 
 
-# Before every remote script: what it creates (the temp copies holding the passwords) is 0600
-# from its first byte, whatever the ssh session's umask; `chmod --reference` then gives the
-# copy the mode of the file it replaces.
-PRIVATE = "umask 077\n"
-
-_REMOTE_READ = r"""
-f=$1
-if [ ! -e "$f" ]; then if [ -L "$f" ]; then echo travelsync-dangling; else echo travelsync-missing; fi; exit 0; fi
-r=$(readlink -f -- "$f") || r=$f
-if [ -d "$r" ]; then echo travelsync-directory; exit 0; fi
-if [ ! -f "$r" ]; then echo travelsync-special; exit 0; fi
-if [ ! -r "$r" ]; then echo travelsync-unreadable; exit 0; fi
-d=$(dirname -- "$r")
-w=1; [ -w "$d" ] || w=0
-printf 'travelsync-ok %s %s %s %s\n' "$(stat -c %a -- "$r")" "$(stat -c %a -- "$d")" "$w" "$r"
-exec cat -- "$r"
-"""
-
-_REMOTE_CHECK = r"""
-d=$1 r=$2 t=$3 keep_out=$4; shift 4
-mkdir -m 700 -- "$d" || exit 90
-trap 'rm -rf -- "$d"' EXIT
-cat > "$t" || exit 90
-chmod --reference="$r" -- "$t" && { chown --reference="$r" -- "$t" 2>/dev/null || true; } || exit 91
-if command -v "$1" >/dev/null 2>&1; then "$@" >"$d/.out" 2>"$d/.err"; rc=$?; else rc=127; fi
-[ "$rc" = 0 ] && [ "$keep_out" = 1 ] && cat -- "$d/.out"
-[ "$rc" = 0 ] || [ "$rc" = 127 ] || cat -- "$d/.err" >&2
-exit "$rc"
-"""
-
-_REMOTE_PUT = r"""
-r=$1 t=$2 want=$3
-set -C
-cat > "$t" || exit 90
-set +C
-chmod --reference="$r" -- "$t" && { chown --reference="$r" -- "$t" 2>/dev/null || true; } || { rm -f -- "$t"; exit 91; }
-if [ "$(sha256sum < "$r" | cut -d' ' -f1)" != "$want" ]; then rm -f -- "$t"; exit 92; fi
-sync -- "$t" 2>/dev/null
-mv -f -- "$t" "$r" || { rm -f -- "$t"; exit 93; }
-"""
-
-
-class RemoteFiles:
-    """Config files on another machine, reached with the `ssh:` settings (host keys checked)."""
-
-    def __init__(self, ssh_config, run: Callable = process.run):
-        self.ssh_config = ssh_config
-        self.run = run
-
-    def _ssh(self, location: Location, script: str, *args: str, input: bytes | None = None):
-        from travelsync.shared_ssh import shared  # the run's one connection to that machine
-
-        argv = ssh_argv(shared(self.ssh_config, location.ssh_target), location.ssh_target) + [
-            remote_shell_command("sh", "-c", PRIVATE + script, "travelsync", *args)]
-        try:
-            done = self.run(argv, input=input, timeout=CHECK_TIMEOUT)
-        except process.ProgramMissing:
-            raise MailRefused(f"{location}: ssh is not installed here; nothing changed") from None
-        if done.returncode == 255:
-            raise MailRefused(f"{location}: ssh to {location.ssh_target} failed: {done.error_line()}; "
-                              "nothing changed")
-        return done
-
-    def read(self, location: Location) -> ConfigFile:
-        # ssh starts in the remote home, and a quoted `~` would not expand: `~/x` is just `x` there
-        path = location.path[2:] if location.path.startswith("~/") else location.path
-        done = self._ssh(location, _REMOTE_READ, path)
-        header, _, data = done.stdout.partition(b"\n")
-        words = header.decode("utf-8", "replace").split(" ", 4)
-        problems = {"travelsync-missing": "no such file", "travelsync-dangling": "a symlink to a missing file",
-                    "travelsync-directory": "is a directory, not a mail client's config file",
-                    "travelsync-special": "not a regular file", "travelsync-unreadable": "cannot read it"}
-        if words[0] in problems:
-            raise MailRefused(f"{location}: {problems[words[0]]}; nothing changed")
-        if words[0] != "travelsync-ok" or len(words) != 5 or not done.ok:
-            raise MailRefused(f"{location}: could not read it over ssh ({done.error_line()}); nothing changed")
-        mode, folder_mode, writable, real = int(words[1], 8), int(words[2], 8), words[3] == "1", words[4]
-        return ConfigFile(location, real, data, mode, writable and bool(folder_mode & 0o222))
-
-    def _temp_for(self, config: ConfigFile) -> str:
-        real = PurePosixPath(config.real_path)
-        return str(real.parent / f".{real.name}.{secrets.token_hex(4)}.travelsync-tmp")
-
-    def check(self, config: ConfigFile, data: bytes, module: ModuleType) -> str | None:
-        """The local check's twin, run there: a copy in a private folder /tmp/travelsync-check.*."""
-        return judge(self._run_copy, config, data, module, f"on {config.location.host}")
-
-    def _run_copy(self, config: ConfigFile, data: bytes, module: ModuleType):
-        folder = f"/tmp/travelsync-check.{secrets.token_hex(8)}"
-        temp = f"{folder}/{PurePosixPath(config.real_path).name}"
-        argv = module.validate_argv(PurePosixPath(temp))
-        # the checker's output comes back only for a client module that compares it (never passwords)
-        keep_out = "1" if getattr(module, "confirm", None) else "0"
-        done = self._ssh(config.location, _REMOTE_CHECK, folder, config.real_path, temp, keep_out, *argv, input=data)
-        if done.returncode == 127:
-            return None, argv, temp
-        if done.returncode in (90, 91):
-            raise MailRefused(f"{config.display}: cannot write a temp copy to check in /tmp on "
-                              f"{config.location.host}; nothing changed")
-        return done, argv, temp
-
-    def replace(self, config: ConfigFile, data: bytes) -> None:
-        temp = self._temp_for(config)
-        done = self._ssh(config.location, _REMOTE_PUT, config.real_path, temp, config.sha256, input=data)
-        if done.returncode == 92:
-            raise MailRefused(f"{config.display}: changed while travelsync was working; nothing changed")
-        if not done.ok:
-            raise MailRefused(f"{config.display}: could not replace it over ssh ({done.error_line()})")
-
-
 def files_for(location: Location, ssh_config, run: Callable = process.run):
-    return RemoteFiles(ssh_config, run) if location.is_remote else LocalFiles(run)
+    """LocalFiles, or for `[user@]host:/path` the same interface over ssh (travelsync/mail/remote.py)."""
+    if location.is_remote:
+        from travelsync.mail.remote import RemoteFiles
+
+        return RemoteFiles(ssh_config, run)
+    return LocalFiles(run)
 
 
 # -- the originals travelsync keeps ------------------------------------------------------

@@ -37,8 +37,8 @@ class Report:
 
     @property
     def rejected(self) -> tuple:
-        """Prefixes left out of the usable list, with why (failed check or validation)."""
-        out = []
+        """Prefixes left out of the usable list, with why (RFC 6052, failed check or validation)."""
+        out = list(self.discovery.rejected)
         for item in self.connectivity:
             if item.status == "failed":
                 out.append((item.prefix, f"connectivity check failed: {item.reason}"))
@@ -101,12 +101,11 @@ def discover(settings: Settings) -> Discovery:
         from travelsync.nat64 import pref64
 
         found, routers = pref64.read_from_interface(settings.ra_interface, timeout=settings.timeout)
-        live = [item for item in found if item.lifetime > 0]
+        live = [item for item in found if item.usable]
         if live:
             return discovery_rules.from_pref64([item.prefix for item in live], min(i.lifetime for i in live),
                                                settings.ra_interface)
-        heard = f" (routers heard: {', '.join(routers)})" if routers else " (no router advertisement heard)"
-        ra_note = (f"no PREF64 option on {settings.ra_interface}{heard}; asked DNS instead",)
+        ra_note = pref64.explain(settings.ra_interface, found, routers)
     from travelsync.nat64 import resolver
 
     result = resolver.discover(nameservers(settings), settings.domain, timeout=settings.timeout)

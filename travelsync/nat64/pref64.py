@@ -5,8 +5,10 @@ it sends a router solicitation and listens on a raw ICMPv6 socket bound to the i
 """
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv6Address, IPv6Network
+
+from travelsync.nat64 import rfc6052
 
 OPTION_TYPE = 38
 ROUTER_SOLICITATION, ROUTER_ADVERTISEMENT = 133, 134
@@ -17,24 +19,64 @@ LENGTH_CODES = {0: 96, 1: 64, 2: 56, 3: 48, 4: 40, 5: 32}
 
 @dataclass(frozen=True)
 class Pref64:
-    prefix: IPv6Network
+    """One PREF64 option as received: usable, withdrawn (lifetime 0), or ignored (with why)."""
+
+    prefix: IPv6Network | None  # None when the length code is undefined (the length is unknown)
     lifetime: int  # seconds (scaled lifetime × 8); 0 withdraws the prefix
+    ignored: str | None = None  # why RFC 8781 says to ignore the option
+    router: str | None = field(default=None, compare=False)  # the link-local source of the RA
+
+    @property
+    def usable(self) -> bool:
+        return self.ignored is None and self.lifetime > 0
+
+    def describe(self) -> str:
+        """What was received and, when it is not used, why."""
+        if self.ignored is not None:
+            return f"{self.prefix} ignored: {self.ignored}" if self.prefix else f"ignored: {self.ignored}"
+        if self.lifetime == 0:
+            return f"{self.prefix} withdrawn (lifetime 0)"
+        return f"{self.prefix}, lifetime {self.lifetime} s"
 
     def as_json(self) -> dict:
-        return {"prefix": str(self.prefix), "lifetime": self.lifetime}
+        return {"prefix": str(self.prefix) if self.prefix else None, "lifetime": self.lifetime,
+                "ignored": self.ignored, "router": self.router}
 
 
 def decode_option(option: bytes) -> Pref64 | None:
-    """Decode one option (type, length, body); None when RFC 8781 says to ignore it."""
-    if len(option) < 2 or option[0] != OPTION_TYPE or option[1] != 2 or len(option) < 16:
+    """Decode one option (type, length, body); None when it is not a whole PREF64 option.
+
+    An option RFC 8781 says to ignore (length not 2, an undefined length code) comes back
+    with `ignored` set, so that what was received can still be reported.
+    """
+    if len(option) < 4 or option[0] != OPTION_TYPE:
         return None
     (word,) = struct.unpack("!H", option[2:4])
-    length = LENGTH_CODES.get(word & 0x7)
+    lifetime, code = (word >> 3) * 8, word & 0x7
+    length = LENGTH_CODES.get(code)
+    ignored = None if option[1] == 2 else f"length {option[1]} (RFC 8781 §4: must be 2)"
+    if len(option) < 16:
+        return Pref64(None, lifetime, ignored) if ignored else None  # length 1; else cut short
     if length is None:
-        return None
+        return Pref64(None, lifetime, ignored or f"prefix length code {code} (RFC 8781 §4 defines 0-5)")
     bits = int.from_bytes(option[4:16] + bytes(4), "big")
     bits &= ((1 << length) - 1) << (128 - length)  # bits past the length are ignored by receivers
-    return Pref64(IPv6Network((bits, length)), (word >> 3) * 8)
+    prefix = IPv6Network((bits, length))
+    if ignored is None:  # a prefix RFC 6052 forbids is refused here as DNS discovery refuses it
+        try:
+            rfc6052.validate_prefix(prefix)
+        except rfc6052.InvalidPrefix as error:
+            ignored = error.reason
+    return Pref64(prefix, lifetime, ignored)
+
+
+def explain(interface: str, received, routers) -> tuple[str, ...]:
+    """Notes for a discovery that found no usable PREF64 option: each option received and why
+    it was not used (withdrawn, ignored), then that DNS was asked instead."""
+    heard = f" (routers heard: {', '.join(routers)})" if routers else " (no router advertisement heard)"
+    notes = tuple(f"PREF64 option from {item.router} on {interface}: {item.describe()}" for item in received)
+    usable = "usable " if received else ""
+    return notes + (f"no {usable}PREF64 option on {interface}{heard}; asked DNS instead",)
 
 
 def options(packet: bytes, header_length: int = RA_HEADER_LENGTH):
@@ -52,7 +94,7 @@ def options(packet: bytes, header_length: int = RA_HEADER_LENGTH):
 
 
 def decode_router_advertisement(packet: bytes) -> list[Pref64]:
-    """Every valid PREF64 option in one ICMPv6 router advertisement (empty if not an RA)."""
+    """Every PREF64 option in one ICMPv6 router advertisement, usable or not (empty if not an RA)."""
     if len(packet) < RA_HEADER_LENGTH or packet[0] != ROUTER_ADVERTISEMENT or packet[1] != 0:
         return []
     found = []
@@ -82,13 +124,15 @@ def _hop_limit(ancillary, socket) -> int | None:
 
 
 def read_from_interface(interface: str, timeout: float = 3.0, solicit: bool = True) -> tuple[list[Pref64], list[str]]:
-    """Solicit and read router advertisements on `interface` until one carries PREF64.
+    """Solicit and read router advertisements on `interface` until one carries a usable PREF64.
 
-    Returns (options, routers heard). Needs CAP_NET_RAW. Side effects only; decoding is above.
+    Returns (options received, routers heard): the usable ones as soon as they come, else every
+    withdrawn or ignored option heard until `timeout`. Needs CAP_NET_RAW. Decoding is above.
     """
     import select
     import socket
     import time
+    from dataclasses import replace
 
     from travelsync.errors import TravelsyncError, UsageError
 
@@ -101,6 +145,7 @@ def read_from_interface(interface: str, timeout: float = 3.0, solicit: bool = Tr
     except PermissionError:
         raise TravelsyncError("--ra: reading router advertisements needs root or CAP_NET_RAW") from None
     routers: list[str] = []
+    received: list[Pref64] = []
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, interface.encode())
         sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
@@ -125,9 +170,11 @@ def read_from_interface(interface: str, timeout: float = 3.0, solicit: bool = Tr
             source = str(source)
             if source not in routers:
                 routers.append(source)
-            found = decode_router_advertisement(packet)
-            if found:
+            found = [replace(item, router=source) for item in decode_router_advertisement(packet)]
+            if any(item.usable for item in found):
                 return found, routers
-        return [], routers
+            received += [item for item in found
+                         if not any(item == seen and item.router == seen.router for seen in received)]
+        return received, routers
     finally:
         sock.close()

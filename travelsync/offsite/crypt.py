@@ -13,6 +13,7 @@ import contextlib
 import os
 import re
 import shutil
+import stat
 import subprocess
 import tempfile
 import time
@@ -27,8 +28,13 @@ INSTALL_HINT = "install the Debian packages gocryptfs and fuse3"
 MOUNT_SECONDS = 60.0  # scrypt and the mount itself; a slow machine takes about a second
 UNMOUNT_SECONDS = 10.0  # a busy view is retried this long, then detached lazily
 STOP_SECONDS = 2.0  # gocryptfs ends this soon after its unmount (or its SIGTERM), else the next signal
+# An empty, unmounted mount point older than this is a killed run's: a live one is mounted
+# within MOUNT_SECONDS of being made, or given up and removed (one swept while being taken
+# down costs nothing: its own rmdir then finds it gone).
+STALE_SECONDS = 2 * MOUNT_SECONDS
 PASSWORD_MAX = 2048  # gocryptfs reads at most this many bytes of password
 SCRYPT_COST = 16  # log2 of scrypt's N for a new config: gocryptfs's default (64 MiB, ~0.3 s a mount)
+MOUNT_PREFIX = "travelsync-crypt-"
 KEY_CHECK_NAME = "travelsync-key-check"  # key_fingerprint encrypts this name
 # gocryptfs's exit codes (its manual, EXIT CODES)
 EXIT_WRONG_PASSWORD = 12
@@ -156,9 +162,12 @@ def mount_points(mountinfo: str) -> set[str]:
 
 
 def is_mounted(path: Path) -> bool:
-    """Whether `path` is a mount point now (read from the kernel's table; the mount is not touched)."""
+    """Whether `path` is a mount point now (read from the kernel's table, which names real
+    paths: its folder's links are resolved; the mount itself is not touched)."""
+    path = os.path.abspath(path)
+    real = os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
     text = Path("/proc/self/mountinfo").read_bytes().decode("utf-8", "surrogateescape")
-    return os.fsdecode(os.path.abspath(path)) in mount_points(text)
+    return os.fsdecode(real) in mount_points(text)
 
 
 # -- the mount's life ---------------------------------------------------------------------------
@@ -171,9 +180,10 @@ def _mounted(mode: list, source: Path, config_path: Path, password: bytes) -> It
         raise UsageError(f"{config_path}: no gocryptfs config there")
     if not source.is_dir():
         raise UsageError(f"{source}: no such folder")
+    _sweep_stale_mount_points()
     log = tempfile.TemporaryFile()
     # 0700: ours alone; its real path, as the kernel's mount table names it (TMPDIR may be a link)
-    mountpoint = Path(os.path.realpath(tempfile.mkdtemp(prefix="travelsync-crypt-")))
+    mountpoint = Path(os.path.realpath(tempfile.mkdtemp(prefix=MOUNT_PREFIX)))
     process = None
     try:
         # -fg: this process owns the daemon (its exit code, its end); its own session: a Ctrl-C
@@ -223,17 +233,40 @@ def _unmount(process, mountpoint: Path, fusermount: str) -> None:
         if is_mounted(mountpoint):
             time.sleep(0.1)
     if process is not None:
-        for stop in (None, process.terminate, process.kill):  # SIGTERM: gocryptfs unmounts itself
-            if stop is not None and process.poll() is None:
-                stop()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=STOP_SECONDS)
-                break
+        _end(process)
     if is_mounted(mountpoint):  # still busy, or its gocryptfs is dead
         _fusermount(fusermount, "-uz", mountpoint)
     if not is_mounted(mountpoint):
         with contextlib.suppress(OSError):
             mountpoint.rmdir()
+
+
+def _end(process) -> None:
+    """Reap gocryptfs: it ends by itself once unmounted; on SIGTERM it unmounts itself (lazily
+    if busy) and ends; SIGKILL ends it whatever it is doing."""
+    for stop in (None, process.terminate):
+        if stop is not None and process.poll() is None:
+            stop()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=STOP_SECONDS)
+            return
+    process.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=UNMOUNT_SECONDS)
+
+
+def _sweep_stale_mount_points() -> None:
+    """Remove the empty mount points that runs killed outright (SIGKILL: gocryptfs unmounted
+    itself, nobody removed the folder) left in the temporary folder: ours, unmounted, empty,
+    older than STALE_SECONDS (a fresh one may be another run's, about to be mounted)."""
+    now = time.time()
+    for folder in Path(tempfile.gettempdir()).glob(MOUNT_PREFIX + "*"):
+        if is_mounted(folder):  # first: a stat of a mount goes to its server, which may hang
+            continue
+        with contextlib.suppress(OSError):
+            info = folder.lstat()
+            if stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and now - info.st_mtime > STALE_SECONDS:
+                folder.rmdir()  # only if empty
 
 
 def _fusermount(fusermount: str, option: str, mountpoint: Path) -> None:

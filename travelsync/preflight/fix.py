@@ -3,7 +3,8 @@
 Planning is pure: given the default routes and which gateways answered, return the commands.
 Applying records how to undo first ($XDG_STATE_HOME/travelsync/preflight-fix.json), then
 runs each command after printing it. `--undo-fix` deletes the static route, puts the sysctl
-back and re-adds the removed router-advertised routes with what was left of their lifetime.
+back and re-adds a removed router-advertised route with what was left of its lifetime and
+every attribute it had (hop limit, preference, ...).
 """
 
 import shlex
@@ -64,12 +65,14 @@ class RouteFix:
     def as_json(self) -> dict:
         return {"interface": self.interface, "gateway": self.gateway,
                 "remove": [{"gateway": r.gateway, "interface": r.interface, "metric": r.metric,
-                            "protocol": r.protocol, "expires": r.expires, "pref": r.pref} for r in self.remove]}
+                            "protocol": r.protocol, "expires": r.expires, "pref": r.pref,
+                            "metrics": dict(r.metrics), "flags": list(r.flags)} for r in self.remove]}
 
     @classmethod
     def from_json(cls, data: dict) -> "RouteFix":
         remove = tuple(Route("default", r["interface"], r["gateway"], r.get("protocol"), r.get("metric"),
-                             r.get("expires"), r.get("pref")) for r in data["remove"])
+                             r.get("expires"), r.get("pref"), tuple(r.get("flags", ())),
+                             metrics=tuple(r.get("metrics", {}).items())) for r in data["remove"])
         return cls(data["interface"], data["gateway"], remove)
 
 
@@ -117,8 +120,7 @@ def plan_undo(record: dict, current_routes, elapsed: float) -> list[list[str]]:
         command = ["ip", "-6", "route", "add", "default", "via", route["gateway"], "dev", route["interface"],
                    "metric", str(route.get("metric") or STATIC_METRIC), "proto", route.get("protocol") or "ra",
                    "expires", str(int(route["expires"] - elapsed))]
-        if route.get("pref"):
-            command += ["pref", route["pref"]]
+        command += route_attributes(route)
         argv.append(command)
     for sysctl in record.get("sysctls", ()):  # after the route: no advertisement races our addition
         if sysctl.get("previous") is not None:
@@ -126,6 +128,27 @@ def plan_undo(record: dict, current_routes, elapsed: float) -> list[list[str]]:
     for solicited in dict.fromkeys(r["interface"] for r in record.get("removed", ())):
         argv.append(SOLICIT + [solicited])
     return argv
+
+
+# `ip -j` names of route metrics that `ip route add` spells differently; the rest are the same word
+METRIC_KEYWORDS = {"congestion": "congctl"}
+SETTABLE_FLAGS = ("onlink",)  # the others (linkdown, dead, offload, ...) are the kernel's state
+
+
+def route_attributes(route: dict) -> list[str]:
+    """The `ip route add` words for a recorded route's metrics (hoplimit, mtu, ...), preference
+    and settable flags: what the kernel had, so the route comes back exactly (a later
+    advertisement refreshes the lifetime but does not put back a missing hop limit).
+    `ip -j` does not show a metric's lock, so none is restored."""
+    words: list[str] = []
+    for name, value in route.get("metrics", {}).items():
+        if name == "ecn" and value is None:  # shown for `features ecn`
+            words += ["features", "ecn"]
+        else:
+            words += [METRIC_KEYWORDS.get(name, name), str(value)]
+    if route.get("pref"):
+        words += ["pref", route["pref"]]
+    return words + [flag for flag in route.get("flags", ()) if flag in SETTABLE_FLAGS]
 
 
 SOLICIT = ["rdisc6", "-1", "-n", "-q", "-r", "1", "-w", "1000"]  # optional: ask routers to advertise now

@@ -77,6 +77,7 @@ class Route:
     pref: str | None = None
     flags: tuple[str, ...] = ()
     kind: str = "unicast"  # unicast | blackhole | unreachable | prohibit | ...
+    metrics: tuple[tuple[str, object], ...] = ()  # `ip -j`'s "metrics": (("hoplimit", 64),) from an RA
 
     @property
     def is_default(self) -> bool:
@@ -142,7 +143,8 @@ def parse_routes(text: str | bytes) -> tuple[Route, ...]:
             destination=entry["dst"], interface=entry.get("dev"), gateway=entry.get("gateway"),
             protocol=entry.get("protocol"), metric=entry.get("metric"),
             expires=int(entry["expires"]) if "expires" in entry else None, pref=entry.get("pref"),
-            flags=tuple(entry.get("flags", ())), kind=entry.get("type", "unicast")))
+            flags=tuple(entry.get("flags", ())), kind=entry.get("type", "unicast"),
+            metrics=tuple((name, value) for group in entry.get("metrics", ()) for name, value in group.items())))
     return tuple(routes)
 
 
@@ -244,7 +246,7 @@ def diagnose(addresses, routes, *, expiry_warning: int, interface: str | None = 
         first = usable[0] if usable else None
         best = min(live, key=lambda r: (r.metric or 0)) if live else None
         findings.append(Finding("ok", OK, "global address " + (first.address if first else "?") +
-                                (f", default {best.describe()}" if best else "")))
+                                (f", {best.describe()}" if best else "")))
 
     facts = tuple([f"address {a.describe()}" for a in usable + unusable] +
                   [f"route {r.describe()}" for r in defaults])

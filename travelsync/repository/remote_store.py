@@ -30,6 +30,51 @@ def replace_script(path: str) -> str:
     template = shlex.quote(f"{folder.rstrip('/')}/.{posixpath.basename(path)}.travelsync-tmp.XXXXXX")
     return (f"t=$(mktemp -- {template}) && {{ cat > \"$t\" && sync -- \"$t\" && mv -f -- \"$t\" {shlex.quote(path)} && "
             f"sync -- {shlex.quote(folder)} || {{ rm -f -- \"$t\"; exit 1; }}; }}")
+def read_overview(output: bytes):
+    """overview.sh's NUL-separated tagged records → an Overview (no output: no such folder).
+    A snapshot.json that could not be read there is named in `unreadable`."""
+    import base64
+
+    from travelsync.repository.overview import Overview
+
+    parts = output.split(b"\0")
+    view = Overview(empty=False)
+    if parts == [b""]:
+        view.empty = True  # no such folder
+        return view
+
+    def text(value: bytes) -> str:
+        return value.decode("utf-8", "surrogateescape")
+
+    index = 0
+    while index + 1 < len(parts):
+        tag, value = parts[index], parts[index + 1]
+        index += 2
+        if tag == b"R":
+            view.repo_file = base64.b64decode(value)
+        elif tag == b"E":
+            view.empty = True
+        elif tag == b"L":
+            view.latest = text(value)
+        elif tag == b"P":
+            view.partials.append(text(value))
+        elif tag == b"X":
+            view.links.append((text(value), text(parts[index])))
+            index += 1
+        elif tag == b"S":
+            body = parts[index]
+            index += 1
+            document = None
+            if body[:1] == b"Y" and body.endswith(b"!"):
+                view.unreadable[text(value)] = "reading it failed on the remote"
+            elif body[:1] == b"Y":
+                document = base64.b64decode(body[1:])
+            view.documents.append((text(value), document))
+    view.partials.sort()
+    view.documents.sort()
+    return view
+
+
 RELEASE_SECONDS = 3  # a lock's session is given this long to end after its release, then killed
 
 
@@ -97,65 +142,17 @@ class RemoteStore:
         return why
 
     def overview(self):
-        """Repository file, emptiness, `latest`, partials and every snapshot.json: one round trip.
-        Output: tagged NUL-separated records (R repo file, E empty, L latest, P partial, S snapshot,
-        X a symlink where a repository holds none, with its target).
-        Every file travels in base64: a damaged one may hold NUL bytes (a file zeroed by
-        a power cut), which must not split the records; `!` marks one that could not be read."""
-        import base64
-
+        """Repository file, emptiness, `latest`, partials and every snapshot.json: one round trip
+        (resources/remote/overview.sh; its records read by `read_overview`)."""
         from travelsync.repository import layout
-        from travelsync.repository.overview import Overview
 
         globs = [f"{folder}/*" for folder in (layout.SNAPSHOTS, layout.PARTIAL)]
-        never_links = " ".join([*layout.TOP_NAMES, *globs, f"{layout.READERS}/*",
-                                *(f"{g}/{n}" for g in globs for n in layout.INNER_NAMES),
-                                *(f for g in globs for f in layout.source_folders(g, ["*"]))])
-        script = (f"cd -- {self.q('')} 2>/dev/null || exit 0; "
-                  f"if [ -f {layout.REPO_FILE} ]; then printf 'R\\0'; base64 -w0 {layout.REPO_FILE}; printf '\\0'; fi; "
-                  "[ -n \"$(ls -A | grep -vx lock)\" ] || printf 'E\\0\\0'; "
-                  f"if [ -L {layout.LATEST} ]; then printf 'L\\0'; readlink {layout.LATEST} | tr -d '\\n'; printf '\\0'; fi; "
-                  f"for n in {layout.PARTIAL}/* ; do [ -e \"$n\" ] && printf 'P\\0%s\\0' \"${{n#{layout.PARTIAL}/}}\"; done; "
-                  f"for d in {layout.SNAPSHOTS}/*; do [ -d \"$d\" ] || continue; printf 'S\\0%s\\0' \"${{d#{layout.SNAPSHOTS}/}}\"; "
-                  f"if [ -f \"$d/{layout.SNAPSHOT_FILE}\" ]; then printf Y; "
-                  f"base64 -w0 -- \"$d/{layout.SNAPSHOT_FILE}\" 2>/dev/null || printf '!'; else printf N; fi; "
-                  "printf '\\0'; done; "
-                  f"for n in {never_links}; do [ -L \"$n\" ] && {{ printf 'X\\0%s\\0' \"$n\"; readlink -- \"$n\" | tr -d '\\n'; "
-                  "printf '\\0'; }; done; true")
-        parts = self.run(script).stdout.split(b"\0")
-        view = Overview(empty=False)
-        if parts == [b""]:
-            view.empty = True  # no such folder
-            return view
-        index = 0
-        while index + 1 < len(parts):
-            tag, value = parts[index], parts[index + 1]
-            index += 2
-            if tag == b"R":
-                view.repo_file = base64.b64decode(value)
-            elif tag == b"E":
-                view.empty = True
-            elif tag == b"L":
-                view.latest = value.decode("utf-8", "surrogateescape")
-            elif tag == b"P":
-                view.partials.append(value.decode("utf-8", "surrogateescape"))
-            elif tag == b"X":
-                view.links.append((value.decode("utf-8", "surrogateescape"),
-                                   parts[index].decode("utf-8", "surrogateescape")))
-                index += 1
-            elif tag == b"S":
-                body = parts[index]
-                index += 1
-                name = value.decode("utf-8", "surrogateescape")
-                document = None
-                if body[:1] == b"Y" and body.endswith(b"!"):
-                    view.unreadable[name] = "reading it failed on the remote"
-                elif body[:1] == b"Y":
-                    document = base64.b64decode(body[1:])
-                view.documents.append((name, document))
-        view.partials.sort()
-        view.documents.sort()
-        return view
+        never_links = [*layout.TOP_NAMES, *globs, f"{layout.READERS}/*",
+                       *(f"{g}/{n}" for g in globs for n in layout.INNER_NAMES),
+                       *(f for g in globs for f in layout.source_folders(g, ["*"]))]
+        return read_overview(self.run(self.program(
+            "overview.sh", self.root, layout.REPO_FILE, layout.LATEST, layout.PARTIAL, layout.SNAPSHOTS,
+            layout.SNAPSHOT_FILE, *never_links)).stdout)
 
     def program(self, name: str, *args: str) -> str:
         """The remote command that runs resources/remote/<name> with `args` (quoted)."""
@@ -257,48 +254,53 @@ class RemoteStore:
         return _RemoteWriter(self, rel)
 
 
+def read_probe(output: bytes):
+    """trust-probe.sh's NUL-separated tagged records → (the ssh user's uid, {path: lstat-like},
+    {uid: owner name}, {symlink: its target})."""
+    import base64
+
+    parts = output.split(b"\0")
+    uid, entries, names, links = None, {}, {}, {}
+    index = 0
+    while index + 1 < len(parts):
+        tag, name = parts[index], parts[index + 1].decode("utf-8", "surrogateescape")
+        if tag == b"U":
+            uid, index = int(name), index + 2
+        elif tag == b"S":
+            mode, owner_uid, owner = parts[index + 2].decode("utf-8", "surrogateescape").split(" ", 2)
+            entries[name] = SimpleNamespace(st_mode=int(mode, 16), st_uid=int(owner_uid))
+            names[int(owner_uid)] = owner
+            index += 3
+        elif tag == b"L":
+            links[name] = base64.b64decode(parts[index + 2]).decode("utf-8", "surrogateescape").removesuffix("\n")
+            index += 3
+        else:
+            break
+    return uid, entries, names, links
+
+
 class _RemoteFiles:
     """lstat/readlink on the repository's machine for trust.problem: one ssh command fetches
     every folder above a path and above its resolved form (`readlink -f`), so a walk costs one
     round trip, and one more for each symlink leading somewhere not fetched yet."""
-
-    PROBE = ("c=$(readlink -f -- \"$1\") && { q=$c; while [ \"$q\" != / ]; do set -- \"$@\" \"$q\"; "
-             "q=$(dirname -- \"$q\"); done; }; printf 'U\\0%s\\0' \"$(id -u)\"; "
-             "stat --printf 'S\\0%n\\0%f %u %U\\0' -- \"$@\" 2>/dev/null; "
-             "for p; do if [ -L \"$p\" ]; then printf 'L\\0%s\\0' \"$p\"; readlink -- \"$p\" | base64 -w0; "
-             "printf '\\0'; fi; done; true")
 
     def __init__(self, store: RemoteStore, create: bool):
         self.store, self.create = store, create
         self.entries, self.links, self.names, self.fetched, self.uid = {}, {}, {}, set(), None
 
     def _fetch(self, path: str) -> None:
-        import base64
-
         prefixes = [path]
         while prefixes[-1] != "/":
             prefixes.append(posixpath.dirname(prefixes[-1]))
-        make = f"mkdir -p -- {shlex.quote(path)} 2>/dev/null; " if self.create else ""
-        self.create = False
+        create, self.create = self.create, False
         extra = [self.store.absolute(LOCK_FILE)] if path == self.store.root else []
-        done = self.store.run(make + "set -- " + " ".join(shlex.quote(p) for p in prefixes + extra) + "; " + self.PROBE)
-        parts = done.stdout.split(b"\0")
-        index = 0
-        while index + 1 < len(parts):
-            tag, name = parts[index], parts[index + 1].decode("utf-8", "surrogateescape")
-            if tag == b"U":
-                self.uid, index = int(name), index + 2
-            elif tag == b"S":
-                mode, uid, owner = parts[index + 2].decode("utf-8", "surrogateescape").split(" ", 2)
-                self.entries[name] = SimpleNamespace(st_mode=int(mode, 16), st_uid=int(uid))
-                self.names[int(uid)] = owner
-                self.fetched.add(name)
-                index += 3
-            elif tag == b"L":
-                self.links[name] = base64.b64decode(parts[index + 2]).decode("utf-8", "surrogateescape").removesuffix("\n")
-                index += 3
-            else:
-                break
+        done = self.store.run(self.store.program("trust-probe.sh", "1" if create else "0", *prefixes, *extra))
+        uid, entries, names, links = read_probe(done.stdout)
+        self.uid = uid if uid is not None else self.uid
+        self.entries.update(entries)
+        self.names.update(names)
+        self.links.update(links)
+        self.fetched.update(entries)
         self.fetched.update(prefixes)
 
     def trusted(self) -> frozenset:

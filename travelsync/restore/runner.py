@@ -15,7 +15,7 @@ from travelsync.exitcodes import ExitStatus
 from travelsync.location import Location, parse_location
 from travelsync.restore import arguments, displaced, parallel, places, selection
 from travelsync.restore.report import MAX_LISTED, RestoreReport
-from travelsync.rsync.args import TRANSPORT_FAILURES
+from travelsync.rsync.exits import VANISHED, is_transport_failure
 
 
 
@@ -224,16 +224,12 @@ def closed_paths(config, plan: RestorePlan) -> bool:
 
 
 def _run_with_retries(config, argv, *, on_item, on_progress, sleep=time.sleep):
+    """One rsync run of a restore, tried again on transport failures (rsync/retry.py)."""
+    from travelsync.rsync.retry import RetryPolicy, with_retries
     from travelsync.rsync.run import run_rsync
 
-    delay = config.rsync.retry_delay
-    for attempt in range(config.rsync.retries + 1):
-        result = run_rsync(argv, on_item=on_item, on_progress=on_progress)
-        if result.exit_code not in TRANSPORT_FAILURES or attempt == config.rsync.retries:
-            return result
-        sleep(delay)
-        delay *= 2
-    return result
+    return with_retries(lambda attempt: run_rsync(argv, on_item=on_item, on_progress=on_progress),
+                        RetryPolicy.of(config.rsync), pause=sleep)
 
 
 def run_restore(config, repository, plan: RestorePlan, *, on_progress=None, references=(),
@@ -308,12 +304,12 @@ def _account(report: RestoreReport, plan: RestorePlan, results) -> None:
         report.bytes_transferred += result.bytes_transferred
         report.total_size += result.total_size
         report.deleted += result.stats.deleted
-        if result.exit_code in TRANSPORT_FAILURES:
+        if is_transport_failure(result):
             raise TemporaryError(f"restore to {plan.target} failed: {result.error_summary()} "
                                  f"(rsync exit {result.exit_code}); run it again to resume")
         if result.signal:
             raise TravelsyncError(f"rsync was stopped by signal {result.signal}; run the command again to resume")
-        if result.exit_code == 24:
+        if result.exit_code == VANISHED:
             report.warnings.append(f"{result.vanished_count} files vanished from the snapshot during the restore")
         elif result.exit_code != 0:
             names = ", ".join(result.failed_files[:5])

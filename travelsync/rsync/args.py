@@ -9,11 +9,6 @@ from travelsync.location import Location, rsync_rsh
 from travelsync.rsync.itemize import CHECKSUM, LISTING_FORMAT
 from travelsync.rsync.trusted_paths import OPTION as SKIP_SYMLINK_WALK, names_a_path
 
-# rsync exit codes worth naming (rsync(1) "EXIT VALUES").
-PARTIAL_TRANSFER = 23  # some files could not be transferred
-VANISHED = 24  # source files vanished while rsync ran
-TRANSPORT_FAILURES = frozenset({10, 12, 30, 35, 255})  # socket/protocol/timeouts/ssh: worth a retry
-
 
 def common_args(settings, ssh, remote: bool, *, progress: bool = True, itemize: bool = True,
                 listing: bool = False, closed_paths: bool = False, attributes: bool = True) -> list[str]:

@@ -20,6 +20,8 @@ import io
 import re
 from dataclasses import dataclass
 
+from travelsync.errors import TravelsyncError
+
 VERSION = 2
 ALGORITHM = "xxh128"
 BATCH = 1 << 18  # bytes of lines handed to the compressor at once
@@ -107,30 +109,45 @@ class SectionSpool:
         self.stream = None
 
 
+class ManifestDamaged(TravelsyncError):
+    """The manifest cannot be read (not zstd, truncated, a line that is no entry): a problem
+    of that snapshot, said as such, never an internal error."""
+
+
 class Manifest:
     """A manifest being read: `version`, `algorithm`, and its Entries, streamed once."""
 
     def __init__(self, data_or_handle):
         import zstandard
 
+        self._zstd_error = zstandard.ZstdError
         handle = io.BytesIO(data_or_handle) if isinstance(data_or_handle, bytes) else data_or_handle
         self.reader = io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(handle, read_across_frames=True))
-        first = self.reader.peek(64)[:64]
+        try:
+            first = self.reader.peek(64)[:64]
+        except self._zstd_error as error:
+            raise ManifestDamaged(f"manifest damaged: {error}") from None
         match = re.match(rb"# travelsync manifest (\d+)\t", first)
         self.version = int(match.group(1)) if match else 1
         if self.version not in ALGORITHMS:
-            from travelsync.errors import TravelsyncError
-
             raise TravelsyncError(f"manifest version {self.version} is newer than this travelsync understands",
                                   hint="upgrade travelsync on this machine")
         self.algorithm = ALGORITHMS[self.version]
 
     def __iter__(self):
         version = self.version
-        for line in self.reader:
-            if line.startswith(b"#") or not line.strip():
-                continue
-            yield parse_line(line, version)
+        number = 0
+        try:
+            for number, line in enumerate(self.reader, 1):
+                if line.startswith(b"#") or not line.strip():
+                    continue
+                try:
+                    entry = parse_line(line, version)
+                except ValueError:
+                    raise ManifestDamaged(f"manifest damaged: line {number} is no entry") from None
+                yield entry
+        except self._zstd_error as error:
+            raise ManifestDamaged(f"manifest damaged after line {number}: {error}") from None
 
 
 def read_entries(data_or_handle):

@@ -7,10 +7,10 @@ import shutil
 import tempfile
 
 from travelsync.errors import TemporaryError, TravelsyncError
+from travelsync.rsync.exits import PARTIAL_TRANSFER, TRANSPORT_FAILURES, VANISHED
 from travelsync.rsync.itemize import is_regular_file, unescape_name
 
-ACCEPTED_EXITS = (0, 23, 24)  # some files unreadable or vanished: the rest are listed
-TRANSPORT = (10, 12, 30, 35, 255)
+ACCEPTED_EXITS = (0, PARTIAL_TRANSFER, VANISHED)  # some files unreadable or vanished: the rest are listed
 
 
 def each_checksum(settings, ssh, root, handle, names=None) -> None:
@@ -40,7 +40,7 @@ def each_checksum(settings, ssh, root, handle, names=None) -> None:
         shutil.rmtree(folder, ignore_errors=True)
     if result.exit_code in ACCEPTED_EXITS:
         return
-    if result.exit_code in TRANSPORT:
+    if result.exit_code in TRANSPORT_FAILURES:
         raise TemporaryError(f"{root}: rsync could not reach it (exit {result.exit_code}): {result.error_summary()}")
     raise TravelsyncError(f"{root}: rsync could not list checksums (exit {result.exit_code}): "
                           f"{result.error_summary()}")

@@ -167,7 +167,19 @@ def plan_keep(text: str, only: frozenset[str] = frozenset()) -> Plan:
             ending = "\r\n" if last.raw.endswith("\r\n") else "\n"
             edits.append((last.end, last.end, f"{newline}{indent}keep on{ending if not newline else ''}"))
             changes.append(Change(section.name, "keep", None, "keep on"))
-    return Plan(textlines.splice(text, edits), tuple(changes), tuple(warnings))
+    new_text = textlines.splice(text, edits)
+    if only and changes:
+        warnings.extend(_inherited(text, new_text, only))
+    return Plan(new_text, tuple(changes), tuple(warnings))
+
+
+def _inherited(text: str, new_text: str, only: frozenset[str]) -> list[str]:
+    """Accounts not chosen that keep now all the same: `account b : a` copies a's settings, so a
+    `keep on` given to a reaches b too (until revert)."""
+    before = {a.name: a.mode for a in accounts(text)}
+    return [f"account {a.name}: not chosen, but it inherits the `keep on` given to the account it is "
+            "defined from, so it keeps mail on the server too until revert"
+            for a in accounts(new_text) if a.name not in only and a.mode != before.get(a.name)]
 
 
 def plan_revert(text: str, changes: Sequence[Change]) -> Plan:

@@ -54,7 +54,8 @@ def run(config, context=None) -> CheckResult:
         return CheckResult(NAME, WARN, f"NAT64 discovery impossible: {error.message}", (ipv4_line,))
     data = found.as_json()
     data["native_ipv4"] = native_ipv4
-    details = [ipv4_line, f"resolver: {found.server}"] + list(found.notes)
+    details = ([ipv4_line, f"resolver: {found.server}"] + list(found.notes)
+               + [f"{prefix} left out: {reason}" for prefix, reason in found.rejected])
     if found.outcome == discovery.NO_ANSWER:
         return CheckResult(NAME, WARN, f"no DNS server answered the NAT64 discovery query ({settings.domain})",
                            tuple(details), data=data)
