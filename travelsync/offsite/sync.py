@@ -255,46 +255,47 @@ def _prepare_partial(target, snapshot_id: str) -> bool:
 
 def _transfer(config, copy, home, target, step, stop, on_progress, sleep, notice, session, info):
     """rsync one snapshot into the copy's partial (arguments.py's two passes); their results."""
-    from travelsync.backup.outcome import retry_delays
-
-    delays = retry_delays(config.rsync.retries, config.rsync.retry_delay)
     with _source(home, step, session, info) as (source, attributes, exclude, inner):
         destination = target.location.child(target.partial_path(step.snapshot_id), *inner)
         link = (target.store.absolute("/".join([layout.SNAPSHOTS, step.link_dest, *inner]))
                 if step.link_dest else None)
-        results = []
-        for argv in _arguments(config, home, target, source, destination, link, attributes, exclude, on_progress):
-            results.append(_run(argv, copy, target, step, stop, on_progress, sleep, notice, delays))
-    return results
+        return [_run(argv, config, copy, target, step, stop, on_progress, sleep, notice)
+                for argv in _arguments(config, home, target, source, destination, link, attributes, exclude,
+                                       on_progress)]
 
 
-def _run(argv, copy, target, step, stop, on_progress, sleep, notice, delays):
-    """One rsync pass, its transport failures retried with backoff."""
+def _run(argv, config, copy, target, step, stop, on_progress, sleep, notice):
+    """One rsync pass, its transport failures retried (rsync/retry.py, the `rsync:` policy)."""
     from travelsync.backup.outcome import Outcome, classify
+    from travelsync.rsync.retry import RetryPolicy, with_retries
     from travelsync.rsync.run import run_rsync
 
-    for attempt in range(len(delays) + 1):
+    def attempt(_number):
         stop.check()
         result = run_rsync(argv, on_progress=on_progress, cancel=stop)
         stop.check()
-        outcome = classify(result)
-        if outcome is Outcome.NO_SPACE:
-            raise no_space(copy, target.location)
-        if outcome is Outcome.OK:
-            return result
-        if outcome is Outcome.KILLED:
-            raise TravelsyncError(f"off-site copy {copy.name}: rsync was killed by signal {result.signal} while "
-                                  f"copying {step.snapshot_id}; the next run resumes it")
-        if outcome is not Outcome.TRANSPORT:
-            raise TravelsyncError(f"off-site copy {copy.name}: rsync failed copying {step.snapshot_id} "
-                                  f"(exit {result.exit_code}): {result.error_summary()}",
-                                  hint="the partial snapshot is kept; the next run resumes it")
-        if attempt < len(delays):
-            notice(f"rsync transport failure (exit {result.exit_code}: {result.error_summary()}); "
-                   f"retrying in {delays[attempt]:g} s")
-            sleep(delays[attempt])
-    raise TemporaryError(f"{target.location} unreachable: rsync exit {result.exit_code}: {result.error_summary()} "
-                         f"(after {len(delays)} retries; the copy's snapshots untouched, the partial kept)")
+        return result
+
+    def on_retry(result, delay):
+        notice(f"rsync transport failure (exit {result.exit_code}: {result.error_summary()}); retrying in {delay:g} s")
+
+    policy = RetryPolicy.of(config.rsync)
+    result = with_retries(attempt, policy, is_transport=lambda result: classify(result) is Outcome.TRANSPORT,
+                          on_retry=on_retry, pause=sleep)
+    outcome = classify(result)
+    if outcome is Outcome.NO_SPACE:
+        raise no_space(copy, target.location)
+    if outcome is Outcome.OK:
+        return result
+    if outcome is Outcome.TRANSPORT:
+        raise TemporaryError(f"{target.location} unreachable: rsync exit {result.exit_code}: {result.error_summary()} "
+                             f"(after {policy.retries} retries; the copy's snapshots untouched, the partial kept)")
+    if outcome is Outcome.KILLED:
+        raise TravelsyncError(f"off-site copy {copy.name}: rsync was killed by signal {result.signal} while "
+                              f"copying {step.snapshot_id}; the next run resumes it")
+    raise TravelsyncError(f"off-site copy {copy.name}: rsync failed copying {step.snapshot_id} "
+                          f"(exit {result.exit_code}): {result.error_summary()}",
+                          hint="the partial snapshot is kept; the next run resumes it")
 
 
 def _arguments(config, home, target, source, destination, link, attributes, exclude, on_progress):
