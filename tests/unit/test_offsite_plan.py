@@ -172,3 +172,19 @@ def test_schedule_files_sync_the_copies_after_the_backup():
     service = install.render_service(invocation, None, offsite=True)
     lines = [line for line in service.splitlines() if line.startswith("ExecStart=")]
     assert len(lines) == 2 and "backup --if-due" in lines[0] and "offsite sync --if-due" in lines[1]
+
+
+def test_a_stop_request_ends_the_pause_between_two_rsync_tries():
+    import threading
+    import time
+
+    from travelsync.offsite.sync import Stopped, _Stop
+
+    cancel = threading.Event()
+    stop = _Stop(cancel, SimpleNamespace(lost=lambda: None))
+    threading.Timer(0.2, cancel.set).start()
+    began = time.monotonic()
+    stop.pause(20, time.sleep)
+    assert time.monotonic() - began < 2
+    with pytest.raises(Stopped):
+        stop.check()

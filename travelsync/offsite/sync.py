@@ -63,6 +63,12 @@ class _Stop:
     def is_set(self) -> bool:  # polled by run_rsync
         return (self.cancel is not None and self.cancel.is_set()) or self.held.lost() is not None
 
+    def pause(self, seconds: float, sleep) -> None:
+        """Wait between two rsync tries, ending early when the run is to stop (SIGTERM)."""
+        deadline = time.monotonic() + seconds
+        while not self.is_set() and time.monotonic() < deadline:
+            sleep(min(max(deadline - time.monotonic(), 0), 0.2))
+
     def check(self) -> None:
         if self.cancel is not None and self.cancel.is_set():
             raise Stopped("offsite sync stopped on request; the partial snapshot is kept and the next run resumes it")
@@ -281,7 +287,7 @@ def _run(argv, config, copy, target, step, stop, on_progress, sleep, notice):
 
     policy = RetryPolicy.of(config.rsync)
     result = with_retries(attempt, policy, is_transport=lambda result: classify(result) is Outcome.TRANSPORT,
-                          on_retry=on_retry, pause=sleep)
+                          on_retry=on_retry, pause=lambda seconds: stop.pause(seconds, sleep))
     outcome = classify(result)
     if outcome is Outcome.NO_SPACE:
         raise no_space(copy, target.location)
