@@ -6,7 +6,6 @@ A full and five incrementals are backed up (the clock replayed with TRAVELSYNC_N
 the home repository is deleted."""
 
 import hashlib
-import json
 import os
 import shutil
 import subprocess

@@ -169,7 +169,7 @@ def status(app, name):
             entry["missing"] = [s.snapshot_id for s in plan_sync(home_snapshots, [s.id for s in found]
                                                                   + list(target.damaged if found else []))]
             if too_old(newest.started if newest else None, now, copy.warn_after):
-                entry["warning"] = (f"never synced" if newest is None else
+                entry["warning"] = ("never synced" if newest is None else
                                     f"{human_age(age)} old (more than {copy.warn_after})")
         except TravelsyncError as error:
             entry["error"] = error.message

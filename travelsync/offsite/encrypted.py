@@ -26,7 +26,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from travelsync.errors import ConfigError, TravelsyncError, UsageError
+from travelsync.errors import TravelsyncError, UsageError
 from travelsync.repository import layout
 
 CONFIG_FILE = "gocryptfs.conf"
@@ -210,4 +210,4 @@ def _fetch(config, target, rel: str, into: Path) -> None:
         raise error(f"cannot fetch {target.location}/{rel}: {result.error_summary()}")
 
 
-__all__ = ["CONFIG_FILE", "Keys", "plaintext", "ConfigError"]
+__all__ = ["CONFIG_FILE", "Keys", "plaintext"]
