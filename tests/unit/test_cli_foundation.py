@@ -168,7 +168,8 @@ def test_init_writes_every_key_of_the_schema_with_a_comment(cli, tmp_path):
     assert cli("init", "--path", target).exit_code == 0
     text = target.read_text()
     assert cli("--config", target, "config", "check").exit_code == 0
-    document = yaml.safe_load(re.sub(r"^(\s*)# (\w+:)", r"\1\2", text, flags=re.M))
+    # `# key:` and, for a commented-out list entry, `#   - key:` / `#     key:` are uncommented
+    document = yaml.safe_load(re.sub(r"^(\s*)# (\s*(?:- )?\w+:)", r"\1\2", text, flags=re.M))
 
     def present(node, parts):
         if not parts:

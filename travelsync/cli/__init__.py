@@ -28,6 +28,7 @@ COMMANDS = {
     "mailer": ("travelsync.cli.mailer_cmds:mailer", "Show or switch mail clients: keep on server, revert."),
     "preflight": ("travelsync.cli.preflight_cmds:preflight", "Check IPv6, tunnel and NAT64 before leaving."),
     "nat64": ("travelsync.cli.nat64_cmds:nat64", "Discover NAT64 prefixes; synthesize and check addresses."),
+    "offsite": ("travelsync.cli.offsite_cmds:offsite", "Off-site copies: sync, status, verify, restore."),
     "schedule": ("travelsync.cli.schedule_cmds:schedule", "Next runs, the scheduler daemon, cron/systemd files."),
 }
 

@@ -125,11 +125,13 @@ def run(app, heartbeat, every):
     run at start. SIGTERM stops a running backup at a safe point (its partial snapshot
     resumes next time), then the daemon exits 0. Logs go to stderr.
     Under systemd prefer `schedule install --systemd`; this is for machines without it.
+    With `offsite:` copies, each copy without a `schedule:` is synced (`offsite sync NAME`)
+    after every backup that succeeded; a copy with one is synced at its own times.
     """
     import sys
     from datetime import timezone
 
-    from travelsync.schedule.daemon import Daemon, child_command
+    from travelsync.schedule.daemon import Daemon, child_command, offsite_commands
 
     config = app.config  # fail now (exit 2) on a bad configuration, not at the first slot
     config_path = app.config_path.absolute()
@@ -138,8 +140,10 @@ def run(app, heartbeat, every):
         stamp = app.now().astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         print(f"{stamp} travelsync schedule: {message}", file=app.stderr, flush=True)
 
+    after_backup, offsite_jobs = offsite_commands(config_path, config.offsite)
     daemon = Daemon(config.schedule, child_command(config_path), log=log, heartbeat=heartbeat,
-                    every=every, every_argv=child_command(config_path, "--auto"), now=app.now)
+                    every=every, every_argv=child_command(config_path, "--auto"), now=app.now,
+                    after_backup=after_backup, offsite_jobs=offsite_jobs)
     sys.stdout.flush()
     return daemon.run()
 
@@ -241,7 +245,7 @@ def install(app, front, user, dry_run):
     for problem in data["problems"]:
         app.warn(problem)
     if front == "cron":
-        block = render.render_cron(invocation)
+        block = render.render_cron(invocation, offsite=bool(config.offsite))
         data.update(crontab_user=where.account.name, crontab_block=block)
         if dry_run:
             app.emit(data, lambda d: f"# {_runs_as(d)}\n" + d["crontab_block"].rstrip())
@@ -251,7 +255,8 @@ def install(app, front, user, dry_run):
                                      f"{_runs_as(d)}")
         return ExitStatus.WARNINGS if data["problems"] else ExitStatus.SUCCESS
 
-    files = render.render_systemd(invocation, config.schedule, shutil.which("systemd-inhibit"), user, where)
+    files = render.render_systemd(invocation, config.schedule, shutil.which("systemd-inhibit"), user, where,
+                                  offsite=bool(config.offsite))
     commands = [" ".join(argv) for argv in render.systemctl_argv(user, where.timer)]
     data.update(user=user, directory=str(where.directory), files=files, commands=commands)
 

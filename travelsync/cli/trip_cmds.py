@@ -117,13 +117,19 @@ def status(app):
 
     Shows the trip state (idle, prepared, finalized, returned, or a step to resume), the
     last full and the latest snapshot with their age and size, each mail client's mode and
-    the next scheduled backups.  Parts that cannot be read are noted, never fatal.
+    the next scheduled backups.  Parts that cannot be read are noted, never fatal.  With
+    `offsite:` copies, each one's age as of its last `offsite sync` (JSON `offsite`); a copy
+    older than its warn_after, or never synced, is a warning (exit 3).
     """
     from travelsync.trip.context import TripContext
     from travelsync.trip.status import collect, human
 
     context = TripContext(app.config, app.state_dir, app.now(), environ=dict(app.environ))
-    app.emit(collect(context), human)
+    data = collect(context)
+    app.emit(data, human)
+    from travelsync.exitcodes import ExitStatus
+
+    return ExitStatus.WARNINGS if any(copy["warning"] for copy in data.get("offsite") or []) else ExitStatus.SUCCESS
 
 
 @click.command("demo")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import yaml
 
-from travelsync.config.model import (Config, Hooks, Ipv6Check, Laptop, LeftOut, MailerEntry, MailCheck, Nat64Check, Notify, PortalCheck, Preflight,
+from travelsync.config.model import (Config, Hooks, Ipv6Check, Laptop, LeftOut, MailerEntry, MailCheck, Nat64Check, Notify, OffsiteCopy, PortalCheck, Preflight,
                                      Retention, RsyncSettings, Schedule, Source, SshConfig, TunnelCheck)
 from travelsync.config.schema import INVALID, validate
 from travelsync.config.self_exclude import anchored_rule
@@ -91,6 +91,9 @@ def build(v: dict, environ) -> Config:
         exclude_caches=v["exclude_caches"], exclude_if_present=tuple(v["exclude_if_present"]),
         rsync_filter_files=v["rsync_filter_files"],
         hooks=Hooks(**{k: tuple(x) if isinstance(x, list) else x for k, x in v["hooks"].items()}),
+        offsite=tuple(OffsiteCopy(o["name"], parse_location(o["repository"], environ), o["encryption"],
+                                  o["password_command"], o["schedule"], Retention(**o["keep"]), o["warn_after"])
+                      for o in v.get("offsite", ())),
     )
 
 
@@ -137,6 +140,9 @@ def resolved(config: Config) -> dict:
         "preflight": plain(config.preflight),
         "rsync": plain(config.rsync),
         "notify": plain(config.notify),
+        "offsite": [{"name": o.name, "repository": str(o.repository), "encryption": o.encryption,
+                     "password_command": o.password_command, "schedule": o.schedule.text if o.schedule else None,
+                     "keep": plain(o.keep), "warn_after": o.warn_after} for o in config.offsite],
     }
     if data["notify"]["url"]:
         data["notify"]["url"] = mask_url(data["notify"]["url"])

@@ -183,6 +183,19 @@ class Notify:
 
 
 @dataclass(frozen=True)
+class OffsiteCopy:
+    """One `offsite:` entry: a second repository of the same format, off the premises."""
+
+    name: str
+    repository: Location
+    encryption: str = "none"  # none | gocryptfs
+    password_command: str | None = None
+    schedule: ScheduleSpec | None = None  # None: after each scheduled backup
+    keep: Retention = Retention()
+    warn_after: str = "2d"
+
+
+@dataclass(frozen=True)
 class Config:
     repository: Location
     sources: tuple[Source, ...]
@@ -198,6 +211,7 @@ class Config:
     exclude_if_present: tuple[str, ...] = ()
     rsync_filter_files: bool = False  # rsync -F: .rsync-filter files in the sources
     hooks: Hooks = Hooks()
+    offsite: tuple[OffsiteCopy, ...] = ()
     source_file: Path | None = field(default=None, compare=False)
 
     def source(self, name: str) -> Source:

@@ -445,6 +445,28 @@ SCHEMA = Mapping(
     ), "Telling the person when a backup failed."),
 )
 
+# Off-site copies (docs/offsite.md): added here, after SCHEMA, so that `keep` is the very
+# mapping `retention` is.
+SCHEMA.fields["offsite"] = Field("offsite", ListOf(Mapping(
+    Field("name", Str("a name of letters, digits, '.', '_' or '-'", pattern=r"[A-Za-z0-9._-]+"),
+          "What `offsite sync NAME` and the reports call this copy.", required=True, example="friend"),
+    Field("repository", Place(), "Where the copy lives: [user@]host:/path over ssh (the `ssh:` settings), or a "
+          "mounted path. A repository of the same format as the main one.", required=True,
+          example="marc@friend.example:/srv/travelsync-copy"),
+    Field("encryption", Str(choices=("none", "gocryptfs")), "none: a plain copy, browsable and restorable with rsync "
+          "alone; gocryptfs: only ciphertext leaves this machine (gocryptfs -reverse), for a host you do not trust.",
+          "none"),
+    Field("password_command", Nullable(Str()), "With encryption: gocryptfs, the shell command that prints the "
+          "password (read from its stdout; never stored, never on a command line).", None,
+          example="pass show travelsync"),
+    Field("schedule", Nullable(ScheduleText()), "When `schedule run` syncs this copy; default (null): after each "
+          "scheduled backup.", None, example="daily 04:00"),
+    Field("keep", SCHEMA.fields["retention"].kind, "What the copy keeps (the keys of `retention:`), applied after "
+          "each sync."),
+    Field("warn_after", Str("a duration such as 36h, 2d or 1w", pattern=r"(\d+[ymwdh])+"), "`status` and the "
+          "notifications warn when the copy's newest snapshot is older than this.", "2d"),
+)), "Copies of the repository off the premises (3-2-1), each synced by `offsite sync`.", ())
+
 
 def validate(root, environ=None) -> tuple[dict, Context]:
     """Given a composed YAML node (or None for an empty file), return (values, context).
@@ -465,6 +487,7 @@ def _check_relations(values: dict, ctx: Context) -> None:
     """Rules that span keys: unique source names, laptop paths that name a source."""
     _check_host_keys(values, ctx)
     _check_sources_outside_repository(values, ctx)
+    _check_offsite(values, ctx)
     sources = values.get("sources")
     names: list[str] = []
     if isinstance(sources, tuple):
@@ -531,3 +554,50 @@ def _check_sources_outside_repository(values: dict, ctx: Context) -> None:
             where = "is the repository" if real(source["path"]) == real(repository) else "is inside the repository"
             ctx.problems.append(Problem(line, column, path, f"{source['path']} {where} {repository}: "
                                         "it would back up the snapshots themselves"))
+
+
+def _check_offsite(values: dict, ctx: Context) -> None:
+    """Off-site copies: unique names, not the repository itself, a password command exactly
+    when encrypted."""
+    copies = values.get("offsite")
+    if not isinstance(copies, tuple):
+        return
+    names = []
+
+    def problem(index: int, key: str, message: str) -> None:
+        path = f"offsite[{index}].{key}" if key else f"offsite[{index}]"
+        line, column = ctx.marks.get(path, ctx.marks.get(f"offsite[{index}]", (1, 1)))
+        ctx.problems.append(Problem(line, column, path, message))
+
+    for index, copy in enumerate(copies):
+        if not isinstance(copy, dict):
+            continue
+        name = copy.get("name")
+        if isinstance(name, str):
+            if name in names:
+                problem(index, "name", f"duplicate off-site name {name!r} (names must be unique)")
+            names.append(name)
+        if isinstance(copy.get("repository"), str) and copy["repository"] == values.get("repository"):
+            problem(index, "repository", "is the repository itself; an off-site copy must live elsewhere")
+        elif isinstance(copy.get("repository"), str):
+            _check_copy_outside_sources(copy["repository"], values.get("sources"), index, problem)
+        encryption, command = copy.get("encryption"), copy.get("password_command")
+        if encryption == "gocryptfs" and command is None:
+            problem(index, "", "encryption: gocryptfs needs password_command (a command that prints the password)")
+        elif encryption == "none" and isinstance(command, str):
+            problem(index, "password_command", "is only used with encryption: gocryptfs; this copy is not "
+                                               "encrypted (set encryption: gocryptfs, or remove the line)")
+
+
+def _check_copy_outside_sources(repository: str, sources, index: int, problem) -> None:
+    """A local copy inside a source would be backed up into the repository, and copied again."""
+    from travelsync.config.self_exclude import inside
+    from travelsync.location import parse_location
+
+    if parse_location(repository).is_remote or not isinstance(sources, tuple):
+        return
+    for source in sources:
+        if isinstance(source, dict) and isinstance(source.get("path"), str) and inside(repository, source["path"]):
+            problem(index, "repository", f"{repository} is inside source {source.get('name')!r} "
+                                         f"({source['path']}): the backups would hold the copy")
+            return

@@ -13,6 +13,8 @@ notifier can never change the backup's exit status.
   success with `on_success: true`.
 
 Success means exit status 0 or 3 (completed with warnings); anything else is a failure.
+With `offsite:` copies every notification also says each copy's age (TRAVELSYNC_OFFSITE, in
+the summary line), and a copy older than its `warn_after` is told even after a success.
 """
 
 import logging
@@ -46,6 +48,7 @@ class Outcome:
     seconds: float | None = None
     warnings: tuple[str, ...] = ()
     message: str | None = None
+    offsite: str | None = None  # each off-site copy's age (offsite/status.py), when any is configured
 
     @property
     def ok(self) -> bool:
@@ -69,6 +72,8 @@ class Outcome:
             parts.append(f"{len(self.warnings)} warnings")
         if self.message:
             parts.append(self.message)
+        if self.offsite:
+            parts.append(f"off-site {self.offsite}")
         return ", ".join(parts)
 
 
@@ -106,6 +111,7 @@ def outcome_env(outcome: Outcome, config=None) -> dict[str, str]:
         "TRAVELSYNC_SECONDS": "" if outcome.seconds is None else f"{outcome.seconds:.1f}",
         "TRAVELSYNC_WARNINGS": str(len(outcome.warnings)),
         "TRAVELSYNC_MESSAGE": text(outcome.message),
+        "TRAVELSYNC_OFFSITE": text(outcome.offsite),
         "TRAVELSYNC_SUMMARY": outcome.summary(),
         "TRAVELSYNC_HOST": socket.gethostname(),
     }
@@ -132,6 +138,13 @@ def notify_outcome(config, report, *, environ=None) -> list[str]:
     settings = config.notify
     problems = []
     tell = not outcome.ok or settings.on_success
+    if getattr(config, "offsite", ()):  # the copies' ages; one older than its warn_after is told
+        from dataclasses import replace
+
+        from travelsync.offsite.status import notice_text
+
+        text, stale = notice_text(config, environ)
+        outcome, tell = replace(outcome, offsite=text), tell or stale
     if settings.command and tell:
         problems.append(run_command(settings.command, outcome, config, environ))
     if settings.url:

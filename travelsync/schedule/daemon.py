@@ -52,7 +52,8 @@ class Daemon:
     def __init__(self, schedule: Schedule, child_argv: list[str], *, log: Callable[[str], None],
                  zone: tzinfo | None = None, heartbeat: float = HEARTBEAT_SECONDS,
                  every: float | None = None, every_argv: list[str] | None = None,
-                 now: Callable[[], datetime] | None = None, env: dict | None = None):
+                 now: Callable[[], datetime] | None = None, env: dict | None = None,
+                 after_backup: list | None = None, offsite_jobs: list | None = None):
         from travelsync import clock
 
         self.schedule = schedule
@@ -71,6 +72,8 @@ class Daemon:
         self.retry_at = 0.0  # monotonic
         self.scheduler = None
         self.runs = 0
+        self.after_backup = list(after_backup or [])  # argvs run after a backup that succeeded: `offsite sync NAME`
+        self.offsite_jobs = list(offsite_jobs or [])  # (ScheduleSpec, argv): copies with their own schedule
 
     # -- jobs ---------------------------------------------------------------------------------
 
@@ -87,6 +90,8 @@ class Daemon:
         if code in (0, 3):
             self.handled_slot = slot.instant if slot else None
             self.retry_at = 0.0
+            for argv in self.after_backup:  # the off-site copies follow each backup (issue 19)
+                self.run_child(argv, f"after the backup ({reason})")
         else:
             self.retry_at = time.monotonic() + RETRY_SECONDS
 
@@ -101,12 +106,13 @@ class Daemon:
             if self.stopping.is_set():
                 return None
             started = time.monotonic()
-            self.log(f"{reason}: running {' '.join(argv[argv.index('backup'):] if 'backup' in argv else argv)}")
+            what = next((w for w in ("backup", "offsite") if w in argv), None)
+            self.log(f"{reason}: running {' '.join(argv[argv.index(what):] if what else argv)}")
             self.child = subprocess.Popen(argv, start_new_session=True, env=self.env, stdin=subprocess.DEVNULL)
             code = self.child.wait()
             self.child = None
             self.runs += 1
-            self.log(f"{reason}: backup exited {code} after {time.monotonic() - started:.1f} s")
+            self.log(f"{reason}: {what or 'backup'} exited {code} after {time.monotonic() - started:.1f} s")
             return code
         finally:
             self.busy.release()
@@ -130,6 +136,10 @@ class Daemon:
                           misfire_grace_time=None)
         # The catch-up check at start: one run if the repository missed a slot while we were down.
         scheduler.add_job(self.check, "date", args=["start"], id="start", misfire_grace_time=None)
+        for index, (spec, argv) in enumerate(self.offsite_jobs):
+            scheduler.add_job(self.run_child, CronTrigger(timezone=self.zone, **cron_trigger_args(spec)),
+                              args=[argv, f"offsite slot {spec.text}"], id=f"offsite-{index}", coalesce=True,
+                              max_instances=1, misfire_grace_time=int(spec_gap(spec).total_seconds()))
         if self.every:
             scheduler.add_job(self.every_tick, IntervalTrigger(seconds=self.every, timezone=self.zone),
                               id="every", misfire_grace_time=None)
@@ -177,3 +187,12 @@ class Daemon:
 def child_command(config_path, mode: str = "--if-due") -> list[str]:
     """`python -m travelsync --config FILE --quiet backup --if-due`, with this interpreter."""
     return [sys.executable, "-m", "travelsync", "--config", str(config_path), "--quiet", "backup", mode]
+
+
+def offsite_commands(config_path, copies) -> tuple[list, list]:
+    """(argvs run after each successful backup, [(ScheduleSpec, argv)] for copies with their own
+    `schedule:`): `python -m travelsync --config FILE --quiet offsite sync NAME`."""
+    base = [sys.executable, "-m", "travelsync", "--config", str(config_path), "--quiet", "offsite", "sync"]
+    after = [base + [copy.name] for copy in copies if copy.schedule is None]
+    timed = [(copy.schedule, base + [copy.name]) for copy in copies if copy.schedule is not None]
+    return after, timed

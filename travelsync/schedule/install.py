@@ -51,6 +51,7 @@ def this_machine(config_path) -> Invocation:
 
 
 BACKUP_ARGS = ("--quiet", "backup", "--if-due")
+OFFSITE_ARGS = ("--quiet", "offsite", "sync", "--if-due")  # after the backup, with `offsite:` copies
 
 
 def runnable_by(invocation: Invocation, account) -> str | None:
@@ -93,11 +94,14 @@ def cron_quote(word: str) -> str:
     return shlex.quote(word).replace("%", "\\%")
 
 
-def render_cron(invocation: Invocation) -> str:
-    """A crontab block: check hourly and once after boot; `--if-due` decides."""
+def render_cron(invocation: Invocation, offsite: bool = False) -> str:
+    """A crontab block: check hourly and once after boot; `--if-due` decides. `offsite`: then
+    `offsite sync --if-due` (after a backup that did not fail)."""
     argv = invocation.argv(*BACKUP_ARGS)
     refuse_control_characters(argv)
     command = " ".join(cron_quote(w) for w in argv)
+    if offsite:
+        command += " && " + " ".join(cron_quote(w) for w in invocation.argv(*OFFSITE_ARGS))
     return "\n".join([
         BEGIN,
         "# Hourly: a backup runs only when one is due (full on the full days, else incremental);",
@@ -147,7 +151,8 @@ def exec_start(argv) -> str:
     return " ".join([unit_program(argv[0]), *(unit_quote(w) for w in argv[1:])])
 
 
-def render_service(invocation: Invocation, inhibit: str | None, user: bool = False, run_as: str | None = None) -> str:
+def render_service(invocation: Invocation, inhibit: str | None, user: bool = False, run_as: str | None = None,
+                   offsite: bool = False) -> str:
     """A oneshot service: low CPU and I/O priority, sleep inhibited while it runs.
 
     `run_as`: `User=` of a system unit (the config's owner; systemd then sets HOME, USER and
@@ -173,6 +178,8 @@ def render_service(invocation: Invocation, inhibit: str | None, user: bool = Fal
         "Type=oneshot",
         *([f"User={run_as}"] if run_as else []),
         "ExecStart=" + exec_start(argv),
+        *(["# then the off-site copies (docs/offsite.md), when the backup did not fail",
+           "ExecStart=" + exec_start(invocation.argv(*OFFSITE_ARGS))] if offsite else []),
         "Nice=19",
         "IOSchedulingClass=idle",
         "CPUSchedulingPolicy=batch",
@@ -220,11 +227,11 @@ def render_timer(schedule: Schedule) -> str:
 
 
 def render_systemd(invocation: Invocation, schedule: Schedule, inhibit: str | None, user: bool = False,
-                   target: Target | None = None) -> dict[str, str]:
+                   target: Target | None = None, offsite: bool = False) -> dict[str, str]:
     """The service and the timer, named for `target` (default: travelsync-backup.*, no User=)."""
     service, timer = (target.service, target.timer) if target else (SERVICE, TIMER)
     run_as = target.run_as if target else None
-    return {service: render_service(invocation, inhibit, user, run_as), timer: render_timer(schedule)}
+    return {service: render_service(invocation, inhibit, user, run_as, offsite), timer: render_timer(schedule)}
 
 
 def systemctl_argv(user: bool, timer: str = TIMER) -> list[list[str]]:

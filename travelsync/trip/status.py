@@ -40,6 +40,10 @@ def collect(context) -> dict:
             notes.append(f"mail: {missing}")
         except Exception as error:
             notes.append(f"mail: {getattr(error, 'message', error)}")
+    if context.config.offsite:  # from the record of the last syncs: no copy is contacted here
+        from travelsync.offsite.status import ages
+
+        result["offsite"] = ages(context.config, context.state_dir, context.now)
     try:
         from travelsync.schedule.slots import next_runs
 
@@ -93,6 +97,9 @@ def human(data: dict) -> str:
                 lines.append(f"mail {entry.get('kind', '?')} {entry.get('file', '')}: {entry.get('mode', '?')}")
     elif isinstance(mail, dict):
         lines.append(f"mail: {mail.get('mode', mail)}")
+    for copy in data.get("offsite") or []:
+        lines.append(f"off-site {copy['name']}: latest {copy['latest'] or 'none'} ({copy['age']} old)"
+                     + (f"; warning: {copy['warning']}" if copy["warning"] else ""))
     runs = data.get("next_runs")
     if runs:
         lines.append("next runs: " + ", ".join(f"{kind} {when}" for kind, when in runs.items()))
