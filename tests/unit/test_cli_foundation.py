@@ -1,6 +1,7 @@
 """The CLI skeleton: init, config check, exit codes, errors, start-up imports."""
 
 import re
+import signal
 import subprocess
 import sys
 
@@ -212,8 +213,10 @@ def test_sigterm_and_ctrl_c_end_a_command_with_one_line_and_143_or_130():
     the handlers in place before are put back."""
     for name, code, line in (("SIGTERM", 143, "travelsync: stopped by SIGTERM"),
                              ("SIGINT", 130, "travelsync: interrupted")):
+        # a shell that started us in the background ignores SIGINT, and Python then keeps it
+        # ignored: the child starts with the default, as from a terminal
         done = subprocess.run([sys.executable, "-c", STOPPED_COMMAND, name], capture_output=True, text=True,
-                              timeout=30)
+                              timeout=30, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         assert done.returncode == code, (name, done.returncode, done.stderr)
         assert line in done.stderr and "not stopped" not in done.stdout
         assert "restored True <built-in function default_int_handler>" in done.stdout
